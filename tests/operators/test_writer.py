@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit.operators._writer import AtomicJsonLinesWriter, resolve_target
+from tests.fixtures.s3 import AWS_CONN_ID
+
+EVENTS = [{"id": f"id-{i}", "date_create": 1704067200 - i, "action": "user_login", "x": "é"} for i in range(5)]
+
+
+def write(url: str, conn_id: str | None = None, *, gzip_: bool, fail_after: int | None = None, overwrite=True):
+    target = resolve_target(url, conn_id)
+    with AtomicJsonLinesWriter(target, gzip=gzip_, overwrite=overwrite) as writer:
+        for n, page in enumerate([EVENTS[:3], [], EVENTS[3:]]):
+            if fail_after is not None and n == fail_after:
+                raise RuntimeError("connection lost mid-window")
+            writer.write_page(page)
+    return target, writer
+
+
+def test_plain_jsonl_is_compact_utf8_one_event_per_line(tmp_path):
+    target, writer = write(f"file://{tmp_path}/a/b/out.jsonl", gzip_=False)
+    data = (tmp_path / "a/b/out.jsonl").read_bytes()
+    expected = [json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in EVENTS]
+    assert data.decode("utf-8").splitlines() == expected
+    assert writer.events == 5
+    assert writer.bytes == len(data)
+    assert target.url == f"file://{tmp_path}/a/b/out.jsonl"
+    assert [p.name for p in (tmp_path / "a/b").iterdir()] == ["out.jsonl"]  # no temporary left behind
+
+
+def test_gzip_output_is_deterministic(tmp_path):
+    write(f"file://{tmp_path}/one.jsonl.gz", gzip_=True)
+    write(f"file://{tmp_path}/two.jsonl.gz", gzip_=True)
+    one, two = (tmp_path / "one.jsonl.gz").read_bytes(), (tmp_path / "two.jsonl.gz").read_bytes()
+    assert one == two
+    assert [json.loads(line)["id"] for line in gzip.decompress(one).splitlines()] == [e["id"] for e in EVENTS]
+
+
+def test_failure_leaves_nothing_and_keeps_the_previous_file(tmp_path):
+    (tmp_path / "out.jsonl").write_text("previous run\n")
+    with pytest.raises(RuntimeError, match="mid-window"):
+        write(f"file://{tmp_path}/out.jsonl", gzip_=False, fail_after=2)
+    assert (tmp_path / "out.jsonl").read_text() == "previous run\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+    with pytest.raises(RuntimeError):
+        write(f"file://{tmp_path}/new.jsonl.gz", gzip_=True, fail_after=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_rerun_replaces_and_overwrite_false_refuses(tmp_path):
+    (tmp_path / "out.jsonl").write_text("previous run\n")
+    write(f"file://{tmp_path}/out.jsonl", gzip_=False)
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 5
+    with pytest.raises(AirflowFailException, match="exists and overwrite=False"):
+        write(f"file://{tmp_path}/out.jsonl", gzip_=False, overwrite=False)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/data/out.jsonl", "has no scheme"),
+        ("out.jsonl", "has no scheme"),
+        ("", "give the object to write"),
+        ("s3:///key.jsonl", "names no bucket"),
+        ("file:///data/", "names a folder"),
+        ("nosuchscheme://bucket/key.jsonl", "cannot open this scheme"),
+    ],
+)
+def test_bad_paths_say_what_to_write(path, message):
+    with pytest.raises(AirflowFailException, match=message):
+        resolve_target(path, None)
+
+
+def test_s3_gets_the_same_bytes_and_no_partial_object(s3_server, tmp_path):
+    write(f"file://{tmp_path}/out.jsonl.gz", gzip_=True)
+    target, _ = write(f"s3://{s3_server.bucket}/slack/out.jsonl.gz", AWS_CONN_ID, gzip_=True)
+    assert target.url == f"s3://{s3_server.bucket}/slack/out.jsonl.gz"
+    assert s3_server.read("slack/out.jsonl.gz") == (tmp_path / "out.jsonl.gz").read_bytes()
+    with pytest.raises(RuntimeError):
+        write(f"s3://{s3_server.bucket}/slack/failed.jsonl.gz", AWS_CONN_ID, gzip_=True, fail_after=2)
+    assert s3_server.keys() == ["slack/out.jsonl.gz"]
