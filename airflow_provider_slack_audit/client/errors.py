@@ -1,0 +1,200 @@
+"""Typed errors of the Slack Audit Logs client, and the mapping from a response to one.
+
+Every message says what happened and what to change. No message ever contains the token:
+they are built from the HTTP status, Slack's error code, the request path and scope names only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client.response import AuditLogsResponse
+
+#: Slack's codes for a token, scope, plan or installation that cannot read audit logs.
+AUTH_ERRORS = frozenset(
+    {
+        "missing_authentication",
+        "invalid_authentication",
+        "user_not_authorized",
+        "team_not_authorized",
+        "feature_not_enabled",
+        "not_authed",
+        "invalid_auth",
+        "missing_scope",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "not_allowed_token_type",
+    }
+)
+#: Slack documents ``rate_limited``; the real API has been seen answering ``ratelimited``.
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
+#: Codes that mean the request itself must change.
+BAD_REQUEST_ERRORS = frozenset(
+    {
+        "invalid_range",
+        "invalid_cursor",
+        "invalid_action",
+        "invalid_workspace",
+        "invalid_arguments",
+        "invalid_limit",
+        "bad_endpoint",
+        "method_not_allowed",
+    }
+)
+
+_NEEDED = (
+    "The Audit Logs API needs a user token (xoxp-...) of an owner of the Enterprise Grid organization, "
+    "with the auditlogs:read scope, from a Slack app installed on the organization (not on a workspace)."
+)
+
+_AUTH_HINTS = {
+    "missing_authentication": "No token was sent.",
+    "not_authed": "No token was sent.",
+    "invalid_authentication": "Slack rejected the token: it is not an org owner's user token with "
+    "auditlogs:read, or it was revoked or rotated.",
+    "invalid_auth": "Slack rejected the token (wrong, revoked or rotated token).",
+    "token_revoked": "The token was revoked: reinstall the app on the organization and use the new token.",
+    "token_expired": "The token expired: refresh it (token rotation) or reinstall the app.",
+    "account_inactive": "The token belongs to a deactivated user: use an active org owner's token.",
+    "not_allowed_token_type": "This kind of token cannot call the Audit Logs API (bot and app-level tokens "
+    "cannot): use the installing org owner's user token (xoxp-).",
+    "user_not_authorized": "The user who installed the app is not an owner of the Enterprise organization: "
+    "have an org owner (Primary Owner or an Org Owner) install the app and use that user's token.",
+    "team_not_authorized": "The app is installed on a workspace, not on the Enterprise organization: "
+    "install it at the organization level and use the token that installation gives.",
+    "feature_not_enabled": "The Audit Logs API is available only to Enterprise Grid organizations: "
+    "this token's organization does not have it.",
+    "missing_scope": "The token lacks the auditlogs:read scope: add it to the app's user token scopes "
+    "and reinstall the app on the organization.",
+}
+
+_BAD_REQUEST_HINTS = {
+    "invalid_range": "oldest/latest are outside the range Slack can serve: logs start when the "
+    "organization enabled audit logs (never before March 2018) and latest must not be in the future; "
+    "also check oldest <= latest.",
+    "invalid_cursor": "Slack rejected the cursor (expired or malformed): start the query again without "
+    "a cursor (iter_pages and iter_logs recover from this on their own).",
+    "invalid_action": "An action name is unknown: see client.actions() for the valid names (at most 30, "
+    "comma-separated or a list).",
+    "invalid_workspace": "The workspace given is not part of this organization.",
+    "invalid_arguments": "Slack rejected the query arguments: check limit (1..9999), oldest and latest "
+    "(whole unix seconds) and the filters.",
+    "invalid_limit": "limit must be a whole number from 1 to 9999.",
+    "bad_endpoint": "The endpoint does not exist: the paths are schemas, actions and logs under "
+    "https://api.slack.com/audit/v1/; check base_url.",
+    "method_not_allowed": "The Audit Logs API only accepts GET.",
+}
+
+
+class SlackAuditLogsError(Exception):
+    """A call to the Slack Audit Logs API failed.
+
+    Attributes:
+        status_code: the HTTP status of the last answer, or None when there was no answer
+            (connection error, timeout) or the request was refused before it was sent.
+        error: Slack's error code (``"invalid_cursor"``, ``"ratelimited"``, ...) or None.
+        response: the last :class:`AuditLogsResponse`, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error: str | None = None,
+        response: AuditLogsResponse | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error = error
+        self.response = response
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (Airflow may carry exceptions across processes); the response is left behind.
+        return (_rebuild, (type(self), str(self), self.status_code, self.error))
+
+
+def _rebuild(cls: type[SlackAuditLogsError], message: str, status_code: int | None, error: str | None):
+    return cls(message, status_code=status_code, error=error)
+
+
+class SlackAuditLogsAuthError(SlackAuditLogsError):
+    """The token, its scope, the app's installation or the plan cannot read audit logs. Never retried."""
+
+
+class SlackAuditLogsRateLimitError(SlackAuditLogsError):
+    """Slack kept answering "rate limited" (HTTP 429) after every retry."""
+
+
+class SlackAuditLogsBadRequestError(SlackAuditLogsError):
+    """The request must change: bad range, cursor, action, limit or other argument."""
+
+
+class SlackAuditLogsArgumentError(SlackAuditLogsBadRequestError, ValueError):
+    """An argument was refused by the client before any call was made."""
+
+
+class SlackAuditLogsServerError(SlackAuditLogsError):
+    """Slack failed: 5xx, connection errors, read timeouts, or cut or non-JSON bodies, after the retries."""
+
+
+def _where(response: AuditLogsResponse) -> str:
+    return f"{response.method} {response.path}" if response.path else response.url
+
+
+def error_for_response(response: AuditLogsResponse, *, attempts: int = 1) -> SlackAuditLogsError | None:
+    """The typed error a response stands for, or None when it is a good answer.
+
+    Args:
+        response: the answer to classify.
+        attempts: how many attempts led to it (said in the message of retryable failures).
+    """
+    status = response.status_code
+    body = response.body
+    code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+    ok = 200 <= status < 300
+    if ok and isinstance(body, dict) and body.get("ok") is not False:
+        return None
+    where = _where(response)
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    kwargs: dict[str, Any] = {"status_code": status, "error": code, "response": response}
+    if code in AUTH_ERRORS or status in (401, 403):
+        hint = _AUTH_HINTS.get(code or "", "Slack refused the token.")
+        if code == "missing_scope" and isinstance(body, dict):
+            needed, provided = body.get("needed"), body.get("provided")
+            if isinstance(needed, str) and isinstance(provided, str):
+                hint += f" Needed: {needed}; the token has: {provided}."
+        return SlackAuditLogsAuthError(
+            f"{where} was refused (HTTP {status}, {code or 'no error code'}). {hint} {_NEEDED}", **kwargs
+        )
+    if code in RATE_LIMIT_ERRORS or status == 429:
+        retry_after = response.headers.get("Retry-After")
+        return SlackAuditLogsRateLimitError(
+            f"{where} was still rate limited by Slack (HTTP {status}, {code or 'no error code'}){tried}"
+            f"{f'; Slack asked to wait {retry_after}s' if retry_after else ''}. The limit (about 50 calls "
+            "a minute) is shared by every app reading this organization's audit logs: set "
+            "requests_per_minute lower, raise max_retries/max_total_wait, or run again later.",
+            **kwargs,
+        )
+    if code in BAD_REQUEST_ERRORS or status in (400, 404, 405, 422):
+        hint = _BAD_REQUEST_HINTS.get(code or "", "Check the query arguments and the path.")
+        return SlackAuditLogsBadRequestError(
+            f"{where} was rejected (HTTP {status}, {code or 'no error code'}). {hint}", **kwargs
+        )
+    if status >= 500 or ok:
+        what = (
+            f"HTTP {status}" + (f", {code}" if code else "")
+            if not ok
+            else f"HTTP {status} with a body that is {'cut short or not JSON' if body is None else 'an error'}"
+        )
+        return SlackAuditLogsServerError(
+            f"{where} failed on Slack's side ({what}){tried}. This is usually temporary: run again later; "
+            "if it persists, check https://slack-status.com.",
+            **kwargs,
+        )
+    return SlackAuditLogsError(
+        f"{where} failed (HTTP {status}, {code or 'no error code'}){tried}.",
+        **kwargs,
+    )
