@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Set before anything imports Airflow: the suite never touches a user's Airflow home.
@@ -12,3 +16,19 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 
 pytest_plugins = ["tests.fixtures.s3"]
+
+
+def _migrate_airflow_db() -> None:
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """Airflow's metadata database (SQLite in the suite's AIRFLOW_HOME), migrated once per session."""
+    _migrate_airflow_db()
+    return os.environ["AIRFLOW_HOME"]
