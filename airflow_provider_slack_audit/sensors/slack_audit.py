@@ -1,0 +1,233 @@
+"""Wait until audit events that match a filter exist in a DAG run's window."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+from airflow_provider_slack_audit.client import SlackAuditLogsAuthError, SlackAuditLogsBadRequestError
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.query import AuditFilters, validate_filters
+from airflow_provider_slack_audit.triggers.slack_audit import (
+    DEFAULT_MAX_EVENTS_RETURNED,
+    MatchCollector,
+    SlackAuditLogsTrigger,
+    query_latest,
+)
+from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+#: Error events whose cause a retry cannot fix: the task fails without retrying.
+_FINAL_ERROR_KINDS = frozenset({"auth", "bad_request", "config"})
+
+
+class SlackAuditLogsSensor(BaseSensorOperator):
+    """Succeed once at least ``min_events`` audit events match the filters in the run's window.
+
+    The window is the one the operators use: the run's data interval ``[start, end)`` as inclusive
+    whole seconds, or explicit ``oldest`` / ``latest``. The newest ``max_events_returned`` matches
+    (unique by id) are returned to XCom. A window that has not ended yet is read up to the current
+    second, so a sensor can wait for an event that has not happened.
+
+    Works in ``poke`` and ``reschedule`` mode (``poke_interval``, ``timeout``, ``soft_fail``,
+    ``exponential_backoff`` as for any sensor) and with ``deferrable=True``, where
+    :class:`SlackAuditLogsTrigger` polls from the triggerer every ``poll_interval`` seconds until the
+    sensor's ``timeout``.
+
+    :param slack_audit_conn_id: the Slack Audit Logs connection (token as password).
+    :param oldest: explicit first second of the window (epoch seconds, ISO-8601 or datetime,
+        inclusive); default: the run's ``data_interval_start``. Templated.
+    :param latest: explicit last second of the window (inclusive); default: the second before
+        ``data_interval_end``. Templated.
+    :param action: action names to match (any of them), a list or a comma-separated string, at
+        most 30; None matches every action. Templated.
+    :param actor: only events performed by this user id. Templated.
+    :param entity: only events on this object id (user, channel, app, workspace, ...). Templated.
+    :param page_size: events per API call, 1..9999; None lets the client choose.
+    :param min_events: how many distinct matching events make the sensor succeed (at least 1).
+    :param max_events_returned: how many of the newest matching events go to XCom (0 for none);
+        the sensor reads at most ``max(min_events, max_events_returned)`` events per check.
+    :param deferrable: wait in the triggerer instead of holding a worker slot; default from
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds between checks made by the trigger in deferrable mode; default:
+        ``poke_interval``.
+    """
+
+    template_fields: Sequence[str] = ("slack_audit_conn_id", "oldest", "latest", "action", "actor", "entity")
+    ui_color = "#f3e9f7"
+
+    def __init__(
+        self,
+        *,
+        slack_audit_conn_id: str = SlackAuditLogsHook.default_conn_name,
+        oldest: TimeBound = None,
+        latest: TimeBound = None,
+        action: str | list[str] | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        page_size: int | None = None,
+        min_events: int = 1,
+        max_events_returned: int = DEFAULT_MAX_EVENTS_RETURNED,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(min_events, bool) or not isinstance(min_events, int) or min_events < 1:
+            raise ValueError(f"min_events={min_events!r}: give a whole number of events, 1 or more.")
+        if (
+            isinstance(max_events_returned, bool)
+            or not isinstance(max_events_returned, int)
+            or max_events_returned < 0
+        ):
+            raise ValueError(
+                f"max_events_returned={max_events_returned!r}: give a whole number, 0 or more "
+                "(XCom is for small data; keep it in the hundreds)."
+            )
+        if poll_interval is not None and (isinstance(poll_interval, bool) or not poll_interval > 0):
+            raise ValueError(f"poll_interval={poll_interval!r}: give a number of seconds greater than 0.")
+        self.slack_audit_conn_id = slack_audit_conn_id
+        self.oldest = oldest
+        self.latest = latest
+        self.action = action
+        self.actor = actor
+        self.entity = entity
+        self.page_size = page_size
+        self.min_events = min_events
+        self.max_events_returned = max_events_returned
+        self.deferrable = deferrable
+        self.poll_interval = float(poll_interval) if poll_interval is not None else self.poke_interval
+
+    @cached_property
+    def hook(self) -> SlackAuditLogsHook:
+        """The hook on ``slack_audit_conn_id``."""
+        return SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
+
+    def _query(self, context: Context) -> tuple[AuditWindow, AuditFilters]:
+        return resolve_window(context, self.oldest, self.latest), validate_filters(
+            self.action, self.actor, self.entity, self.page_size
+        )
+
+    def _collect(self, window: AuditWindow, filters: AuditFilters) -> MatchCollector:
+        collector = MatchCollector(self.min_events, self.max_events_returned)
+        latest = query_latest(window.latest)
+        if latest < window.oldest:
+            self.log.info("The window %s has not begun yet: nothing can match.", window.describe())
+            return collector
+        events = self.hook.iter_events(
+            window.oldest,
+            latest,
+            action=list(filters.action) if filters.action else None,
+            actor=filters.actor,
+            entity=filters.entity,
+            page_size=filters.page_size,
+        )
+        try:
+            for entry in events:
+                if collector.add(entry):
+                    break
+        except (SlackAuditLogsAuthError, SlackAuditLogsBadRequestError) as exc:
+            # Retrying cannot fix a refused token or a rejected query: fail without retries.
+            raise AirflowFailException(str(exc)) from exc
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+        return collector
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Check the window once: done when ``min_events`` match; the newest matches go to XCom."""
+        window, filters = self._query(context)
+        found = self._collect(window, filters)
+        self.log.info(
+            "%d of %d required audit event(s) match in %s",
+            found.count,
+            self.min_events,
+            window.describe(),
+        )
+        return PokeReturnValue(is_done=found.done, xcom_value=found.returned if found.done else None)
+
+    def execute(self, context: Context) -> Any:
+        """Poke or reschedule as any sensor; when deferrable, check once, then defer to the trigger."""
+        if not self.deferrable:
+            return super().execute(context)
+        try:
+            window, filters = self._query(context)
+            found = self._collect(window, filters)
+        except AirflowFailException as exc:
+            self._fail_or_skip(exc)
+        if found.done:
+            self.log.info("%d audit event(s) already match in %s", found.count, window.describe())
+            return found.returned
+        self.log.info(
+            "%d of %d audit event(s) match in %s; deferring, polling every %.1f s for up to %.0f s",
+            found.count,
+            self.min_events,
+            window.describe(),
+            self.poll_interval,
+            self.timeout,
+        )
+        self.defer(
+            trigger=SlackAuditLogsTrigger(
+                oldest=window.oldest,
+                latest=window.latest,
+                slack_audit_conn_id=self.slack_audit_conn_id,
+                action=list(filters.action) if filters.action else None,
+                actor=filters.actor,
+                entity=filters.entity,
+                page_size=filters.page_size,
+                min_events=self.min_events,
+                max_events_returned=self.max_events_returned,
+                poll_interval=self.poll_interval,
+                timeout_at=time.time() + self.timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def _fail_or_skip(self, exc: BaseException) -> NoReturn:
+        """Raise ``exc``, or skip as the sensor's ``soft_fail`` / ``never_fail`` ask."""
+        if self.soft_fail:
+            raise AirflowSkipException(f"Skipping due to soft_fail: {exc}") from exc
+        if getattr(self, "never_fail", False):
+            raise AirflowSkipException(f"Skipping due to never_fail: {exc}") from exc
+        raise exc
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the same result as poke mode, or the matching failure.
+
+        ``soft_fail`` turns a timeout or an error into a skip (Airflow's sensor machinery does it).
+        """
+        if not event:
+            raise AirflowException("The Slack Audit Logs trigger ended without an event; run the task again.")
+        status = event.get("status")
+        if status == "success":
+            self.log.info(
+                "%d audit event(s) match in [%s, %s] after %s poll(s) in the triggerer",
+                event.get("count"),
+                event.get("oldest"),
+                event.get("latest"),
+                event.get("polls"),
+            )
+            return event.get("events", [])
+        message = str(event.get("message") or event)
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"Sensor has timed out: {message}")
+        if status == "error" and event.get("kind") in _FINAL_ERROR_KINDS:
+            raise AirflowFailException(message)
+        raise AirflowException(message)
