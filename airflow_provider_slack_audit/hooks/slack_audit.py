@@ -1,0 +1,314 @@
+"""The Airflow hook for the Slack Audit Logs API and its ``slack_audit`` connection type."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook, mask_secret
+
+from airflow_provider_slack_audit import __version__
+from airflow_provider_slack_audit.client import SlackAuditLogsClient
+from airflow_provider_slack_audit.hooks.connection_extras import (
+    CONN_TYPE,
+    EXTRA_FIELDS,
+    SlackAuditConnectionError,
+    SlackAuditConnectionSettings,
+    resolve_settings,
+    ui_field_behaviour,
+    unknown_extras,
+)
+from airflow_provider_slack_audit.query import normalize_actions
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client import AuditLogsPage
+
+__all__ = ["SlackAuditConnectionError", "SlackAuditConnectionSettings", "SlackAuditLogsHook"]
+
+#: Client settings that are connection extras too: given to the hook, they win over the extra.
+_EXTRA_KWARGS = ("max_retries", "max_retry_wait", "requests_per_minute")
+#: ``test_connection()`` bounds: a test in the UI or CLI must answer in seconds, not minutes.
+TEST_MAX_RETRIES = 2
+TEST_MAX_TOTAL_WAIT = 10.0
+#: Client arguments the hook sets itself.
+_RESERVED_KWARGS = ("token", "base_url", "timeout", "proxy", "retry_handlers")
+
+
+def _client_parameters() -> frozenset[str]:
+    return frozenset(inspect.signature(SlackAuditLogsClient).parameters)
+
+
+class SlackAuditLogsHook(BaseHook):
+    """
+    Read Slack Enterprise Grid audit logs with the token and settings of a ``slack_audit`` connection.
+
+    The connection's **password** is the Slack user token (``xoxp-...``) of an organization owner,
+    with scope ``auditlogs:read``, from an app installed on the organization. Its optional extras:
+    ``base_url``, ``timeout``, ``proxy``, ``verify``, ``max_retries``, ``max_retry_wait`` and
+    ``requests_per_minute`` (see the README's "Connection" section). Host, schema, login and port
+    are not used.
+
+    Request pacing (``requests_per_minute``) is off by default: Slack's limit (about 50 calls a
+    minute) is shared by the whole organization, so one process pacing itself cannot enforce it,
+    and the client already waits out every 429's ``Retry-After``. Set it on the connection when
+    other collectors read the same organization's audit logs, so this one leaves them headroom.
+
+    :param slack_audit_conn_id: id of the ``slack_audit`` connection holding the token.
+    :param base_url: API base URL; overrides the connection's ``base_url`` extra.
+    :param timeout: seconds to wait for one answer; overrides the ``timeout`` extra.
+    :param proxy: proxy URL; overrides the ``proxy`` extra.
+    :param retry_handlers: handlers with the protocol of slack_sdk's ``RetryHandler``, replacing the
+        client's default retries.
+    :param client_kwargs: further :class:`~airflow_provider_slack_audit.client.SlackAuditLogsClient`
+        arguments (``ssl``, ``max_retries``, ``max_retry_wait``, ``max_total_wait``,
+        ``requests_per_minute``, ``user_agent_prefix``, ...); they win over the connection's extras.
+    """
+
+    conn_name_attr = "slack_audit_conn_id"
+    default_conn_name = "slack_audit_default"
+    conn_type = CONN_TYPE
+    hook_name = "Slack Audit Logs"
+
+    def __init__(
+        self,
+        slack_audit_conn_id: str = default_conn_name,
+        *,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        proxy: str | None = None,
+        retry_handlers: list[Any] | None = None,
+        **client_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if not isinstance(slack_audit_conn_id, str) or not slack_audit_conn_id.strip():
+            raise ValueError(
+                f"slack_audit_conn_id={slack_audit_conn_id!r} is not a connection id. "
+                f"Pass the id of a slack_audit connection, e.g. {self.default_conn_name!r}."
+            )
+        allowed = _client_parameters() - set(_RESERVED_KWARGS)
+        unknown = sorted(set(client_kwargs) - allowed)
+        if unknown:
+            raise TypeError(
+                f"SlackAuditLogsHook got unknown argument(s) {', '.join(unknown)}. "
+                f"It accepts slack_audit_conn_id, base_url, timeout, proxy, retry_handlers and the "
+                f"client's {', '.join(sorted(allowed))}."
+            )
+        self.slack_audit_conn_id = slack_audit_conn_id
+        self.base_url = base_url
+        self.timeout = timeout
+        self.proxy = proxy
+        self.retry_handlers = retry_handlers
+        self.client_kwargs = client_kwargs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(slack_audit_conn_id={self.slack_audit_conn_id!r})"
+
+    # ------------------------------------------------------------------ connection
+
+    def _not_found(self, err: Exception) -> AirflowNotFoundException:
+        conn_id = self.slack_audit_conn_id
+        return AirflowNotFoundException(
+            f"The Slack Audit Logs connection {conn_id!r} is not defined ({err}). Create it in the UI "
+            f"(type 'Slack Audit Logs', the token in the password field), with `airflow connections add "
+            f"{conn_id} --conn-type {CONN_TYPE} --conn-password xoxp-...`, or with the environment variable "
+            f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "{CONN_TYPE}", "password": "xoxp-..."}}\'; '
+            f"or pass the id of an existing connection as slack_audit_conn_id."
+        )
+
+    def _settings_from(self, conn: Any) -> SlackAuditConnectionSettings:
+        extra = conn.extra_dejson
+        ignored = unknown_extras(extra)
+        if ignored:
+            self.log.warning(
+                "Connection %r: ignoring extra(s) %s; a slack_audit connection reads %s.",
+                self.slack_audit_conn_id,
+                ", ".join(ignored),
+                ", ".join(f.name for f in EXTRA_FIELDS),
+            )
+        overrides = {"base_url": self.base_url, "timeout": self.timeout, "proxy": self.proxy}
+        overrides.update({name: self.client_kwargs.get(name) for name in _EXTRA_KWARGS})
+        settings = resolve_settings(
+            self.slack_audit_conn_id,
+            password=conn.password,
+            login=conn.login,
+            extra=extra,
+            overrides=overrides,
+        )
+        mask_secret(settings.token)
+        proxy_password = urlsplit(settings.proxy).password if settings.proxy else None
+        if proxy_password:
+            mask_secret(proxy_password)
+        return settings
+
+    def get_connection_settings(self) -> SlackAuditConnectionSettings:
+        """
+        The token and client settings: the connection's, overridden by this hook's arguments.
+
+        The token (and a proxy password) is registered with Airflow's secrets masker. A trigger can
+        use this to build an async client on exactly the settings this hook's client uses.
+
+        :raises AirflowNotFoundException: the connection does not exist.
+        :raises SlackAuditConnectionError: the token is missing or malformed, or an extra is invalid.
+        """
+        try:
+            conn = self.get_connection(self.slack_audit_conn_id)
+        except AirflowNotFoundException as err:
+            raise self._not_found(err) from err
+        return self._settings_from(conn)
+
+    async def aget_connection_settings(self) -> SlackAuditConnectionSettings:
+        """:meth:`get_connection_settings` for async code (a trigger): the lookup does not block the loop."""
+        aget_connection = getattr(self, "aget_connection", None)  # Airflow 3.1+
+        if aget_connection is None:
+            return await asyncio.to_thread(self.get_connection_settings)
+        try:
+            conn = await aget_connection(self.slack_audit_conn_id)
+        except AirflowNotFoundException as err:
+            raise self._not_found(err) from err
+        return self._settings_from(conn)
+
+    # ------------------------------------------------------------------ legacy form (Airflow < 3.2)
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """
+        The extras' form fields for Airflow before 3.2 (3.2+ reads ``conn-fields`` from provider info).
+
+        Generated from the same table as ``conn-fields``; wtforms is imported only when Airflow asks.
+        """
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        widgets: dict[str, Any] = {}
+        for spec in EXTRA_FIELDS:
+            if spec.form == "integer":
+                widgets[spec.name] = IntegerField(
+                    lazy_gettext(spec.label),
+                    validators=[Optional(), NumberRange(min=0)],
+                    widget=BS3TextFieldWidget(),
+                    description=spec.description,
+                )
+            else:
+                widgets[spec.name] = StringField(
+                    lazy_gettext(spec.label), widget=BS3TextFieldWidget(), description=spec.description
+                )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder fields for Airflow before 3.2 (``ui-field-behaviour``)."""
+        behaviour = ui_field_behaviour()
+        return {
+            "hidden_fields": behaviour["hidden-fields"],
+            "relabeling": behaviour["relabeling"],
+            "placeholders": behaviour["placeholders"],
+        }
+
+    # ------------------------------------------------------------------ client
+
+    @cached_property
+    def client(self) -> SlackAuditLogsClient:
+        """The client, built once per hook from the connection (and this hook's arguments)."""
+        return self._build_client(self.get_connection_settings())
+
+    def _build_client(self, settings: SlackAuditConnectionSettings, **overrides: Any) -> SlackAuditLogsClient:
+        passthrough = {k: v for k, v in self.client_kwargs.items() if k not in _EXTRA_KWARGS}
+        kwargs: dict[str, Any] = {**settings.client_kwargs(), **passthrough, **overrides}
+        kwargs.setdefault("user_agent_prefix", f"airflow-provider-slack-audit/{__version__}")
+        if self.retry_handlers is not None:
+            kwargs["retry_handlers"] = self.retry_handlers
+        return SlackAuditLogsClient(settings.token, **kwargs)
+
+    def get_conn(self) -> SlackAuditLogsClient:
+        """The client (the same object as :attr:`client`)."""
+        return self.client
+
+    # ------------------------------------------------------------------ API
+
+    def iter_events(
+        self,
+        oldest: int,
+        latest: int,
+        *,
+        action: str | Iterable[str] | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """
+        Every event with ``oldest <= date_create <= latest`` that matches the filters, newest first.
+
+        :param oldest: first second of the range (epoch seconds, inclusive).
+        :param latest: last second of the range (epoch seconds, inclusive).
+        :param action: action name(s) to match, any of them: a list or a comma-separated string (max 30).
+        :param actor: id of the user who performed the action.
+        :param entity: id of the object acted on (user, channel, file, workspace, ...).
+        :param page_size: events per API call (the API's ``limit``, 1..9999); None: the client's default.
+        :raises SlackAuditLogsError: the API refused the request or failed past the retries.
+        """
+        return self.client.iter_logs(oldest=oldest, latest=latest, **self._filters(action, actor, entity, page_size))
+
+    def iter_pages(
+        self,
+        oldest: int,
+        latest: int,
+        *,
+        action: str | Iterable[str] | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[AuditLogsPage]:
+        """The pages of :meth:`iter_events`' range, newest first (``page.entries`` holds the events)."""
+        return self.client.iter_pages(oldest=oldest, latest=latest, **self._filters(action, actor, entity, page_size))
+
+    @staticmethod
+    def _filters(
+        action: str | Iterable[str] | None, actor: str | None, entity: str | None, page_size: int | None
+    ) -> dict[str, Any]:
+        actions = normalize_actions(action)
+        return {
+            "action": ",".join(actions) if actions else None,
+            "actor": actor,
+            "entity": entity,
+            "limit": page_size,
+        }
+
+    def schemas(self) -> dict[str, Any]:
+        """The body of the ``schemas`` method: the entity types the audit log knows."""
+        return self.client.schemas().validate().body
+
+    def actions(self) -> dict[str, Any]:
+        """The body of the ``actions`` method: action names by category."""
+        return self.client.actions().validate().body
+
+    def test_connection(self) -> tuple[bool, str]:
+        """
+        Prove that the token can read the audit log: one ``logs`` call with ``limit=1``.
+
+        (``schemas`` and ``actions`` need no token, so they would prove nothing.) Never raises:
+        returns ``(False, reason)`` with Slack's error code when the API refuses the token.
+        """
+        token = ""
+        try:
+            settings = self.get_connection_settings()
+            token = settings.token
+            # A test answers within seconds: fewer retries and waits than a task's client.
+            retries = TEST_MAX_RETRIES
+            if settings.max_retries is not None:
+                retries = min(retries, settings.max_retries)
+            with self._build_client(settings, max_retries=retries, max_total_wait=TEST_MAX_TOTAL_WAIT) as client:
+                response = client.logs(limit=1)
+            if 200 <= response.status_code < 300 and isinstance(response.body, dict):
+                where = settings.base_url or SlackAuditLogsClient.BASE_URL
+                return True, f"Connection successfully tested: the token can read audit logs at {where}"
+            response.validate()
+            return False, f"Slack answered HTTP {response.status_code} with a body that is not JSON."
+        except Exception as err:
+            message = f"{type(err).__name__}: {err}"
+            return False, message.replace(token, "***") if token else message
