@@ -33,6 +33,7 @@ from airflow_provider_slack_audit.client.session import (
     check_token,
     proxy_from_env,
     redact_url,
+    redacted_headers,
     user_agent,
 )
 from airflow_provider_slack_audit.client.stats import ClientStats
@@ -278,32 +279,23 @@ class SlackAuditLogsClient:
             return None
         return {"http": self.proxy, "https": self.proxy}
 
-    def _attempt(
-        self, method: str, url: str, params: dict[str, Any], body: dict[str, Any] | None, headers: dict[str, str]
-    ) -> AuditLogsResponse:
+    def _attempt(self, prepared: requests.PreparedRequest) -> AuditLogsResponse:
         if self.pacer is not None:
             self.stats.waited_seconds += self.pacer.acquire()
         self.stats.calls += 1
+        url = prepared.url or ""
+        method = prepared.method or "GET"
         proxies = self._proxies(url)
         if self.logger.isEnabledFor(logging.DEBUG):
-            shown = {k: "(redacted)" if k.lower() in ("authorization", "cookie") else v for k, v in headers.items()}
             self.logger.debug(
-                "Sending %s %s params=%s headers=%s%s",
+                "Sending %s %s headers=%s%s",
                 method,
                 url,
-                params,
-                shown,
+                redacted_headers(prepared.headers),
                 f" proxy={redact_url(self.proxy)}" if proxies and self.proxy else "",
             )
-        answer = self._session.request(
-            method,
-            url,
-            params=params,
-            json=body,
-            headers=headers,
-            timeout=self.timeout,
-            proxies=proxies,
-        )
+        settings = self._session.merge_environment_settings(url, proxies or {}, None, None, None)
+        answer = self._session.send(prepared.copy(), timeout=self.timeout, allow_redirects=True, **settings)
         raw = answer.content.decode(answer.encoding or "utf-8", errors="replace")
         response = AuditLogsResponse(
             url=answer.url, status_code=answer.status_code, raw_body=raw, headers=answer.headers, method=method
@@ -325,6 +317,12 @@ class SlackAuditLogsClient:
         self, method: str, url: str, params: dict[str, Any], body: dict[str, Any] | None, headers: dict[str, str]
     ) -> AuditLogsResponse:
         path = urlsplit(url).path
+        try:
+            prepared = self._session.prepare_request(
+                requests.Request(method, url, params=params, json=body, headers=headers)
+            )
+        except (requests.RequestException, ValueError) as exc:
+            raise SlackAuditLogsError(f"{method} {path} could not be sent: {self.redact(str(exc))}") from None
         retries = 0
         waited = 0.0
         state = HandlerRetryState() if self.retry_handlers is not None else None
@@ -332,13 +330,13 @@ class SlackAuditLogsClient:
             response: AuditLogsResponse | None = None
             error: requests.RequestException | None = None
             try:
-                response = self._attempt(method, url, params, body, headers)
-            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader, ValueError) as exc:
+                response = self._attempt(prepared)
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader) as exc:
                 raise SlackAuditLogsError(f"{method} {path} could not be sent: {self.redact(str(exc))}") from None
             except requests.RequestException as exc:
                 error = exc
             if state is not None:
-                wait = self._ask_handlers(state, method, url, headers, response, error)
+                wait = self._ask_handlers(state, prepared, response, error)
                 if wait is None:
                     return self._final(method, path, response, error, retries + 1)
                 reason = self._describe(response, error)
@@ -380,9 +378,7 @@ class SlackAuditLogsClient:
     def _ask_handlers(
         self,
         state: HandlerRetryState,
-        method: str,
-        url: str,
-        headers: dict[str, str],
+        prepared: requests.PreparedRequest,
         response: AuditLogsResponse | None,
         error: BaseException | None,
     ) -> float | None:
@@ -392,7 +388,12 @@ class SlackAuditLogsClient:
         if state.current_attempt + 1 >= _HANDLER_ATTEMPTS_LIMIT:
             return None
         state.next_attempt_requested = False
-        request = HandlerHttpRequest(method=method, url=url, headers=headers)
+        request = HandlerHttpRequest(
+            method=prepared.method or "GET",
+            url=prepared.url or "",
+            headers=prepared.headers,
+            data=prepared.body if isinstance(prepared.body, bytes) else None,
+        )
         handler_response = HandlerHttpResponse(response) if response is not None else None
         handler_exc = handler_error(error) if error is not None else http_error(response)  # type: ignore[arg-type]
         for handler in self.retry_handlers or ():

@@ -98,6 +98,14 @@ def redact_url(url: str) -> str:
     return url
 
 
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` for a log line: Authorization, Proxy-Authorization and Cookie replaced by ``(redacted)``."""
+    return {k: "(redacted)" if k.lower() in SECRET_HEADERS else v for k, v in headers.items()}
+
+
 class BearerAuth(requests.auth.AuthBase):
     """Sets ``Authorization: Bearer <token>`` unless the request already has one; repr hides the token.
 
