@@ -295,9 +295,11 @@ class SlackAuditLogsHook(BaseHook):
         returns ``(False, reason)`` with Slack's error code when the API refuses the token.
         """
         token = ""
+        where = ""
         try:
             settings = self.get_connection_settings()
             token = settings.token
+            where = f"{settings.base_url or SlackAuditLogsClient.BASE_URL}logs"
             # A test answers within seconds: fewer retries and waits than a task's client.
             retries = TEST_MAX_RETRIES
             if settings.max_retries is not None:
@@ -305,10 +307,11 @@ class SlackAuditLogsHook(BaseHook):
             with self._build_client(settings, max_retries=retries, max_total_wait=TEST_MAX_TOTAL_WAIT) as client:
                 response = client.logs(limit=1)
             if 200 <= response.status_code < 300 and isinstance(response.body, dict):
-                where = settings.base_url or SlackAuditLogsClient.BASE_URL
                 return True, f"Connection successfully tested: the token can read audit logs at {where}"
             response.validate()
-            return False, f"Slack answered HTTP {response.status_code} with a body that is not JSON."
+            return False, f"{where} answered HTTP {response.status_code} with a body that is not JSON."
         except Exception as err:
             message = f"{type(err).__name__}: {err}"
+            if where:
+                message = f"Could not read audit logs at {where}: {message}"
             return False, message.replace(token, "***") if token else message
