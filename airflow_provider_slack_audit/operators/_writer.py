@@ -57,6 +57,7 @@ def resolve_target(path: str, conn_id: str | None) -> ExportTarget:
         raise AirflowFailException(f"path={path!r} names a folder; name the object to write, e.g. {examples}.")
     try:
         target = ObjectStoragePath(path, conn_id=conn_id)
+        target.fs  # noqa: B018  (Airflow 2.11 resolves the scheme's filesystem only here)
     except (ValueError, ImportError) as err:
         raise AirflowFailException(
             f"path={path!r}: Airflow's object storage cannot open this scheme ({err}). Install the provider "
