@@ -381,10 +381,10 @@ class Dataset:
 
     def count(self, oldest: int, latest: int) -> int:
         """Unfiltered number of events in ``[oldest, latest]`` (visibility ignored). Cheap: counts only."""
-        return sum(c for _, c in self._seconds_desc(latest, oldest))
+        return sum(c for _, c in self.seconds(latest, oldest))
 
-    def _seconds_desc(self, hi: int, lo: int) -> Iterator[tuple[int, int]]:
-        """(second, count) for every non-empty second in ``[lo, hi]``, newest first."""
+    def seconds(self, hi: int, lo: int) -> Iterator[tuple[int, int]]:
+        """(second, count) of every non-empty second in ``[lo, hi]``, newest first (counts only, cheap)."""
         cfg = self.config
         lo = max(lo, cfg.start)
         if cfg.end is not None:
@@ -683,7 +683,7 @@ class Dataset:
         out: list[str] = []
         skeleton, render, second_key = self._skeleton, self._render, self._second_key
         checked = 0
-        for second, count in self._seconds_desc(hi, oldest):
+        for second, count in self.seconds(hi, oldest):
             if visible is not None:
                 visible_at = visible(second)
                 if visible_at is not None and now < visible_at:

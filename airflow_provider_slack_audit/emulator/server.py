@@ -176,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "SlackAuditLogsEmulator/1"
     sys_version = ""
     timeout = 120  # idle keep-alive connections close after this
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: _Server
 
     def do_GET(self) -> None:
@@ -568,7 +569,7 @@ class Emulator:
             n = len(entries)
             for k in range(min(fault.duplicates, n)):  # type: ignore[union-attr]
                 src = (k * 7919) % n
-                entries.insert(min(len(entries), src + 1 + (k % 3)), entries[src])
+                entries.insert(src + 1, entries[src])  # right after itself: order stays newest first
         cursor = "" if page.next_second is None else self._cursors.encode(page.next_second)
         body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'
         self._send(handler, 200, body.encode(), "logs", params, now, kind, entries=len(entries), cut=kind == "cut_body")
