@@ -113,7 +113,9 @@ class SlackAuditLogsClient:
         self.ssl = ssl
         self.base_url = check_base_url(base_url)
         self.logger = logger if logger is not None else logging.getLogger(__name__.rsplit(".", 1)[0])
-        self.proxy = proxy.strip() if proxy and proxy.strip() else proxy_from_env()
+        # An explicit proxy is used for every request; one from the environment honours NO_PROXY.
+        self._proxy_from_env = not (proxy and proxy.strip())
+        self.proxy = proxy_from_env() if self._proxy_from_env else proxy.strip()  # type: ignore[union-attr]
         self.default_headers: dict[str, str] = dict(default_headers or {})
         if not any(k.lower() == "user-agent" for k in self.default_headers):
             self.default_headers["User-Agent"] = user_agent(user_agent_prefix, user_agent_suffix)
@@ -275,7 +277,9 @@ class SlackAuditLogsClient:
         return text.replace(self.token, "***") if self.token else text
 
     def _proxies(self, url: str) -> dict[str, str] | None:
-        if self.proxy is None or requests.utils.should_bypass_proxies(url, no_proxy=None):
+        if self.proxy is None:
+            return None
+        if self._proxy_from_env and requests.utils.should_bypass_proxies(url, no_proxy=None):
             return None
         return {"http": self.proxy, "https": self.proxy}
 

@@ -53,6 +53,9 @@ class Record:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only; change .to_dict() instead")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.raw,))
+
     def get(self, name: str, default: Any = None) -> Any:
         """The raw value of field ``name`` (as decoded from JSON), or ``default``."""
         return self.raw.get(name, default)
@@ -78,6 +81,8 @@ class Record:
 class User(Record):
     """A user: ``id``, ``name``, ``email``, ``team``."""
 
+    __slots__ = ()
+
     known_fields = frozenset({"id", "name", "email", "team"})
 
     @property
@@ -100,6 +105,8 @@ class User(Record):
 class Actor(Record):
     """Who did it: ``type`` and, for people, ``user``."""
 
+    __slots__ = ()
+
     known_fields = frozenset({"type", "user"})
 
     @property
@@ -113,6 +120,8 @@ class Actor(Record):
 
 class Entity(Record):
     """What it was done to: ``type`` and one field named after it (``user``, ``channel``, ``file``, ...)."""
+
+    __slots__ = ()
 
     known_fields = frozenset({"type", "user"})
 
@@ -133,6 +142,8 @@ class Entity(Record):
 
 class Context(Record):
     """Where it happened: ``location``, ``ua``, ``ip_address``, ``session_id``, ``app``."""
+
+    __slots__ = ()
 
     known_fields = frozenset({"session_id"})
 
@@ -158,6 +169,8 @@ def _user_list(value: Any) -> Any:
 class Details(Record):
     """Action-specific details; ``succeeded_users`` / ``failed_users`` decoded to lists when sent as JSON."""
 
+    __slots__ = ()
+
     known_fields = frozenset({"succeeded_users", "failed_users"})
 
     @property
@@ -171,6 +184,8 @@ class Details(Record):
 
 class Entry(Record):
     """One audit event. ``raw`` is the event exactly as Slack sent it."""
+
+    __slots__ = ()
 
     known_fields = frozenset({"id", "date_create", "action", "actor", "entity", "context", "details"})
 
@@ -206,6 +221,8 @@ class Entry(Record):
 class ResponseMetadata(Record):
     """``next_cursor``: the cursor of the next page; empty, null or missing at the end."""
 
+    __slots__ = ()
+
     known_fields = frozenset({"next_cursor"})
 
     @property
@@ -218,6 +235,8 @@ class LogsResponse(Record):
 
     Fields a body does not have are None (``entries`` of a ``schemas`` body, ``error`` of a good one).
     """
+
+    __slots__ = ()
 
     known_fields = frozenset({"entries", "response_metadata", "ok", "error", "needed", "provided"})
 

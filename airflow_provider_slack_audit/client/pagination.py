@@ -143,6 +143,8 @@ def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restar
             if not isinstance(entry, dict):
                 raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
             entry_id = entry.get("id")
+            if not isinstance(entry_id, str):
+                entry_id = None  # no usable id: kept, never de-duplicated
             second = entry.get("date_create")
             if entry_id is not None and seen.is_repeat(entry_id, second):
                 continue
@@ -153,6 +155,7 @@ def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restar
         if next_cursor is not None and not isinstance(next_cursor, str):
             raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
         next_cursor = next_cursor or None
+        status = response.status_code
         yield AuditLogsPage(
             entries=kept,
             response=response,
@@ -162,14 +165,15 @@ def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restar
             cursor=cursor,
             next_cursor=next_cursor,
         )
+        # Hold no page while the next one is fetched: memory stays bounded by one page.
+        del response, body, entries, kept
         if next_cursor is None:
             return
         if next_cursor == cursor:
             raise SlackAuditLogsServerError(
                 f"Slack answered page {number} with the cursor it was asked with: paging would never end. "
                 "Run again later; if it persists, narrow the window (oldest/latest).",
-                status_code=response.status_code,
-                response=response,
+                status_code=status,
             )
         seen.next_page()
         cursor = next_cursor

@@ -33,6 +33,8 @@ def check_base_url(base_url: str) -> str:
     scheme = parts.scheme.lower()
     if parts.username or parts.password:
         raise ValueError("base_url must not hold credentials: the token is passed as `token`.")
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must end with the API's path (e.g. /audit/v1/), without ?query or #: {base_url!r}")
     if not host or not (scheme == "https" or (scheme == "http" and is_loopback(host))):
         raise ValueError(
             f"base_url must be https:// (e.g. https://api.slack.com/audit/v1/), or http:// to a loopback host "

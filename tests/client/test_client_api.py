@@ -138,6 +138,7 @@ def test_base_url_accepts_https_and_loopback_http(url):
         "ftp://api.slack.com/",
         "api.slack.com/audit/v1/",
         "https://user:pw@api.slack.com/audit/v1/",
+        "https://api.slack.com/audit/v1/?x=1",
         "",
     ],
 )
@@ -216,6 +217,13 @@ def test_no_proxy_is_respected(make_client, requests_mock, monkeypatch):
     requests_mock.get(LOGS, json=page([]))
     make_client().logs()
     assert "https" not in (requests_mock.last_request.proxies or {})
+
+
+def test_an_explicit_proxy_ignores_no_proxy(make_client, requests_mock, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "api.slack.com")
+    requests_mock.get(LOGS, json=page([]))
+    make_client(proxy="http://proxy.example:3128").logs()
+    assert requests_mock.last_request.proxies["https"] == "http://proxy.example:3128"
 
 
 def test_proxy_credentials_are_not_logged(make_client, requests_mock, caplog):

@@ -108,9 +108,10 @@ def test_repeats_within_and_across_pages_yielded_once(make_client, requests_mock
     assert ids == ["a", "b", "c", "d", "e"]
 
 
-def test_entries_without_id_are_kept(make_client, requests_mock):
-    requests_mock.get(LOGS, json=page([{"date_create": 5, "action": "x"}, {"date_create": 5, "action": "x"}]))
-    assert len(list(make_client().iter_logs(oldest=1, latest=9))) == 2
+def test_entries_without_a_string_id_are_kept(make_client, requests_mock):
+    odd = [{"date_create": 5, "action": "x"}, {"date_create": 5, "action": "x"}, {"id": ["x"], "date_create": 5}]
+    requests_mock.get(LOGS, json=page(odd))
+    assert list(make_client().iter_logs(oldest=1, latest=9)) == odd
 
 
 def test_memory_of_ids_is_bounded_by_a_page(make_client, requests_mock):
@@ -153,6 +154,22 @@ def test_invalid_cursor_mid_window_restarts_without_loss_or_repeats(make_client,
     assert client.stats.cursor_restarts == 1
     assert "invalid_cursor" in caplog.text
     assert "latest=50" in caplog.text
+
+
+def test_invalid_cursor_recovery_drops_ids_of_the_boundary_second_from_earlier_pages(make_client, requests_mock):
+    # Second 50 spans pages 1 and 2; page 3's cursor is rejected. The restart at latest=50 repeats
+    # x1 (from page 1, no longer the previous page) and x2: both dropped, x3 kept.
+    requests_mock.get(
+        LOGS,
+        [
+            {"json": page([entry("n", 60), entry("x1", 50)], "c1")},
+            {"json": page([entry("x2", 50)], "c2")},
+            {"status_code": 400, "json": {"ok": False, "error": "invalid_cursor"}},
+            {"json": page([entry("x1", 50), entry("x2", 50), entry("x3", 50), entry("o", 40)], "")},
+        ],
+    )
+    assert [e["id"] for e in make_client().iter_logs(oldest=10, latest=70)] == ["n", "x1", "x2", "x3", "o"]
+    assert query(requests_mock.request_history[3])["latest"] == ["50"]
 
 
 def test_invalid_cursor_before_anything_was_yielded_restarts_the_whole_window(make_client, requests_mock):

@@ -100,6 +100,14 @@ def test_typed_body_never_raises_on_other_bodies(body):
         assert typed.ok is False
 
 
+def test_typed_objects_pickle_and_compare():
+    typed = respond(page([entry("a", 5)], "c")).typed_body
+    copy = pickle.loads(pickle.dumps(typed))  # noqa: S301 (our own bytes)
+    assert copy == typed
+    assert copy.entries[0].actor.user.id == "W123AB456"
+    assert copy.entries[0] != typed
+
+
 def test_entries_that_are_not_objects_do_not_break_the_typed_body():
     typed = respond({"entries": [entry("a", 1), "junk", {"context": None, "actor": 5}]}).typed_body
     assert typed.entries[0].id == "a"
