@@ -13,6 +13,7 @@ Within one second, entries are ordered by index; across seconds, newest first.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import calendar
 import json
@@ -49,15 +50,9 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
-_B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
 def _slack_id(prefix: str, h: int, length: int = 10) -> str:
-    chars = []
-    for _ in range(length):
-        h, r = divmod(h, 36)
-        chars.append(_B36[r])
-    return prefix + "".join(chars)
+    """A Slack-style id: a prefix and ``length`` (at most 12) upper-case letters and digits from ``h``."""
+    return prefix + base64.b32encode((h & MASK64).to_bytes(8, "big")).decode("ascii")[:length]
 
 
 def _dumps(obj: object) -> str:
@@ -451,7 +446,19 @@ class Dataset:
         return _slack_id(_ID_PREFIX[etype], h, 10 if etype != "workspace" else 8)
 
     # ---------------------------------------------------------------- fragments
+    def _file_frag(self, idx: int) -> str:
+        # Files are many (a cache would thrash): formatted directly; every piece is plain ASCII.
+        h = _mix(self._seed_key ^ _SALT["file"] ^ idx ^ 0xF00D)
+        word, word2 = _WORDS[h % len(_WORDS)], _WORDS[(h >> 12) % len(_WORDS)]
+        ext, ftype = _FILE_KINDS[(h >> 20) % len(_FILE_KINDS)]
+        return (
+            f'{{"type":"file","file":{{"id":"{self.entity_id("file", idx)}","name":"{word}_{word2}_{idx}.{ext}",'
+            f'"filetype":"{ftype}","title":"{word.title()} {word2} notes {idx % 97}"}}}}'
+        )
+
     def _frag(self, etype: str, idx: int) -> str:
+        if etype == "file":
+            return self._file_frag(idx)
         key = (etype, idx)
         frag = self._frag_cache.get(key)
         if frag is None:
@@ -577,72 +584,79 @@ class Dataset:
         return frag
 
     # ------------------------------------------------------------------ render
-    def _render(self, second: int, index: int, h: int, skel: tuple[int, int, int, int]) -> str:
+    def _context_frag(self, kind: int, actor_idx: int, device: int) -> str:
+        """The ``context`` of an actor on one of its devices: location, ua, ip and session id.
+
+        Each user works from a few devices, so the context repeats per (actor, device) and is
+        rendered once: the cheap path of the hot loop.
+        """
+        key = ("context", (kind * 100_000 + actor_idx) * 4 + device)
+        frag = self._frag_cache.get(key)
+        if frag is not None:
+            return frag
+        h = _mix(self._seed_key ^ 0xC0C0 ^ key[1])
+        loc = -1 if device == 3 or kind != ACTOR_USER else actor_idx % _N_WORKSPACES
+        sv = (h >> 56) & 0xFF
+        session = (
+            f'"{1_000_000_000_000 + h % 8_999_999_999_999}"'
+            if sv < 80
+            else str(1_000_000_000_000 + h % 8_999_999_999_999)
+            if sv < 230
+            else "null"
+        )
+        ipv = (h >> 16) & 0xFFFFFFFF
+        ip = (
+            f"2001:db8:{ipv >> 16:x}:{ipv & 0xFFFF:x}::{(h >> 4) & 0xFFF:x}"
+            if (h & 0xF) == 0
+            else f"{1 + (ipv >> 24) % 223}.{(ipv >> 16) & 0xFF}.{(ipv >> 8) & 0xFF}.{1 + ipv % 254}"
+        )
+        ua = '""' if kind == ACTOR_SECURITY else _UAS[(h >> 20) % len(_UAS)]
+        app = ',"app":' + _dumps(self._entity_obj("app", actor_idx)["app"]) if kind == ACTOR_APP else ""
+        frag = f'{{"location":{self._location_frag(loc)},"ua":{ua},"ip_address":"{ip}","session_id":{session}{app}}}'
+        self._frag_cache[key] = frag
+        return frag
+
+    def _id_prefix(self, second: int) -> str:
+        return f"{(second * 0x9E3779B1 + self._id_key32) & 0xFFFFFFFF:08x}-"
+
+    def _render(
+        self, second: int, index: int, h: int, skel: tuple[int, int, int, int], id_prefix: str | None = None
+    ) -> str:
         action, kind, actor_idx, entity_idx = skel
         etype = _ACTION_ENTITY[action]
         name = _ACTION_NAMES[action]
         h2 = _mix(h ^ 0xA5A5A5A5DEADBEEF)
+        # unique per (second, index): the prefix is a bijection of the second, then the index
         entry_id = (
-            f"{(second * 0x9E3779B1 + self._id_key32) & 0xFFFFFFFF:08x}-"
-            f"{index ^ (self._id_key32 & 0xFFFF):04x}-"
+            f"{id_prefix or self._id_prefix(second)}{index ^ (self._id_key32 & 0xFFFF):04x}-"
             f"{0x4000 | (h2 & 0x0FFF):04x}-{0x8000 | ((h2 >> 12) & 0x3FFF):04x}-{h & 0xFFFFFFFFFFFF:012x}"
         )
         if etype == "message":
-            entity = _dumps(
-                {
-                    "type": "message",
-                    "message": {
-                        "channel": self.entity_id("channel", entity_idx),
-                        "team": self.entity_id("workspace", entity_idx % _N_WORKSPACES),
-                        "timestamp": f"{second - (h2 >> 40) % 86400}.{(h2 >> 8) % 1000000:06d}",
-                    },
-                }
+            entity = (
+                f'{{"type":"message","message":{{"channel":"{self.entity_id("channel", entity_idx)}",'
+                f'"team":"{self.entity_id("workspace", entity_idx % _N_WORKSPACES)}",'
+                f'"timestamp":"{second - (h2 >> 40) % 86400}.{(h2 >> 8) % 1000000:06d}"}}}}'
             )
         elif etype == "huddle":
-            start = second - (h2 >> 44) % 5400
-            ended = name == "huddle_ended"
-            entity = _dumps(
-                {
-                    "type": "huddle",
-                    "huddle": {
-                        "id": self.entity_id("huddle", entity_idx),
-                        "date_start": start,
-                        "date_end": second if ended else 0,
-                        "participants": [
-                            self.entity_id("user", (actor_idx + k * 17) % _N_USERS) for k in range(1 + (h2 >> 52) % 5)
-                        ],
-                    },
-                }
+            participants = '","'.join(
+                self.entity_id("user", (actor_idx + k * 17) % _N_USERS) for k in range(1 + (h2 >> 52) % 5)
+            )
+            entity = (
+                f'{{"type":"huddle","huddle":{{"id":"{self.entity_id("huddle", entity_idx)}",'
+                f'"date_start":{second - (h2 >> 44) % 5400},"date_end":{second if name == "huddle_ended" else 0},'
+                f'"participants":["{participants}"]}}}}'
             )
         else:
             entity = self._frag(etype, entity_idx)
-        loc = -1 if (h2 >> 36) % 4 == 0 or kind != ACTOR_USER else actor_idx % _N_WORKSPACES
-        sv = (h2 >> 56) & 0xFF
-        session = (
-            f'"{1_000_000_000_000 + h2 % 8_999_999_999_999}"'
-            if sv < 80
-            else str(1_000_000_000_000 + h2 % 8_999_999_999_999)
-            if sv < 230
-            else "null"
-        )
-        ipv = (h2 >> 16) & 0xFFFFFFFF
-        ip = (
-            f"2001:db8:{ipv >> 16:x}:{ipv & 0xFFFF:x}::{(h2 >> 4) & 0xFFF:x}"
-            if (h2 & 0xF) == 0
-            else f"{1 + (ipv >> 24) % 223}.{(ipv >> 16) & 0xFF}.{(ipv >> 8) & 0xFF}.{1 + ipv % 254}"
-        )
-        ua = _UAS[(h2 >> 20) % len(_UAS)]
-        app = ""
-        if kind == ACTOR_APP:
-            app = ',"app":' + _dumps(self._entity_obj("app", actor_idx)["app"])
-        elif (h2 >> 48) % 32 == 0 and name in _APP_VIA:
-            app = ',"app":' + _dumps(self._entity_obj("app", (h2 >> 30) % _N_APPS)["app"])
-        details = _DETAILS.get(name, _no_details)(self, second, h2, actor_idx, entity_idx)
+        context = self._context_frag(kind, actor_idx, (h2 >> 36) & 3)
+        if kind == ACTOR_USER and (h2 >> 48) % 32 == 0 and name in _APP_VIA:  # done through an app
+            context = f'{context[:-1]},"app":{self._frag("app", (h2 >> 30) % _N_APPS)[_APP_FRAG_HEAD:-1]}}}'
+        details_fn = _ACTION_DETAILS[action]
+        details = "{}" if details_fn is None else details_fn(self, second, h2, actor_idx, entity_idx)
         return (
             f'{{"id":"{entry_id}","date_create":{second},"action":"{name}",'
             f'"actor":{self._actor_frag(kind, actor_idx)},"entity":{entity},'
-            f'"context":{{"location":{self._location_frag(loc)},"ua":{ua},"ip_address":"{ip}",'
-            f'"session_id":{session}{app}}},"details":{details}}}'
+            f'"context":{context},"details":{details}}}'
         )
 
     # -------------------------------------------------------------------- query
@@ -690,6 +704,7 @@ class Dataset:
                     continue
             skey = second_key(second)
             burst = self._burst(second, count, skey)
+            prefix = self._id_prefix(second)
             lagging = lag and second + lag > now
             for index in range(count):
                 h = _mix(skey + index * _GOLDEN)
@@ -703,7 +718,7 @@ class Dataset:
                         continue
                     if entity is not None and self.entity_id(_ACTION_ENTITY[skel[0]], skel[3]) != entity:
                         continue
-                out.append(render(second, index, h, skel))
+                out.append(render(second, index, h, skel, prefix))
             checked += 1
             if limit is not None and len(out) >= limit:
                 return Page(out, second - 1 if second - 1 >= oldest else None)
@@ -735,6 +750,7 @@ class Dataset:
 
 
 # ------------------------------------------------------------------------ details
+_APP_FRAG_HEAD = len('{"type":"app","app":')
 _APP_VIA = frozenset({"file_downloaded", "file_uploaded", "file_shared", "canvas_edited", "public_channel_created"})
 
 
@@ -885,3 +901,6 @@ _DETAILS: dict[str, Callable[[Dataset, int, int, int, int], str]] = {
         if spec.name.startswith("pref.")
     },
 }
+_ACTION_DETAILS: tuple[Callable[[Dataset, int, int, int, int], str] | None, ...] = tuple(
+    _DETAILS.get(name) for name in _ACTION_NAMES
+)
