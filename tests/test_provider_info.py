@@ -32,6 +32,16 @@ def test_valid_against_airflows_provider_info_schema():
     jsonschema.validate(get_provider_info(), _schema("provider_info.schema.json"))
 
 
+def test_provider_info_imports_nothing_from_airflow():
+    # Airflow calls get_provider_info() for every provider while it discovers them: keep it cheap.
+    code = (
+        "import sys; from airflow_provider_slack_audit.get_provider_info import get_provider_info; "
+        "get_provider_info(); print(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_connection_type_valid_against_provider_yaml_schema():
     # provider_info.schema.json does not describe conn-fields / ui-field-behaviour; Airflow's
     # provider.yaml schema does (format, allowed hidden fields, field schema keys).

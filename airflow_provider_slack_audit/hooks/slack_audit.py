@@ -304,7 +304,8 @@ class SlackAuditLogsHook(BaseHook):
             retries = TEST_MAX_RETRIES
             if settings.max_retries is not None:
                 retries = min(retries, settings.max_retries)
-            with self._build_client(settings, max_retries=retries, max_total_wait=TEST_MAX_TOTAL_WAIT) as client:
+            total_wait = min(TEST_MAX_TOTAL_WAIT, self.client_kwargs.get("max_total_wait", TEST_MAX_TOTAL_WAIT))
+            with self._build_client(settings, max_retries=retries, max_total_wait=total_wait) as client:
                 response = client.logs(limit=1)
             if 200 <= response.status_code < 300 and isinstance(response.body, dict):
                 return True, f"Connection successfully tested: the token can read audit logs at {where}"
