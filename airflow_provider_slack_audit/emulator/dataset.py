@@ -13,7 +13,6 @@ Within one second, entries are ordered by index; across seconds, newest first.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import calendar
 import json
@@ -50,9 +49,17 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+_B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_B36_PAIRS = tuple(a + b for a in _B36 for b in _B36)
+
+
 def _slack_id(prefix: str, h: int, length: int = 10) -> str:
     """A Slack-style id: a prefix and ``length`` (at most 12) upper-case letters and digits from ``h``."""
-    return prefix + base64.b32encode((h & MASK64).to_bytes(8, "big")).decode("ascii")[:length]
+    p = _B36_PAIRS
+    return prefix + (
+        p[h % 1296] + p[(h >> 11) % 1296] + p[(h >> 22) % 1296] + p[(h >> 33) % 1296] + p[(h >> 44) % 1296]
+        + p[(h >> 53) % 1296]
+    )[:length]  # fmt: skip
 
 
 def _dumps(obj: object) -> str:
@@ -181,6 +188,7 @@ _SALT = {name: _mix(i + 0x1000) for i, name in enumerate(sorted(_POOL_SIZE))}
 
 #: Actor kinds of a skeleton.
 ACTOR_USER, ACTOR_APP, ACTOR_SECURITY = 0, 1, 2
+_ACTOR_POOL = (_N_USERS, _N_APPS, 1)
 SLACK_SECURITY_ID = "USLACKSECURITY"
 
 _ACTION_SCALE = 1 << 20
@@ -306,6 +314,15 @@ class Dataset:
         else:
             self._bursts_per_hour = cfg.bursts_per_hour
         self._frag_cache: dict[tuple[str, int], str] = {}
+        # Rendered JSON fragments, by pool index (lists: the fastest lookup in the hot loop).
+        self._entity_frags: dict[str, list[str | None]] = {
+            t: [None] * n for t, n in _POOL_SIZE.items() if t not in ("file", "message", "huddle")
+        }
+        self._ids: dict[str, list[str | None]] = {
+            t: [None] * n for t, n in _POOL_SIZE.items() if t not in ("file", "huddle", "message")
+        }
+        self._actor_frags: list[list[str | None]] = [[None] * _N_USERS, [None] * _N_APPS, [None]]
+        self._context_frags: list[list[str | None]] = [[None] * (_N_USERS * 4), [None] * (_N_APPS * 4), [None] * 4]
         self._enterprise_id = _slack_id("E", _mix(self._seed_key ^ 0xE), 8)
         self._enterprise_name = ("Birdland", "Blue Note", "Village Vanguard", "Minton's")[cfg.seed % 4]
 
@@ -411,7 +428,7 @@ class Dataset:
             action = bisect.bisect_right(_ACTION_CUM, h & 0xFFFFF)
             entity_idx = -1
         kind = _ACTION_ACTOR[action]
-        actor_idx = ((h >> 28) & 0xFFFF) % (_N_APPS if kind == ACTOR_APP else _N_USERS)
+        actor_idx = ((h >> 28) & 0xFFFF) % _ACTOR_POOL[kind]
         if _ACTION_SELF[action]:
             entity_idx = actor_idx
         elif entity_idx < 0:
@@ -442,8 +459,14 @@ class Dataset:
             return _ACCOUNT_TYPE_ROLES[idx][0]
         if etype == "message":
             return ""
-        h = _mix(self._seed_key ^ _SALT[etype] ^ idx)
-        return _slack_id(_ID_PREFIX[etype], h, 10 if etype != "workspace" else 8)
+        ids = self._ids.get(etype)
+        if ids is None:  # files, huddles: too many to keep
+            return _slack_id(_ID_PREFIX[etype], _mix(self._seed_key ^ _SALT[etype] ^ idx))
+        eid = ids[idx]
+        if eid is None:
+            h = _mix(self._seed_key ^ _SALT[etype] ^ idx)
+            eid = ids[idx] = _slack_id(_ID_PREFIX[etype], h, 10 if etype != "workspace" else 8)
+        return eid
 
     # ---------------------------------------------------------------- fragments
     def _file_frag(self, idx: int) -> str:
@@ -459,13 +482,10 @@ class Dataset:
     def _frag(self, etype: str, idx: int) -> str:
         if etype == "file":
             return self._file_frag(idx)
-        key = (etype, idx)
-        frag = self._frag_cache.get(key)
+        frags = self._entity_frags[etype]
+        frag = frags[idx]
         if frag is None:
-            frag = _dumps(self._entity_obj(etype, idx))
-            if len(self._frag_cache) > 200_000:
-                self._frag_cache.clear()
-            self._frag_cache[key] = frag
+            frag = frags[idx] = _dumps(self._entity_obj(etype, idx))
         return frag
 
     def _user_obj(self, idx: int) -> dict:
@@ -554,8 +574,7 @@ class Dataset:
         return {"type": etype, etype: body}
 
     def _actor_frag(self, kind: int, idx: int) -> str:
-        key = ("actor", kind * 1_000_000 + idx)
-        frag = self._frag_cache.get(key)
+        frag = self._actor_frags[kind][idx]
         if frag is None:
             if kind == ACTOR_SECURITY:
                 obj: dict = {
@@ -566,8 +585,7 @@ class Dataset:
                 obj = {"type": "app", "app": self._entity_obj("app", idx)["app"]}
             else:
                 obj = {"type": "user", "user": self._user_obj(idx)}
-            frag = _dumps(obj)
-            self._frag_cache[key] = frag
+            frag = self._actor_frags[kind][idx] = _dumps(obj)
         return frag
 
     def _location_frag(self, idx: int) -> str:
@@ -590,11 +608,11 @@ class Dataset:
         Each user works from a few devices, so the context repeats per (actor, device) and is
         rendered once: the cheap path of the hot loop.
         """
-        key = ("context", (kind * 100_000 + actor_idx) * 4 + device)
-        frag = self._frag_cache.get(key)
+        slot = actor_idx * 4 + device
+        frag = self._context_frags[kind][slot]
         if frag is not None:
             return frag
-        h = _mix(self._seed_key ^ 0xC0C0 ^ key[1])
+        h = _mix(self._seed_key ^ 0xC0C0 ^ ((kind * 100_000 + actor_idx) * 4 + device))
         loc = -1 if device == 3 or kind != ACTOR_USER else actor_idx % _N_WORKSPACES
         sv = (h >> 56) & 0xFF
         session = (
@@ -613,7 +631,7 @@ class Dataset:
         ua = '""' if kind == ACTOR_SECURITY else _UAS[(h >> 20) % len(_UAS)]
         app = ',"app":' + _dumps(self._entity_obj("app", actor_idx)["app"]) if kind == ACTOR_APP else ""
         frag = f'{{"location":{self._location_frag(loc)},"ua":{ua},"ip_address":"{ip}","session_id":{session}{app}}}'
-        self._frag_cache[key] = frag
+        self._context_frags[kind][slot] = frag
         return frag
 
     def _id_prefix(self, second: int) -> str:
@@ -625,7 +643,10 @@ class Dataset:
         action, kind, actor_idx, entity_idx = skel
         etype = _ACTION_ENTITY[action]
         name = _ACTION_NAMES[action]
-        h2 = _mix(h ^ 0xA5A5A5A5DEADBEEF)
+        x = ((h ^ 0xA5A5A5A5DEADBEEF) + _GOLDEN) & MASK64  # _mix, inlined
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+        h2 = x ^ (x >> 31)
         # unique per (second, index): the prefix is a bijection of the second, then the index
         entry_id = (
             f"{id_prefix or self._id_prefix(second)}{index ^ (self._id_key32 & 0xFFFF):04x}-"
@@ -646,16 +667,19 @@ class Dataset:
                 f'"date_start":{second - (h2 >> 44) % 5400},"date_end":{second if name == "huddle_ended" else 0},'
                 f'"participants":["{participants}"]}}}}'
             )
+        elif etype == "file":
+            entity = self._file_frag(entity_idx)
         else:
-            entity = self._frag(etype, entity_idx)
-        context = self._context_frag(kind, actor_idx, (h2 >> 36) & 3)
+            entity = self._entity_frags[etype][entity_idx] or self._frag(etype, entity_idx)
+        device = (h2 >> 36) & 3
+        context = self._context_frags[kind][actor_idx * 4 + device] or self._context_frag(kind, actor_idx, device)
         if kind == ACTOR_USER and (h2 >> 48) % 32 == 0 and name in _APP_VIA:  # done through an app
             context = f'{context[:-1]},"app":{self._frag("app", (h2 >> 30) % _N_APPS)[_APP_FRAG_HEAD:-1]}}}'
         details_fn = _ACTION_DETAILS[action]
         details = "{}" if details_fn is None else details_fn(self, second, h2, actor_idx, entity_idx)
         return (
             f'{{"id":"{entry_id}","date_create":{second},"action":"{name}",'
-            f'"actor":{self._actor_frag(kind, actor_idx)},"entity":{entity},'
+            f'"actor":{self._actor_frags[kind][actor_idx] or self._actor_frag(kind, actor_idx)},"entity":{entity},'
             f'"context":{context},"details":{details}}}'
         )
 
