@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "constraints"
 #: The Airflow release the main virtualenv is pinned to (the newest supported).
 NEWEST_AIRFLOW = "3.3.2"
+#: The oldest supported Airflow release, tested in its own virtualenv (``.venv-airflow2``).
+AIRFLOW_2 = "2.11.2"
 
 
 def _bin(env: Path, name: str) -> Path:

@@ -1,31 +1,197 @@
 #!/usr/bin/env python3
-"""Run the whole test suite: set up the virtualenv, lint, then pytest.
+"""Run the whole test suite as CI does: lint, then pytest on every supported Airflow version.
 
-Usage: python3 scripts/test.py [pytest arguments]
+Usage: python3 scripts/test.py [--airflow {all,3,2}] [--serial] [pytest arguments]
+
+With no flags it runs the full matrix that CI runs (the README's test command):
+
+1. ``ruff check`` on the whole tree;
+2. the whole suite on the newest Airflow 3.x, in ``.venv`` (``AIRFLOW_HOME=.airflow-test``);
+3. the whole suite on Airflow 2.11, in ``.venv-airflow2`` (``AIRFLOW_HOME=.airflow-test-2``).
+
+Each virtualenv is pinned by its ``constraints/airflow-<version>.txt``. The two Airflow versions run
+at the same time (one per core, each with its own virtualenv, Airflow home and SQLite database) and
+their output is printed one after the other; ``--serial`` runs them one at a time and streams the
+output instead. ``--airflow 3`` or ``--airflow 2`` runs one version only. Further arguments (test
+paths, ``-k``, ``-x`` ...) go to pytest for every version.
+
+The exit status is non-zero when ruff or any pytest run fails, and also when a pytest run
+collects no tests (pytest's exit code 5): a matrix entry that tests nothing has not proved anything.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _venv import ROOT, _bin, ensure_venv
+from _venv import AIRFLOW_2, NEWEST_AIRFLOW, ROOT, _bin, ensure_venv
+
+#: pytest's exit code when it collected no tests.
+NO_TESTS_COLLECTED = 5
 
 
-def main() -> int:
-    python = ensure_venv()
+@dataclass(frozen=True)
+class Target:
+    """One entry of the version matrix: an Airflow release, its virtualenv and its Airflow home."""
+
+    key: str
+    airflow: str
+    venv: str
+    airflow_home: str
+    #: Test paths for this version when the caller names none (empty: pytest's ``testpaths``, the whole suite).
+    default_paths: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"Airflow {self.airflow}"
+
+
+MATRIX: dict[str, Target] = {
+    "3": Target("3", NEWEST_AIRFLOW, ".venv", ".airflow-test"),
+    "2": Target("2", AIRFLOW_2, ".venv-airflow2", ".airflow-test-2"),
+}
+
+
+@dataclass
+class Outcome:
+    """What one pytest run did."""
+
+    target: Target
+    returncode: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def describe(self) -> str:
+        c = self.counts
+        if c:
+            passed = c["tests"] - c["failures"] - c["errors"] - c["skipped"]
+            counts = f"{passed} passed, {c['failures']} failed, {c['errors']} errors, {c['skipped']} skipped"
+        else:
+            counts = "no test report"
+        verdict = "ok" if self.ok else f"FAILED (pytest exit code {self.returncode})"
+        if self.returncode == NO_TESTS_COLLECTED:
+            verdict = "FAILED: no tests collected"
+        return f"{self.target.label:<16} {counts:<55} {self.seconds:7.1f}s  {verdict}"
+
+
+def _counts(junit: Path) -> dict[str, int]:
+    """Sum the test counts of a JUnit XML report (empty when pytest wrote none)."""
+    try:
+        root = ET.parse(junit).getroot()  # noqa: S314  (our own pytest's report)
+    except (OSError, ET.ParseError):
+        return {}
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    keys = ("tests", "failures", "errors", "skipped")
+    return {k: sum(int(s.get(k, 0)) for s in suites) for k in keys}
+
+
+def _env(target: Target) -> dict[str, str]:
     env = dict(os.environ)
     # Tests own their Airflow home: a SQLite database inside the project, never the user's.
-    env["AIRFLOW_HOME"] = str(ROOT / ".airflow-test")
+    env["AIRFLOW_HOME"] = str(ROOT / target.airflow_home)
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
-    ruff = subprocess.run([str(_bin(python.parent.parent, "ruff")), "check", str(ROOT)], cwd=ROOT, env=env)
-    if ruff.returncode:
-        print("ruff found problems (see above)", file=sys.stderr)
-        return ruff.returncode
-    return subprocess.run([str(python), "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=env).returncode
+    env.pop("AIRFLOW_CONFIG", None)
+    return env
+
+
+def _pytest_cmd(python: Path, target: Target, pytest_args: list[str], junit: Path) -> list[str]:
+    has_paths = any(not a.startswith("-") and (ROOT / a.split("::", 1)[0]).exists() for a in pytest_args)
+    paths = [] if has_paths else list(target.default_paths)
+    return [
+        str(python), "-m", "pytest",
+        f"--junitxml={junit}",
+        # Runs of different versions may share the tree at the same time: separate caches.
+        "-o", f"cache_dir={ROOT / '.pytest_cache' / ('airflow' + target.key)}",
+        *paths, *pytest_args,
+    ]  # fmt: skip
+
+
+def _start(python: Path, target: Target, pytest_args: list[str], workdir: Path, capture: bool):
+    junit = workdir / f"junit-airflow{target.key}.xml"
+    cmd = _pytest_cmd(python, target, pytest_args, junit)
+    (ROOT / target.airflow_home).mkdir(exist_ok=True)
+    print(f"\n=== {target.label}: {' '.join(cmd[1:])}  (AIRFLOW_HOME={target.airflow_home})", flush=True)
+    out = subprocess.PIPE if capture else None
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(target), stdout=out, stderr=subprocess.STDOUT if capture else None,
+                            text=True)  # fmt: skip
+    return proc, junit, time.monotonic()
+
+
+def _finish(proc: subprocess.Popen, target: Target, junit: Path, started: float) -> Outcome:
+    output, _ = proc.communicate()
+    seconds = time.monotonic() - started
+    return Outcome(target, proc.returncode, seconds, _counts(junit), output or "")
+
+
+def run_matrix(targets: list[Target], pytest_args: list[str], serial: bool) -> list[Outcome]:
+    """Run pytest for every target (at the same time unless ``serial``) and return the outcomes in order."""
+    pythons = {t.key: ensure_venv(t.venv, t.airflow) for t in targets}
+    with tempfile.TemporaryDirectory(prefix="slack-audit-test-") as tmp:
+        workdir = Path(tmp)
+        if serial or len(targets) == 1:
+            outcomes = []
+            for t in targets:
+                outcomes.append(_finish(*_start(pythons[t.key], t, pytest_args, workdir, capture=False)))
+            return outcomes
+        running = [(t, _start(pythons[t.key], t, pytest_args, workdir, capture=True)) for t in targets]
+        print("\n(the versions run side by side; each one's output follows when it is done)", flush=True)
+        outcomes = []
+        for t, (proc, junit, started) in running:
+            outcome = _finish(proc, t, junit, started)
+            print(f"\n=== {t.label}: output", flush=True)
+            print(outcome.output, end="", flush=True)
+            outcomes.append(outcome)
+        return outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Lint and run the test suite on every supported Airflow version (the CI command).",
+        epilog="Unknown arguments are passed to pytest, e.g. tests/hooks -x -k emulator.",
+    )
+    parser.add_argument(
+        "--airflow",
+        choices=["all", *MATRIX],
+        default="all",
+        help="which Airflow to test on: 3 (newest 3.x), 2 (2.11) or all (default, as CI)",
+    )
+    parser.add_argument(
+        "--serial", action="store_true", help="run the Airflow versions one after the other with live output"
+    )
+    parser.add_argument("--no-lint", action="store_true", help="skip ruff (for quick local runs; CI always lints)")
+    args, pytest_args = parser.parse_known_args(argv)
+    targets = list(MATRIX.values()) if args.airflow == "all" else [MATRIX[args.airflow]]
+    begun = time.monotonic()
+
+    lint_ok = True
+    if not args.no_lint:
+        python = ensure_venv()
+        ruff = subprocess.run([str(_bin(python.parent.parent, "ruff")), "check", str(ROOT)], cwd=ROOT)
+        lint_ok = ruff.returncode == 0
+
+    outcomes = run_matrix(targets, pytest_args, args.serial)
+
+    print("\n=== summary")
+    if not args.no_lint:
+        print(f"{'ruff':<16} {'clean' if lint_ok else 'FAILED: ruff found problems (see above)'}")
+    for outcome in outcomes:
+        print(outcome.describe())
+    ok = lint_ok and all(o.ok for o in outcomes)
+    print(f"{'total':<16} {time.monotonic() - begun:.1f}s  {'ok' if ok else 'FAILED'}", flush=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
