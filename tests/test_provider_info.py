@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -90,6 +91,29 @@ def test_hook_class_and_modules_import_and_agree():
             for module in entry["python-modules"]:
                 importlib.import_module(module)
     assert module_name in info["hooks"][0]["python-modules"]
+
+
+def test_placeholders_show_the_clients_defaults():
+    from airflow_provider_slack_audit.client import SlackAuditLogsClient
+
+    defaults = {name: param.default for name, param in inspect.signature(SlackAuditLogsClient).parameters.items()}
+    placeholders = _connection_type()["ui-field-behaviour"]["placeholders"]
+    assert placeholders["base_url"] == defaults["base_url"]
+    for name in ("timeout", "max_retries", "max_retry_wait"):
+        assert float(placeholders[name]) == defaults[name], name
+    assert defaults["requests_per_minute"] is None, "the README and the hook docstring say pacing is off"
+
+
+def test_providers_manager_registers_the_form():
+    # The real registry the UI reads: conn-fields/ui-field-behaviour on 3.2+, the hook's methods before.
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    behaviour = manager.field_behaviours["slack_audit"]
+    assert behaviour["hidden_fields"] == ["host", "schema", "login", "port"]
+    assert behaviour["relabeling"] == {"password": "Slack user token (xoxp-...)"}
+    widgets = {key for key in manager.connection_form_widgets if key.startswith("extra__slack_audit__")}
+    assert widgets == {f"extra__slack_audit__{f.name}" for f in EXTRA_FIELDS}
 
 
 def test_legacy_ui_field_behaviour_matches_provider_info():

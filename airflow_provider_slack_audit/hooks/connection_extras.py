@@ -247,7 +247,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Retries of one request after a connection error, timeout, 429 or 5xx. 0 turns retries off.",
         "integer",
         coerce_count,
-        placeholder="5",
+        placeholder="8",
         form="integer",
         schema_extra={"minimum": 0},
     ),
@@ -267,7 +267,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "app reading its audit logs). Empty: no pacing; a 429 is still honoured.",
         "number",
         coerce_rate,
-        placeholder="40",
+        placeholder="off (e.g. 40)",
         schema_extra={"exclusiveMinimum": 0},
     ),
 )
