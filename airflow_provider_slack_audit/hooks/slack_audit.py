@@ -161,15 +161,13 @@ class SlackAuditLogsHook(BaseHook):
         return self._settings_from(conn)
 
     async def aget_connection_settings(self) -> SlackAuditConnectionSettings:
-        """:meth:`get_connection_settings` for async code (a trigger): the lookup does not block the loop."""
-        aget_connection = getattr(self, "aget_connection", None)  # Airflow 3.1+
-        if aget_connection is None:
-            return await asyncio.to_thread(self.get_connection_settings)
-        try:
-            conn = await aget_connection(self.slack_audit_conn_id)
-        except AirflowNotFoundException as err:
-            raise self._not_found(err) from err
-        return self._settings_from(conn)
+        """
+        :meth:`get_connection_settings` for async code (a trigger), in a worker thread.
+
+        The lookup (database or secrets backend) and the secrets masker's registration are
+        synchronous; run on the event loop they would stall every other trigger.
+        """
+        return await asyncio.to_thread(self.get_connection_settings)
 
     # ------------------------------------------------------------------ legacy form (Airflow < 3.2)
 
