@@ -1,0 +1,284 @@
+"""SlackAuditLogsSensor: its arguments, its event handling, and real DAG runs in all three modes.
+
+The DAG runs use ``dag.test()`` on the suite's SQLite metadata database against the emulator.
+``dag.test()`` in Airflow 3 runs a deferred task's trigger in line, in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from airflow.providers.common.compat.sdk import (
+    DAG,
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    task,
+)
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from airflow_provider_slack_audit.sensors.slack_audit import SlackAuditLogsSensor
+from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
+
+H0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
+OLDEST = int(H0.timestamp())
+LATEST = OLDEST + 3599
+#: dag.test(logical_date=RUN_AT) of an hourly DAG owns [H0, H0 + 1h): OLDEST..LATEST.
+RUN_AT = H0 + HOUR
+RISKY = ["app_installed", "role_change_to_admin", "role_change_to_owner", "role_assigned"]
+LOGIN = "user_login"
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"min_events": 0}, "min_events=0"),
+        ({"min_events": "3"}, "min_events='3'"),
+        ({"max_events_returned": -1}, "max_events_returned=-1"),
+        ({"poll_interval": 0}, "poll_interval=0"),
+    ],
+)
+def test_bad_arguments_fail_at_parse_time_with_the_fix(kwargs, needle):
+    with pytest.raises(ValueError, match="give") as info:
+        SlackAuditLogsSensor(task_id="s", **kwargs)
+    assert needle in str(info.value)
+
+
+def test_bounds_and_filters_are_templated_and_poll_interval_defaults_to_poke_interval():
+    sensor = SlackAuditLogsSensor(task_id="s", poke_interval=42)
+    assert {"oldest", "latest", "action", "actor", "entity"} <= set(sensor.template_fields)
+    assert sensor.poll_interval == 42
+    assert sensor.deferrable is False  # [operators] default_deferrable is not set in the suite
+
+
+# --------------------------------------------------------------------------- trigger events
+
+
+def sensor_for_events() -> SlackAuditLogsSensor:
+    return SlackAuditLogsSensor(task_id="s")
+
+
+def test_success_event_returns_the_events_as_poke_mode_would():
+    events = [{"id": "a"}, {"id": "b"}]
+    result = sensor_for_events().execute_complete(
+        {}, {"status": "success", "events": events, "count": 2, "oldest": 1, "latest": 2, "polls": 3}
+    )
+    assert result == events
+
+
+def test_timeout_event_raises_sensor_timeout():
+    with pytest.raises(AirflowSensorTimeout, match="1 of 2 required"):
+        sensor_for_events().execute_complete({}, {"status": "timeout", "message": "1 of 2 required audit event(s)"})
+
+
+@pytest.mark.parametrize("kind", ["auth", "bad_request", "config"])
+def test_errors_a_retry_cannot_fix_fail_without_retries(kind):
+    with pytest.raises(AirflowFailException, match="missing_scope"):
+        sensor_for_events().execute_complete(
+            {}, {"status": "error", "kind": kind, "message": "HTTP 403, missing_scope"}
+        )
+
+
+@pytest.mark.parametrize("kind", ["server", "rate_limit", "error"])
+def test_transient_errors_fail_so_that_task_retries_apply(kind):
+    with pytest.raises(AirflowException, match="HTTP 503") as info:
+        sensor_for_events().execute_complete({}, {"status": "error", "kind": kind, "message": "HTTP 503 after 3"})
+    assert not isinstance(info.value, AirflowFailException)
+
+
+# --------------------------------------------------------------------------- DAG runs
+
+
+@pytest.fixture
+def slack_conn(slack_audit_emulator, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_AUDIT_DEFAULT",
+        slack_audit_emulator.airflow_conn_json(extra={"max_retries": 2, "max_retry_wait": 0.05}),
+    )
+    return slack_audit_emulator
+
+
+@pytest.fixture
+def hidden_until_first_check(slack_conn):
+    """The window's events stay hidden until the sensor's first check has seen none of them.
+
+    A watcher thread reveals them (the emulator's ``reset()`` drops the late window) right after
+    the first ``logs`` call is recorded, so the first check finds nothing and a later one finds
+    all, however long Airflow takes to start the task. Yields the requests made before the reveal.
+    """
+    slack_conn.late_events(OLDEST, LATEST, delay=3600)
+    before: list = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.01):
+            if slack_conn.requests:
+                before.extend(slack_conn.requests)
+                slack_conn.reset()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    yield before
+    stop.set()
+    watcher.join()
+
+
+@pytest.fixture
+def trigger_runs(monkeypatch):
+    """Records each SlackAuditLogsTrigger that runs (the real one: this only counts)."""
+    runs: list[dict] = []
+    real_run = SlackAuditLogsTrigger.run
+
+    def counting_run(self):
+        runs.append(self.serialize()[1])
+        return real_run(self)
+
+    monkeypatch.setattr(SlackAuditLogsTrigger, "run", counting_run)
+    return runs
+
+
+def sensor_dag(dag_id: str, **sensor_kwargs) -> DAG:
+    """An hourly DAG: the sensor, then a task that summarises what it found."""
+    # In Airflow 3 a bare timedelta or cron schedule makes runs without a data interval.
+    hourly = CronDataIntervalTimetable("0 * * * *", timezone="UTC")
+    with DAG(dag_id=dag_id, schedule=hourly, start_date=H0 - timedelta(days=1), catchup=False) as dag:
+        sensor = SlackAuditLogsSensor(task_id="wait", **sensor_kwargs)
+
+        @task
+        def summarise(events: list[dict]) -> int:
+            return len(events)
+
+        summarise(sensor.output)
+    return dag
+
+
+def run(dag: DAG):
+    """``dag.test()`` for the hour [H0, H0 + 1h); the DAG is serialised first, as Airflow 3 needs."""
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    bag = DagBag(dag_folder="/dev/null")
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag_run = dag.test(logical_date=RUN_AT)
+    states = {ti.task_id: str(ti.state).rsplit(".", 1)[-1].lower() for ti in dag_run.get_task_instances()}
+    return dag_run, states
+
+
+def xcom(dag_run, task_id: str):
+    return dag_run.get_task_instance(task_id).xcom_pull(task_ids=task_id)
+
+
+def assert_asked_for_the_runs_window(requests: list, action: str) -> None:
+    for request in requests:
+        assert (request["oldest"], request["latest"], request["action"]) == (str(OLDEST), str(LATEST), action)
+
+
+@pytest.mark.airflow
+@pytest.mark.e2e
+def test_poke_mode_waits_for_late_events_and_returns_them(
+    airflow_db, slack_conn, hidden_until_first_check, trigger_runs
+):
+    expected = slack_conn.events(OLDEST, LATEST, action=LOGIN)
+    dag = sensor_dag("sensor_poke", action=LOGIN, max_events_returned=3, poke_interval=0.2, timeout=60)
+
+    dag_run, states = run(dag)
+
+    assert states == {"wait": "success", "summarise": "success"}
+    assert xcom(dag_run, "wait") == expected[:3]
+    assert xcom(dag_run, "summarise") == 3
+    assert [r.entries for r in hidden_until_first_check] == [0]  # the first poke found nothing
+    assert slack_conn.requests  # a later poke found the events
+    assert_asked_for_the_runs_window(hidden_until_first_check + slack_conn.requests, LOGIN)
+    assert trigger_runs == []
+
+
+@pytest.mark.airflow
+@pytest.mark.e2e
+def test_reschedule_mode_gives_the_slot_back_between_pokes(airflow_db, slack_conn, hidden_until_first_check):
+    expected = slack_conn.events(OLDEST, LATEST, action=RISKY)
+    assert expected
+    dag = sensor_dag("sensor_reschedule", action=RISKY, mode="reschedule", poke_interval=0.5, timeout=60)
+
+    dag_run, states = run(dag)
+
+    assert states == {"wait": "success", "summarise": "success"}
+    assert xcom(dag_run, "wait") == expected[:100]
+    assert [r.entries for r in hidden_until_first_check] == [0]
+    assert slack_conn.requests
+    assert_asked_for_the_runs_window(hidden_until_first_check + slack_conn.requests, ",".join(RISKY))
+    assert dag_run.get_task_instance("wait").try_number == 1  # rescheduled, not retried
+
+
+@pytest.mark.airflow
+@pytest.mark.e2e
+def test_deferrable_sensor_succeeds_through_the_trigger(
+    airflow_db, slack_conn, hidden_until_first_check, trigger_runs
+):
+    expected = slack_conn.events(OLDEST, LATEST, action=LOGIN)
+    dag = sensor_dag(
+        "sensor_deferrable", action=LOGIN, max_events_returned=4, deferrable=True, poll_interval=0.2, timeout=60
+    )
+
+    dag_run, states = run(dag)
+
+    assert states == {"wait": "success", "summarise": "success"}
+    assert xcom(dag_run, "wait") == expected[:4]
+    assert xcom(dag_run, "summarise") == 4
+    (trigger_kwargs,) = trigger_runs
+    assert (trigger_kwargs["oldest"], trigger_kwargs["latest"], trigger_kwargs["action"]) == (OLDEST, LATEST, [LOGIN])
+    assert slack_conn.token not in json.dumps(trigger_kwargs)
+    assert [r.entries for r in hidden_until_first_check] == [0]  # the worker's check, before deferring
+    assert slack_conn.requests  # the trigger's poll
+    assert_asked_for_the_runs_window(hidden_until_first_check + slack_conn.requests, LOGIN)
+
+
+@pytest.mark.airflow
+@pytest.mark.e2e
+def test_deferrable_sensor_that_times_out_with_soft_fail_is_skipped(airflow_db, slack_conn, trigger_runs):
+    slack_conn.late_events(OLDEST, LATEST, delay=3600)  # nothing shows up while the sensor waits
+    dag = sensor_dag(
+        "sensor_deferrable_timeout",
+        action=LOGIN,
+        deferrable=True,
+        poll_interval=0.2,
+        timeout=1,
+        soft_fail=True,
+    )
+
+    _, states = run(dag)
+
+    assert states == {"wait": "skipped", "summarise": "skipped"}
+    assert len(trigger_runs) == 1
+    assert len(slack_conn.requests) >= 2  # the worker's check, then at least one poll in the trigger
+    assert all(request.entries == 0 for request in slack_conn.requests)
+    assert_asked_for_the_runs_window(slack_conn.requests, LOGIN)
+
+
+@pytest.mark.airflow
+@pytest.mark.e2e
+def test_refused_token_fails_the_sensor_without_retrying(airflow_db, slack_conn, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_AUDIT_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "slack_audit",
+                "password": slack_conn.error_tokens["team_not_authorized"],
+                "extra": {"base_url": slack_conn.base_url},
+            }
+        ),
+    )
+    dag = sensor_dag("sensor_refused", action=LOGIN, deferrable=True, poll_interval=0.2, timeout=60, retries=3)
+
+    dag_run, states = run(dag)
+
+    assert states == {"wait": "failed", "summarise": "upstream_failed"}
+    assert len(slack_conn.requests) == 1
+    assert dag_run.get_task_instance("wait").try_number == 1
