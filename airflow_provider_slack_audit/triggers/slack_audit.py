@@ -169,14 +169,9 @@ class SlackAuditLogsTrigger(BaseTrigger):
         return {"status": status, "oldest": self.oldest, "latest": self.latest, **extra}
 
     async def _client(self) -> AsyncSlackAuditLogsClient:
-        """The async client on the connection's token and settings, read without blocking the loop.
-
-        The lookup (a database or secrets-backend read, and the secrets masker's call to the
-        supervisor in Airflow 3) is synchronous, so it runs in a worker thread: blocking there is
-        safe, while on the event loop it would stall every other trigger.
-        """
+        """The async client on the connection's token and settings, read without blocking the loop."""
         hook = SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
-        settings = await asyncio.to_thread(hook.get_connection_settings)
+        settings = await hook.aget_connection_settings()
         return AsyncSlackAuditLogsClient(settings.token, **settings.client_kwargs())
 
     async def _poll(self, client: AsyncSlackAuditLogsClient) -> MatchCollector:
