@@ -20,6 +20,7 @@ import math
 import random
 import threading
 import time
+import unicodedata
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -491,7 +492,8 @@ class Dataset:
     def _user_obj(self, idx: int) -> dict:
         h = _mix(self._seed_key ^ 0x5EED ^ idx)
         first, last = _FIRST[h % len(_FIRST)], _LAST[(h >> 8) % len(_LAST)]
-        local = (first.split()[0] + "." + last).lower().replace("'", "")
+        local = unicodedata.normalize("NFKD", f"{first.split()[0]}.{last}").encode("ascii", "ignore").decode()
+        local = local.lower().replace("'", "")
         return {
             "id": self.entity_id("user", idx),
             "name": f"{first} {last}",
@@ -720,6 +722,7 @@ class Dataset:
         unfiltered = acts is None and actor is None and entity is None
         out: list[str] = []
         skeleton, render, second_key = self._skeleton, self._render, self._second_key
+        cum_search, cum = bisect.bisect_right, _ACTION_CUM
         checked = 0
         for second, count in self.seconds(hi, oldest):
             if visible is not None:
@@ -730,10 +733,18 @@ class Dataset:
             burst = self._burst(second, count, skey)
             prefix = self._id_prefix(second)
             lagging = lag and second + lag > now
+            burst_action = burst[0] if burst is not None else -1
             for index in range(count):
-                h = _mix(skey + index * _GOLDEN)
+                x = (skey + (index + 1) * _GOLDEN) & MASK64  # _mix(skey + index * _GOLDEN), inlined
+                x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+                x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+                h = x ^ (x >> 31)
                 if lagging and second + h % (lag + 1) > now:
                     continue
+                if acts is not None:  # the action first: no skeleton for entries that cannot match
+                    a = burst_action if burst_action >= 0 and ((h >> 20) & 0xFF) < 218 else cum_search(cum, h & 0xFFFFF)
+                    if a not in acts:
+                        continue
                 skel = skeleton(h, burst)
                 if not unfiltered:
                     if acts is not None and skel[0] not in acts:
