@@ -65,7 +65,8 @@ class SlackAuditLogsClient:
         user_agent_suffix: text after it.
         logger: where to log retries (WARNING) and requests (DEBUG, Authorization redacted).
         retry_handlers: slack_sdk-style handlers (``can_retry`` / ``prepare_for_next_attempt``);
-            if given, they replace the default retry policy entirely (``max_retries`` and the
+            if given (or appended to ``client.retry_handlers``), they replace the default retry
+            policy entirely; ``[]`` turns retrying off (``max_retries`` and the
             wait bounds then do not apply; the handlers bound themselves).
         max_retries: retries after the first attempt of one call (0 disables retrying).
         max_retry_wait: the longest single wait in seconds, ``Retry-After`` included.
@@ -119,7 +120,10 @@ class SlackAuditLogsClient:
         self.default_headers: dict[str, str] = dict(default_headers or {})
         if not any(k.lower() == "user-agent" for k in self.default_headers):
             self.default_headers["User-Agent"] = user_agent(user_agent_prefix, user_agent_suffix)
-        self.retry_handlers = list(retry_handlers) if retry_handlers is not None else None
+        # A list, as in slack_sdk (code that appends a handler to it keeps working). Left empty
+        # and not given, the default RetryPolicy decides; given, or appended to, the handlers do.
+        self.retry_handlers: list[Any] = list(retry_handlers) if retry_handlers is not None else []
+        self._handlers_given = retry_handlers is not None
         self.retry_policy = RetryPolicy(
             max_retries=max_retries, max_retry_wait=max_retry_wait, max_total_wait=max_total_wait
         )
@@ -329,7 +333,8 @@ class SlackAuditLogsClient:
             raise SlackAuditLogsError(f"{method} {path} could not be sent: {self.redact(str(exc))}") from None
         retries = 0
         waited = 0.0
-        state = HandlerRetryState() if self.retry_handlers is not None else None
+        use_handlers = self._handlers_given or bool(self.retry_handlers)
+        state = HandlerRetryState() if use_handlers else None
         while True:
             response: AuditLogsResponse | None = None
             error: requests.RequestException | None = None
@@ -400,7 +405,7 @@ class SlackAuditLogsClient:
         )
         handler_response = HandlerHttpResponse(response) if response is not None else None
         handler_exc = handler_error(error) if error is not None else http_error(response)  # type: ignore[arg-type]
-        for handler in self.retry_handlers or ():
+        for handler in self.retry_handlers:
             if handler.can_retry(state=state, request=request, response=handler_response, error=handler_exc):
                 started = self._clock()
                 handler.prepare_for_next_attempt(

@@ -305,6 +305,19 @@ def test_slack_sdk_handlers_bound_themselves_and_replace_defaults(make_client, r
     assert requests_mock.call_count == calls + 1
 
 
+def test_appending_a_handler_like_slack_sdk_docs_show(make_client, requests_mock, monkeypatch):
+    from slack_sdk.http_retry import builtin_handlers
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    monkeypatch.setattr(builtin_handlers.time, "sleep", lambda s: None)
+    client = make_client()
+    assert client.retry_handlers == []
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    requests_mock.get(LOGS, [{"status_code": 429, "headers": {"Retry-After": "1"}}, {"status_code": 503}, GOOD])
+    assert client.logs().status_code == 503  # the appended handler now decides: 503 is not its business
+    assert requests_mock.call_count == 2
+
+
 def test_custom_handler_sees_slack_sdk_shaped_objects_without_the_token(make_client, requests_mock):
     seen = {}
 
