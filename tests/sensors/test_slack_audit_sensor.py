@@ -7,8 +7,11 @@ The DAG runs use ``dag.test()`` on the suite's SQLite metadata database against 
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections import Counter
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import (
@@ -164,7 +167,7 @@ def run(dag: DAG):
     """``dag.test()`` for the hour [H0, H0 + 1h); the DAG is serialised first, as Airflow 3 needs."""
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
-    bag = DagBag(dag_folder="/dev/null")
+    bag = DagBag(dag_folder=os.devnull)
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
     dag_run = dag.test(logical_date=RUN_AT)
@@ -282,3 +285,23 @@ def test_refused_token_fails_the_sensor_without_retrying(airflow_db, slack_conn,
     assert states == {"wait": "failed", "summarise": "upstream_failed"}
     assert len(slack_conn.requests) == 1
     assert dag_run.get_task_instance("wait").try_number == 1
+
+
+@pytest.mark.airflow
+@pytest.mark.e2e
+def test_example_dag_alerts_on_the_hours_risky_actions(airflow_db, slack_conn):
+    from airflow.dag_processing.dagbag import DagBag
+
+    example = Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_sensor.py"
+    bag = DagBag(dag_folder=str(example))
+    assert bag.import_errors == {}
+    dag = bag.get_dag("slack_audit_risky_action_alert")
+    risky = dag.get_task("wait_for_risky_action")
+    expected = slack_conn.events(OLDEST, LATEST, action=risky.action)[: risky.max_events_returned]
+    assert expected
+
+    dag_run, states = run(dag)
+
+    assert states == {"wait_for_risky_action": "success", "notify": "success"}
+    assert xcom(dag_run, "wait_for_risky_action") == expected
+    assert xcom(dag_run, "notify") == dict(Counter(e["action"] for e in expected))
