@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_provider_slack_audit.client import SlackAuditLogsAuthError
+from airflow_provider_slack_audit.client import SlackAuditLogsAuthError, SlackAuditLogsServerError
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 
 # Ten minutes of the emulator's default data (about 1,000 events an hour).
@@ -142,5 +142,5 @@ def test_retry_settings_from_the_connection_are_used(slack_audit_emulator, monke
 
     slack_audit_emulator.faults.add("http_503", count=2)
     conn = slack_audit_emulator.airflow_conn_uri({"max_retries": 1, "max_retry_wait": 0.01})
-    with pytest.raises(Exception, match="503"):
+    with pytest.raises(SlackAuditLogsServerError, match="503"):
         list(SlackAuditLogsHook(_define(monkeypatch, "sa_retry_once", conn)).iter_events(OLDEST, OLDEST + 59))
