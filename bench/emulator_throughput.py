@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -52,6 +53,12 @@ def start(*args: str) -> tuple[subprocess.Popen, str]:
     if not base_url:
         raise SystemExit("the emulator did not start")
     return proc, base_url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (load on the machine does not inflate it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> dict[str, int]:
@@ -90,6 +97,7 @@ def next_cursor(body: bytes) -> str:
 
 def first_page(hours: int) -> None:
     proc, base_url = start("--events-per-day", "1000000")
+    time.sleep(2)  # let the CLI's background warm-up finish: measure serving, not start-up
     try:
         reader = Reader(base_url)
         oldest, latest = DAY0, DAY0 + 86400 - 1
@@ -99,21 +107,26 @@ def first_page(hours: int) -> None:
                 if label == "cold":  # a fresh day each time so nothing is cached
                     oldest += 86400
                     latest += 86400
+                cpu = cpu_seconds(proc.pid)
                 body, elapsed = reader.get(oldest=oldest, latest=latest, limit=limit)
+                cpu = cpu_seconds(proc.pid) - cpu
                 entries = body.count(b'"date_create"')
-                print(f"  limit={limit:<5} {label}: {elapsed:.3f} s  ({entries} entries, {len(body) / 1e6:.1f} MB)")
+                print(
+                    f"  limit={limit:<5} {label}: {elapsed:.3f} s wall, {cpu:.2f} s server CPU "
+                    f"({entries} entries, {len(body) / 1e6:.1f} MB)"
+                )
         if hours:
-            export(reader, DAY0 + 7 * 86400, hours)
+            export(reader, proc.pid, DAY0 + 7 * 86400, hours)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def export(reader: Reader, oldest: int, hours: int) -> None:
+def export(reader: Reader, pid: int, oldest: int, hours: int) -> None:
     latest = oldest + hours * 3600 - 1
     for parse in (False, True):
         cursor, events, pages, nbytes, server_time = None, 0, 0, 0, 0.0
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(pid)
         while True:
             body, elapsed = reader.get(oldest=oldest, latest=latest, limit=9999, cursor=cursor)
             server_time += elapsed
@@ -128,11 +141,12 @@ def export(reader: Reader, oldest: int, hours: int) -> None:
                 cursor = next_cursor(body)
             if not cursor:
                 break
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
         mode = "bodies parsed with json" if parse else "bodies only"
         print(
             f"export of {hours} h ({mode}): {events} events, {pages} pages, {nbytes / 1e6:.0f} MB in {total:.1f} s "
-            f"-> {events / total:,.0f} events/s"
+            f"-> {events / total:,.0f} events/s; server CPU {cpu:.1f} s = {cpu / events * 1e6:.0f} us/event "
+            f"(at most {events / cpu:,.0f} events/s per core)"
         )
         oldest, latest = oldest + 86400, latest + 86400  # another day: no warm blocks
 

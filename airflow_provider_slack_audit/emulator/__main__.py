@@ -10,6 +10,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from airflow_provider_slack_audit.emulator.dataset import DEFAULT_EVENTS_PER_HOUR
@@ -110,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Render the shared fragments in the background: the first big pages are then as fast as later ones.
+    threading.Thread(target=emulator.dataset.warm, name="slack-audit-emulator-warm", daemon=True).start()
     signal.signal(signal.SIGTERM, _terminate)
     print(emulator.base_url, flush=True)
     cfg = emulator.dataset.config
@@ -131,8 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _wait_forever() -> None:  # pragma: no cover - Windows has no signal.pause
-    import threading
-
     threading.Event().wait()
 
 

@@ -193,6 +193,9 @@ _ACTOR_POOL = (_N_USERS, _N_APPS, 1)
 SLACK_SECURITY_ID = "USLACKSECURITY"
 
 _ACTION_SCALE = 1 << 20
+#: Distinct pre-drawn entry bodies (action, actor, entity, device, details) most entries reuse.
+_BODY_POOL = 1 << 15
+_BODY_MASK = _BODY_POOL - 1
 _SPECS = catalog.ACTION_SPECS
 _ACTION_INDEX = {spec.name: i for i, spec in enumerate(_SPECS)}
 _cum, _acc = [], 0
@@ -322,10 +325,26 @@ class Dataset:
         self._ids: dict[str, list[str | None]] = {
             t: [None] * n for t, n in _POOL_SIZE.items() if t not in ("file", "huddle", "message")
         }
+        self._body_skels: list[tuple[int, int, int, int, int] | None] = [None] * _BODY_POOL
+        self._body_tails: list[str | None] = [None] * _BODY_POOL
+        self._participants: dict[int, str] = {}
         self._actor_frags: list[list[str | None]] = [[None] * _N_USERS, [None] * _N_APPS, [None]]
         self._context_frags: list[list[str | None]] = [[None] * (_N_USERS * 4), [None] * (_N_APPS * 4), [None] * 4]
         self._enterprise_id = _slack_id("E", _mix(self._seed_key ^ 0xE), 8)
         self._enterprise_name = ("Birdland", "Blue Note", "Village Vanguard", "Minton's")[cfg.seed % 4]
+
+    def warm(self) -> None:
+        """Render the fragments every page needs (users, their devices, channels, apps, ...) now,
+        so the first pages are as fast as later ones. Optional; takes well under a second."""
+        for idx in range(_N_USERS):
+            self._actor_frag(ACTOR_USER, idx)
+            for device in range(4):
+                self._context_frag(ACTOR_USER, idx, device)
+        for idx in range(_N_APPS):
+            self._actor_frag(ACTOR_APP, idx)
+        for etype in ("user", "channel", "app", "workspace", "usergroup", "workflow", "workflow_v2"):
+            for idx in range(_POOL_SIZE[etype]):
+                self._frag(etype, idx)
 
     # ------------------------------------------------------------------ counts
     def _block(self, b: int) -> array:
@@ -421,20 +440,39 @@ class Dataset:
     def _second_key(self, second: int) -> int:
         return _mix(self._seed_key ^ (second * 0xD1342543DE82EF95 & MASK64))
 
-    def _skeleton(self, h: int, burst: tuple[int, int] | None) -> tuple[int, int, int, int]:
-        """(action index, actor kind, actor index, entity index) of the entry with hash ``h``."""
+    def _skeleton(self, h: int, burst: tuple[int, int] | None) -> tuple[int, int, int, int, int]:
+        """(action index, actor kind, actor index, entity index, body) of the entry with hash ``h``.
+
+        Most entries take one of ``_BODY_POOL`` pre-drawn bodies (who did what to which object,
+        from which device): ``body`` is its index, and its rendered JSON is cached. Entries of a
+        burst second (one action on one entity by many actors) are drawn per entry (``body`` -1).
+        """
         if burst is not None and ((h >> 20) & 0xFF) < 218:
             action, entity_idx = burst
-        else:
-            action = bisect.bisect_right(_ACTION_CUM, h & 0xFFFFF)
-            entity_idx = -1
+            kind = _ACTION_ACTOR[action]
+            actor_idx = ((h >> 28) & 0xFFFF) % _ACTOR_POOL[kind]
+            return action, kind, actor_idx, actor_idx if _ACTION_SELF[action] else entity_idx, -1
+        b = (h >> 40) & _BODY_MASK
+        return self._body_skels[b] or self._body_skeleton(b)
+
+    def _body_skeleton(self, b: int) -> tuple[int, int, int, int, int]:
+        hb = _mix(self._seed_key ^ 0xB0D1E5 ^ b)
+        action = bisect.bisect_right(_ACTION_CUM, hb & 0xFFFFF)
         kind = _ACTION_ACTOR[action]
-        actor_idx = ((h >> 28) & 0xFFFF) % _ACTOR_POOL[kind]
-        if _ACTION_SELF[action]:
-            entity_idx = actor_idx
-        elif entity_idx < 0:
-            entity_idx = (h >> 44) % _POOL_SIZE[_ACTION_ENTITY[action]]
-        return action, kind, actor_idx, entity_idx
+        actor_idx = ((hb >> 28) & 0xFFFF) % _ACTOR_POOL[kind]
+        entity_idx = actor_idx if _ACTION_SELF[action] else (hb >> 44) % _POOL_SIZE[_ACTION_ENTITY[action]]
+        skel = self._body_skels[b] = (action, kind, actor_idx, entity_idx, b)
+        return skel
+
+    def _body_tail(self, b: int) -> str:
+        """The cached JSON of a pooled body: everything of an entry after ``date_create``."""
+        tail = self._body_tails[b]
+        if tail is None:
+            tail = self._body_tails[b] = self._tail(0, _mix(self._seed_key ^ 0x7A11 ^ b), self._skeleton_of_body(b))
+        return tail
+
+    def _skeleton_of_body(self, b: int) -> tuple[int, int, int, int, int]:
+        return self._body_skels[b] or self._body_skeleton(b)
 
     def _burst(self, second: int, count: int, skey: int) -> tuple[int, int] | None:
         if count < self._burst_min:
@@ -640,20 +678,27 @@ class Dataset:
         return f"{(second * 0x9E3779B1 + self._id_key32) & 0xFFFFFFFF:08x}-"
 
     def _render(
-        self, second: int, index: int, h: int, skel: tuple[int, int, int, int], id_prefix: str | None = None
+        self, second: int, index: int, h: int, skel: tuple[int, int, int, int, int], id_prefix: str | None = None
     ) -> str:
-        action, kind, actor_idx, entity_idx = skel
-        etype = _ACTION_ENTITY[action]
-        name = _ACTION_NAMES[action]
+        """The JSON text of one entry (the slow path: pooled bodies are joined in :meth:`page`)."""
         x = ((h ^ 0xA5A5A5A5DEADBEEF) + _GOLDEN) & MASK64  # _mix, inlined
         x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
         h2 = x ^ (x >> 31)
+        b = skel[4]
+        tail = self._body_tail(b) if b >= 0 and not _ACTION_DYNAMIC[skel[0]] else self._tail(second, h2, skel)
         # unique per (second, index): the prefix is a bijection of the second, then the index
-        entry_id = (
-            f"{id_prefix or self._id_prefix(second)}{index ^ (self._id_key32 & 0xFFFF):04x}-"
-            f"{0x4000 | (h2 & 0x0FFF):04x}-{0x8000 | ((h2 >> 12) & 0x3FFF):04x}-{h & 0xFFFFFFFFFFFF:012x}"
+        return (
+            f'{{"id":"{id_prefix or self._id_prefix(second)}{index ^ (self._id_key32 & 0xFFFF):04x}-'
+            f'{0x4000 | (h & 0x0FFF):04x}-{0x8000 | ((h >> 12) & 0x3FFF):04x}-{(h >> 16) & 0xFFFFFFFFFFFF:012x}",'
+            f'"date_create":{second},{tail}}}'
         )
+
+    def _tail(self, second: int, h2: int, skel: tuple[int, int, int, int, int]) -> str:
+        """``"action":...,"actor":...,"entity":...,"context":...,"details":...`` of an entry."""
+        action, kind, actor_idx, entity_idx, _ = skel
+        etype = _ACTION_ENTITY[action]
+        name = _ACTION_NAMES[action]
         if etype == "message":
             entity = (
                 f'{{"type":"message","message":{{"channel":"{self.entity_id("channel", entity_idx)}",'
@@ -661,9 +706,12 @@ class Dataset:
                 f'"timestamp":"{second - (h2 >> 40) % 86400}.{(h2 >> 8) % 1000000:06d}"}}}}'
             )
         elif etype == "huddle":
-            participants = '","'.join(
-                self.entity_id("user", (actor_idx + k * 17) % _N_USERS) for k in range(1 + (h2 >> 52) % 5)
-            )
+            key = actor_idx * 8 + (h2 >> 52) % 5
+            participants = self._participants.get(key)
+            if participants is None:
+                participants = self._participants[key] = '","'.join(
+                    self.entity_id("user", (actor_idx + k * 17) % _N_USERS) for k in range(1 + (h2 >> 52) % 5)
+                )
             entity = (
                 f'{{"type":"huddle","huddle":{{"id":"{self.entity_id("huddle", entity_idx)}",'
                 f'"date_start":{second - (h2 >> 44) % 5400},"date_end":{second if name == "huddle_ended" else 0},'
@@ -680,9 +728,9 @@ class Dataset:
         details_fn = _ACTION_DETAILS[action]
         details = "{}" if details_fn is None else details_fn(self, second, h2, actor_idx, entity_idx)
         return (
-            f'{{"id":"{entry_id}","date_create":{second},"action":"{name}",'
+            f'"action":"{name}",'
             f'"actor":{self._actor_frags[kind][actor_idx] or self._actor_frag(kind, actor_idx)},"entity":{entity},'
-            f'"context":{context},"details":{details}}}'
+            f'"context":{context},"details":{details}'
         )
 
     # -------------------------------------------------------------------- query
@@ -722,7 +770,13 @@ class Dataset:
         unfiltered = acts is None and actor is None and entity is None
         out: list[str] = []
         skeleton, render, second_key = self._skeleton, self._render, self._second_key
-        cum_search, cum = bisect.bisect_right, _ACTION_CUM
+        body_skels, body_skeleton, tails, body_tail = (
+            self._body_skels,
+            self._body_skeleton,
+            self._body_tails,
+            self._body_tail,
+        )
+        dynamic, id16 = _ACTION_DYNAMIC, self._id_key32 & 0xFFFF
         checked = 0
         for second, count in self.seconds(hi, oldest):
             if visible is not None:
@@ -741,11 +795,11 @@ class Dataset:
                 h = x ^ (x >> 31)
                 if lagging and second + h % (lag + 1) > now:
                     continue
-                if acts is not None:  # the action first: no skeleton for entries that cannot match
-                    a = burst_action if burst_action >= 0 and ((h >> 20) & 0xFF) < 218 else cum_search(cum, h & 0xFFFFF)
-                    if a not in acts:
-                        continue
-                skel = skeleton(h, burst)
+                if burst_action >= 0 and ((h >> 20) & 0xFF) < 218:
+                    skel = skeleton(h, burst)
+                else:
+                    b = (h >> 40) & _BODY_MASK
+                    skel = body_skels[b] or body_skeleton(b)
                 if not unfiltered:
                     if acts is not None and skel[0] not in acts:
                         continue
@@ -753,7 +807,15 @@ class Dataset:
                         continue
                     if entity is not None and self.entity_id(_ACTION_ENTITY[skel[0]], skel[3]) != entity:
                         continue
-                out.append(render(second, index, h, skel, prefix))
+                b = skel[4]
+                if b >= 0 and not dynamic[skel[0]]:  # the common, cached path
+                    out.append(
+                        f'{{"id":"{prefix}{index ^ id16:04x}-{0x4000 | (h & 0x0FFF):04x}-'
+                        f'{0x8000 | ((h >> 12) & 0x3FFF):04x}-{(h >> 16) & 0xFFFFFFFFFFFF:012x}",'
+                        f'"date_create":{second},{tails[b] or body_tail(b)}}}'
+                    )
+                else:
+                    out.append(render(second, index, h, skel, prefix))
             checked += 1
             if limit is not None and len(out) >= limit:
                 return Page(out, second - 1 if second - 1 >= oldest else None)
@@ -938,4 +1000,9 @@ _DETAILS: dict[str, Callable[[Dataset, int, int, int, int], str]] = {
 }
 _ACTION_DETAILS: tuple[Callable[[Dataset, int, int, int, int], str] | None, ...] = tuple(
     _DETAILS.get(name) for name in _ACTION_NAMES
+)
+#: Actions whose entries hold per-event values (times, huddle ids): never taken from the body pool.
+_ACTION_DYNAMIC: tuple[bool, ...] = tuple(
+    _ACTION_ENTITY[i] in ("message", "huddle") or _ACTION_DETAILS[i] in (_anomaly, _export, _agent)
+    for i in range(len(_ACTION_NAMES))
 )
