@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -18,11 +19,11 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_slack_audit.client import SlackAuditLogsAuthError, SlackAuditLogsBadRequestError
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.query import AuditFilters, validate_filters
 from airflow_provider_slack_audit.triggers.slack_audit import (
     DEFAULT_MAX_EVENTS_RETURNED,
+    FINAL_ERRORS,
     MatchCollector,
     SlackAuditLogsTrigger,
     query_latest,
@@ -129,25 +130,23 @@ class SlackAuditLogsSensor(BaseSensorOperator):
         if latest < window.oldest:
             self.log.info("The window %s has not begun yet: nothing can match.", window.describe())
             return collector
-        events = self.hook.iter_events(
-            window.oldest,
-            latest,
-            action=list(filters.action) if filters.action else None,
-            actor=filters.actor,
-            entity=filters.entity,
-            page_size=filters.page_size,
-        )
         try:
-            for entry in events:
-                if collector.add(entry):
-                    break
-        except (SlackAuditLogsAuthError, SlackAuditLogsBadRequestError) as exc:
-            # Retrying cannot fix a refused token or a rejected query: fail without retries.
+            with closing(
+                self.hook.iter_events(
+                    window.oldest,
+                    latest,
+                    action=list(filters.action) if filters.action else None,
+                    actor=filters.actor,
+                    entity=filters.entity,
+                    page_size=filters.page_size,
+                )
+            ) as events:
+                for entry in events:
+                    if collector.add(entry):
+                        break
+        except FINAL_ERRORS as exc:
+            # Retrying cannot fix a bad connection, a refused token or a rejected query.
             raise AirflowFailException(str(exc)) from exc
-        finally:
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()
         return collector
 
     def poke(self, context: Context) -> PokeReturnValue:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_slack_audit.async_client import AsyncSlackAuditLogsClient
@@ -29,7 +30,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
-from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError, SlackAuditLogsHook
 
 #: How many matching events go to XCom unless the sensor says otherwise.
 DEFAULT_MAX_EVENTS_RETURNED = 100
@@ -87,8 +88,19 @@ class MatchCollector:
         return self.matches[: self.max_events_returned]
 
 
+#: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query.
+FINAL_ERRORS: tuple[type[BaseException], ...] = (
+    SlackAuditConnectionError,
+    AirflowNotFoundException,
+    SlackAuditLogsAuthError,
+    SlackAuditLogsBadRequestError,
+)
+
+
 def error_kind(exc: BaseException) -> str:
     """The ``kind`` of an error event: what the sensor does with it depends on it."""
+    if isinstance(exc, (SlackAuditConnectionError, AirflowNotFoundException)):
+        return "config"
     if isinstance(exc, SlackAuditLogsAuthError):
         return "auth"
     if isinstance(exc, SlackAuditLogsBadRequestError):
@@ -168,6 +180,17 @@ class SlackAuditLogsTrigger(BaseTrigger):
     def _payload(self, status: str, **extra: Any) -> dict[str, Any]:
         return {"status": status, "oldest": self.oldest, "latest": self.latest, **extra}
 
+    def _error(self, exc: BaseException) -> TriggerEvent:
+        return TriggerEvent(
+            self._payload(
+                "error",
+                kind=error_kind(exc),
+                message=str(exc) or type(exc).__name__,
+                status_code=getattr(exc, "status_code", None),
+                error=getattr(exc, "error", None),
+            )
+        )
+
     async def _client(self) -> AsyncSlackAuditLogsClient:
         """The async client on the connection's token and settings, read without blocking the loop."""
         hook = SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
@@ -200,7 +223,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
         try:
             client = await self._client()
         except Exception as exc:
-            yield TriggerEvent(self._payload("error", kind="config", message=str(exc)))
+            yield self._error(exc)
             return
         polls = 0
         async with client:
@@ -209,15 +232,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
                 try:
                     found = await self._poll(client)
                 except SlackAuditLogsError as exc:
-                    yield TriggerEvent(
-                        self._payload(
-                            "error",
-                            kind=error_kind(exc),
-                            message=str(exc),
-                            status_code=exc.status_code,
-                            error=exc.error,
-                        )
-                    )
+                    yield self._error(exc)
                     return
                 if found.done:
                     self.log.info(

@@ -96,6 +96,39 @@ def test_transient_errors_fail_so_that_task_retries_apply(kind):
     assert not isinstance(info.value, AirflowFailException)
 
 
+# --------------------------------------------------------------------------- poke, without a DAG run
+
+CONTEXT = {"data_interval_start": H0, "data_interval_end": H0 + HOUR}
+
+
+def test_poke_is_false_until_enough_events_then_returns_the_newest(slack_conn):
+    expected = slack_conn.events(OLDEST, LATEST, action=LOGIN)
+    sensor = SlackAuditLogsSensor(task_id="s", action=LOGIN, min_events=len(expected), max_events_returned=2)
+    slack_conn.late_events(OLDEST, LATEST, delay=3600)
+    hidden = sensor.poke(CONTEXT)
+    assert (hidden.is_done, hidden.xcom_value) == (False, None)
+    slack_conn.reset()
+    found = sensor.poke(CONTEXT)
+    assert (found.is_done, found.xcom_value) == (True, expected[:2])
+    too_many = SlackAuditLogsSensor(task_id="s2", action=LOGIN, min_events=len(expected) + 1).poke(CONTEXT)
+    assert not too_many.is_done
+
+
+@pytest.mark.parametrize(
+    ("conn_env", "needle"),
+    [
+        (None, "is not defined"),
+        ('{"conn_type": "slack_audit", "extra": {"base_url": "http://127.0.0.1:9/audit/v1/"}}', "has no token"),
+    ],
+)
+def test_a_connection_a_retry_cannot_fix_fails_the_poke_for_good(monkeypatch, conn_env, needle):
+    monkeypatch.delenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", raising=False)
+    if conn_env:
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", conn_env)
+    with pytest.raises(AirflowFailException, match=needle):
+        SlackAuditLogsSensor(task_id="s", action=LOGIN).poke(CONTEXT)
+
+
 # --------------------------------------------------------------------------- DAG runs
 
 
