@@ -34,10 +34,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": _modules("airflow_provider_slack_audit.hooks.slack_audit"),
+        "operators": _modules("airflow_provider_slack_audit.operators.slack_audit"),
         "sensors": _modules("airflow_provider_slack_audit.sensors.slack_audit"),
         "triggers": _modules("airflow_provider_slack_audit.triggers.slack_audit"),
-        # Operators, sensors and triggers: one entry each, in the same form as "hooks", e.g.
-        # "operators": _modules("airflow_provider_slack_audit.operators.slack_audit"),
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,

@@ -1,0 +1,202 @@
+"""Operators that read a DAG run's window of Slack audit logs into XCom or object storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.operators._progress import PageProgress
+from airflow_provider_slack_audit.operators._writer import (
+    AtomicJsonLinesWriter,
+    export_asset_outlet,
+    resolve_target,
+)
+from airflow_provider_slack_audit.query import AuditFilters, validate_filters
+from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client import AuditLogsPage
+
+    try:
+        from airflow.sdk import Context
+    except ImportError:  # Airflow 2
+        from airflow.utils.context import Context
+
+
+class BaseSlackAuditLogsOperator(BaseOperator):
+    """
+    What every Slack audit logs operator shares: the connection, the window and the filters.
+
+    :param slack_audit_conn_id: the ``slack_audit`` connection that holds the org owner's token.
+    :param oldest: first second to read (inclusive); epoch seconds, ISO-8601 or a datetime. Defaults to the
+        run's ``data_interval_start``.
+    :param latest: last second to read (inclusive). Defaults to one second before ``data_interval_end``,
+        so consecutive runs share no second and miss none.
+    :param action: only events of these actions (a list or a comma-separated string, at most 30).
+    :param actor: only events performed by this user id.
+    :param entity: only events on this object id (user, channel, file, workspace, ...).
+    :param page_size: events per API call, 1..9999; unset means 9999, the fewest calls against Slack's
+        organisation-wide limit of about 50 calls a minute.
+    """
+
+    template_fields: Sequence[str] = ("oldest", "latest", "action", "actor", "entity", "page_size")
+    ui_color = "#4a154b"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(
+        self,
+        *,
+        slack_audit_conn_id: str = SlackAuditLogsHook.default_conn_name,
+        oldest: TimeBound = None,
+        latest: TimeBound = None,
+        action: str | Iterable[str] | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        page_size: int | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.slack_audit_conn_id = slack_audit_conn_id
+        self.oldest = oldest
+        self.latest = latest
+        self.action = list(action) if action is not None and not isinstance(action, str) else action
+        self.actor = actor
+        self.entity = entity
+        self.page_size = page_size
+
+    @cached_property
+    def hook(self) -> SlackAuditLogsHook:
+        """The hook on :attr:`slack_audit_conn_id`."""
+        return SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
+
+    def resolve_query(self, context: Context) -> tuple[AuditWindow, AuditFilters]:
+        """The run's window and the checked filters; fails the task (no retry) on bad input."""
+        window = resolve_window(context, self.oldest, self.latest)
+        filters = validate_filters(self.action, self.actor, self.entity, self.page_size)
+        return window, filters
+
+    def iter_pages(self, window: AuditWindow, filters: AuditFilters) -> Iterator[AuditLogsPage]:
+        """Every page of the window, oldest bound and filters sent with each cursor."""
+        return self.hook.iter_pages(
+            window.oldest,
+            window.latest,
+            action=list(filters.action) if filters.action else None,
+            actor=filters.actor,
+            entity=filters.entity,
+            page_size=filters.page_size,
+        )
+
+
+class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
+    """
+    Return the run's window of Slack audit log events (newest first) to XCom.
+
+    XCom lives in Airflow's metadata database and suits small results: a window with more than
+    ``max_events`` events fails the task. Use :class:`SlackAuditLogsToObjectStorageOperator` for exports.
+
+    :param max_events: the most events this task may return; more fails the task.
+    """
+
+    def __init__(self, *, max_events: int = 1000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 0:
+            raise ValueError(f"max_events={max_events!r}: give a whole number of events, 0 or more.")
+        self.max_events = max_events
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        window, filters = self.resolve_query(context)
+        self.log.info("Reading Slack audit logs for %s", window.describe())
+        events: list[dict[str, Any]] = []
+        progress = PageProgress(self.log)
+        for page in self.iter_pages(window, filters):
+            events.extend(page.entries)
+            progress.page_done(len(page.entries))
+            if len(events) > self.max_events:
+                raise AirflowFailException(
+                    f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
+                    "kept in Airflow's metadata database and is meant for small results: write the window to a "
+                    "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
+                    "interval, or raise max_events."
+                )
+        progress.finish()
+        return events
+
+
+class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
+    """
+    Write the run's window of Slack audit log events to object storage as JSON Lines.
+
+    One compact JSON event per line, as Slack sent it, newest first; gzip-compressed when the path ends in
+    ``.gz`` or ``compression="gzip"``. The window is streamed page by page (memory stays bounded by a page),
+    into a temporary sibling of ``path`` that is moved onto ``path`` only once the whole window was read and
+    written: on any failure nothing appears at ``path`` and an earlier file there is left as it was.
+
+    :param path: where to write, as a URL Airflow's object storage understands: ``file:///data/audit.jsonl.gz``,
+        ``s3://bucket/slack/audit.jsonl.gz``, ``gs://...``. Templated, so a run can write its own object.
+    :param conn_id: the Airflow connection for the storage (e.g. an ``aws`` connection for ``s3://``); None
+        uses the scheme's default.
+    :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
+    :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
+        the task instead.
+    """
+
+    template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        conn_id: str | None = None,
+        compression: str | None = "infer",
+        overwrite: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        outlet = export_asset_outlet(path, kwargs.get("task_id", "export"), kwargs.get("dag"))
+        kwargs["outlets"] = [*(kwargs.get("outlets") or []), outlet]
+        super().__init__(**kwargs)
+        if compression not in ("infer", "gzip", None):
+            raise ValueError(f'compression={compression!r}: use "infer" (by the .gz suffix), "gzip" or None.')
+        self.path = path
+        self.conn_id = conn_id
+        self.compression = compression
+        self.overwrite = overwrite
+        self._outlet = outlet
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        window, filters = self.resolve_query(context)
+        target = resolve_target(self.path, self.conn_id)
+        gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
+        self.log.info(
+            "Exporting Slack audit logs for %s to %s (%s)", window.describe(), target.url, "gzip" if gzip else "plain"
+        )
+        progress = PageProgress(self.log)
+        with AtomicJsonLinesWriter(target, gzip=gzip, overwrite=self.overwrite) as writer:
+            for page in self.iter_pages(window, filters):
+                writer.write_page(page.entries)
+                progress.page_done(len(page.entries))
+        progress.finish()
+        summary = {
+            "path": target.url,
+            "events": writer.events,
+            "bytes": writer.bytes,
+            "oldest": window.oldest,
+            "latest": window.latest,
+        }
+        self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
+        self._record_asset_event(context, target.url, summary)
+        return summary
+
+    def _record_asset_event(self, context: Context, url: str, summary: dict[str, Any]) -> None:
+        outlet_events = context.get("outlet_events")
+        if outlet_events is None:
+            return
+        if hasattr(self._outlet, "uri"):
+            outlet_events[self._outlet].extra.update(summary)
+        else:  # an alias: the path was templated, so the object is only known now
+            from airflow.providers.common.compat.sdk import Asset
+
+            outlet_events[self._outlet].add(Asset(url), extra=summary)
