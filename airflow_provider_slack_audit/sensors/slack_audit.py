@@ -66,7 +66,7 @@ class SlackAuditLogsSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of holding a worker slot; default from
         ``[operators] default_deferrable``.
     :param poll_interval: seconds between checks made by the trigger in deferrable mode; default:
-        ``poke_interval``.
+        ``poke_interval``. ``exponential_backoff`` and ``max_wait`` apply to it as to pokes.
     """
 
     template_fields: Sequence[str] = ("slack_audit_conn_id", "oldest", "latest", "action", "actor", "entity")
@@ -194,6 +194,8 @@ class SlackAuditLogsSensor(BaseSensorOperator):
                 max_events_returned=self.max_events_returned,
                 poll_interval=self.poll_interval,
                 timeout_at=time.time() + self.timeout,
+                exponential_backoff=self.exponential_backoff,
+                max_wait=self.max_wait.total_seconds() if self.max_wait else None,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

@@ -125,7 +125,9 @@ class SlackAuditLogsTrigger(BaseTrigger):
     :param page_size: events per API call (1..9999), or None for the client's choice.
     :param min_events: how many distinct matching events make the sensor succeed.
     :param max_events_returned: how many of the newest matches the success event carries.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: seconds between polls (the first wait, with ``exponential_backoff``).
+    :param exponential_backoff: double the wait after each poll that found too few events.
+    :param max_wait: the longest wait between polls in seconds when backing off; None: no cap.
     :param timeout_at: epoch seconds after which the trigger stops with a ``timeout`` event (the
         sensor's ``timeout`` measured from its first attempt); None waits for ever.
     """
@@ -144,6 +146,8 @@ class SlackAuditLogsTrigger(BaseTrigger):
         max_events_returned: int = DEFAULT_MAX_EVENTS_RETURNED,
         poll_interval: float = 60.0,
         timeout_at: float | None = None,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
     ) -> None:
         super().__init__()
         self.oldest = int(oldest)
@@ -157,6 +161,8 @@ class SlackAuditLogsTrigger(BaseTrigger):
         self.max_events_returned = int(max_events_returned)
         self.poll_interval = float(poll_interval)
         self.timeout_at = float(timeout_at) if timeout_at is not None else None
+        self.exponential_backoff = bool(exponential_backoff)
+        self.max_wait = float(max_wait) if max_wait is not None else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """The classpath and JSON-safe kwargs that rebuild this trigger in the triggerer."""
@@ -174,8 +180,17 @@ class SlackAuditLogsTrigger(BaseTrigger):
                 "max_events_returned": self.max_events_returned,
                 "poll_interval": self.poll_interval,
                 "timeout_at": self.timeout_at,
+                "exponential_backoff": self.exponential_backoff,
+                "max_wait": self.max_wait,
             },
         )
+
+    def next_wait(self, polls: int) -> float:
+        """Seconds to wait after poll number ``polls`` (1-based) came back with too few events."""
+        if not self.exponential_backoff:
+            return self.poll_interval
+        wait = self.poll_interval * 2 ** min(polls - 1, 32)
+        return wait if self.max_wait is None else min(wait, self.max_wait)
 
     def _payload(self, status: str, **extra: Any) -> dict[str, Any]:
         return {"status": status, "oldest": self.oldest, "latest": self.latest, **extra}
@@ -254,7 +269,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
                         )
                     )
                     return
-                wait = self.poll_interval
+                wait = self.next_wait(polls)
                 if self.timeout_at is not None:
                     wait = max(0.0, min(wait, self.timeout_at - now))
                 self.log.info(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -260,9 +261,17 @@ def test_deferrable_sensor_succeeds_through_the_trigger(
 ):
     expected = slack_conn.events(OLDEST, LATEST, action=LOGIN)
     dag = sensor_dag(
-        "sensor_deferrable", action=LOGIN, max_events_returned=4, deferrable=True, poll_interval=0.2, timeout=60
+        "sensor_deferrable",
+        action=LOGIN,
+        max_events_returned=4,
+        deferrable=True,
+        poll_interval=0.2,
+        exponential_backoff=True,
+        max_wait=0.4,
+        timeout=60,
     )
 
+    started = time.time()
     dag_run, states = run(dag)
 
     assert states == {"wait": "success", "summarise": "success"}
@@ -270,6 +279,12 @@ def test_deferrable_sensor_succeeds_through_the_trigger(
     assert xcom(dag_run, "summarise") == 4
     (trigger_kwargs,) = trigger_runs
     assert (trigger_kwargs["oldest"], trigger_kwargs["latest"], trigger_kwargs["action"]) == (OLDEST, LATEST, [LOGIN])
+    assert (trigger_kwargs["poll_interval"], trigger_kwargs["exponential_backoff"], trigger_kwargs["max_wait"]) == (
+        0.2,
+        True,
+        0.4,
+    )
+    assert started + 60 <= trigger_kwargs["timeout_at"] <= time.time() + 60  # the sensor's timeout, as an epoch
     assert slack_conn.token not in json.dumps(trigger_kwargs)
     assert [r.entries for r in hidden_until_first_check] == [0]  # the worker's check, before deferring
     assert slack_conn.requests  # the trigger's poll

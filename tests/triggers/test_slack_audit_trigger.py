@@ -64,6 +64,8 @@ def test_serialize_round_trips_through_json_and_the_classpath():
         max_events_returned=10,
         poll_interval=30,
         timeout_at=1_900_000_000.5,
+        exponential_backoff=True,
+        max_wait=600,
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_slack_audit.triggers.slack_audit.SlackAuditLogsTrigger"
@@ -81,6 +83,8 @@ def test_serialize_round_trips_through_json_and_the_classpath():
         "max_events_returned": 10,
         "poll_interval": 30.0,
         "timeout_at": 1_900_000_000.5,
+        "exponential_backoff": True,
+        "max_wait": 600.0,
     }
     module, _, name = classpath.rpartition(".")
     rebuilt = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
@@ -112,6 +116,13 @@ def test_collector_reads_up_to_min_events_even_when_returning_fewer():
     assert [collector.add({"id": str(i)}) for i in range(3)] == [False, False, True]
     assert collector.done
     assert [e["id"] for e in collector.returned] == ["0"]
+
+
+def test_waits_between_polls_back_off_up_to_max_wait_when_asked():
+    assert [make_trigger(poll_interval=2).next_wait(n) for n in (1, 2, 3)] == [2, 2, 2]
+    backing_off = make_trigger(poll_interval=2, exponential_backoff=True, max_wait=10)
+    assert [backing_off.next_wait(n) for n in (1, 2, 3, 4, 50)] == [2, 4, 8, 10, 10]
+    assert make_trigger(poll_interval=1, exponential_backoff=True).next_wait(6) == 32
 
 
 def test_query_latest_stops_at_the_current_second():
