@@ -5,8 +5,12 @@ seeded with ``(seed, block)`` (a Poisson process whose rate follows the hour of 
 occasional *bursts*: hundreds of events in one second). Event ``i`` of second ``s`` is derived
 from a 64-bit hash of ``(seed, s, i)``: first a cheap *skeleton* (action, actor, entity) that the
 ``action``/``actor``/``entity`` filters test, then, only for entries that pass, the JSON text of
-the entry, assembled from cached fragments. The same code serves the HTTP API and
-:meth:`Dataset.events`, so the oracle tests use can never drift from what the server sends.
+the entry. Most entries reuse one of 32,768 pre-drawn *bodies* (who did what to which object from
+which device, with its details) whose JSON is rendered once and cached, so an entry costs little
+more than formatting its id and ``date_create``; burst seconds and actions with per-event values
+(huddles, messages, anomalies, exports) are rendered per entry from cached fragments. The same code
+serves the HTTP API and :meth:`Dataset.events`, so the oracle tests use cannot drift from what the
+server sends. Memory stays bounded (block counts are cached in an LRU; fragments per pool object).
 
 Within one second, entries are ordered by index; across seconds, newest first.
 """
