@@ -83,3 +83,19 @@ def test_defaults_and_bad_options():
     )
     assert proc.returncode == 2
     assert "ISO-8601" in proc.stderr
+
+
+def test_emulator_imports_neither_airflow_nor_the_client():
+    """The pytest plugin loads in every pytest run, before Airflow is configured."""
+    code = (
+        "import sys\n"
+        "import airflow_provider_slack_audit.emulator.pytest_plugin\n"
+        "from airflow_provider_slack_audit.emulator import Emulator\n"
+        "with Emulator() as emu:\n"
+        "    emu.events(1709632800, 1709632810)\n"
+        "bad = [m for m in sys.modules if m == 'airflow' or m.startswith(('airflow.', 'slack_sdk', "
+        "'airflow_provider_slack_audit.client', 'requests'))]\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
