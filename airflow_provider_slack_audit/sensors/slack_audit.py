@@ -59,7 +59,8 @@ class SlackAuditLogsSensor(BaseSensorOperator):
         most 30; None matches every action. Templated.
     :param actor: only events performed by this user id. Templated.
     :param entity: only events on this object id (user, channel, app, workspace, ...). Templated.
-    :param page_size: events per API call, 1..9999; None lets the client choose.
+    :param page_size: events per API call, 1..9999; None: ``max(min_events, max_events_returned)``
+        (capped at 9999), enough to decide in one call when the window holds that many.
     :param min_events: how many distinct matching events make the sensor succeed (at least 1).
     :param max_events_returned: how many of the newest matching events go to XCom (0 for none);
         the sensor reads at most ``max(min_events, max_events_returned)`` events per check.
@@ -138,7 +139,7 @@ class SlackAuditLogsSensor(BaseSensorOperator):
                     action=list(filters.action) if filters.action else None,
                     actor=filters.actor,
                     entity=filters.entity,
-                    page_size=filters.page_size,
+                    page_size=collector.page_size(filters.page_size),
                 )
             ) as events:
                 for entry in events:

@@ -31,6 +31,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsServerError,
 )
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError, SlackAuditLogsHook
+from airflow_provider_slack_audit.query import MAX_PAGE_SIZE
 
 #: How many matching events go to XCom unless the sensor says otherwise.
 DEFAULT_MAX_EVENTS_RETURNED = 100
@@ -71,6 +72,10 @@ class MatchCollector:
                 self._seen.add(key)
             self.matches.append(entry)
         return len(self.matches) >= self.needed
+
+    def page_size(self, requested: int | None) -> int:
+        """The page size to ask for: ``requested``, else just enough to decide (at most 9999)."""
+        return requested if requested is not None else min(MAX_PAGE_SIZE, max(1, self.needed))
 
     @property
     def count(self) -> int:
@@ -122,7 +127,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
     :param action: action names to match (any of them), or None for all.
     :param actor: id of the user who acted, or None.
     :param entity: id of the object acted on, or None.
-    :param page_size: events per API call (1..9999), or None for the client's choice.
+    :param page_size: events per API call (1..9999); None: just enough to decide, at most 9999.
     :param min_events: how many distinct matching events make the sensor succeed.
     :param max_events_returned: how many of the newest matches the success event carries.
     :param poll_interval: seconds between polls (the first wait, with ``exponential_backoff``).
@@ -223,7 +228,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
             action=self.action,
             actor=self.actor,
             entity=self.entity,
-            limit=self.page_size,
+            limit=collector.page_size(self.page_size),
         )
         try:
             async for entry in entries:

@@ -234,6 +234,7 @@ def test_poke_mode_waits_for_late_events_and_returns_them(
     assert [r.entries for r in hidden_until_first_check] == [0]  # the first poke found nothing
     assert slack_conn.requests  # a later poke found the events
     assert_asked_for_the_runs_window(hidden_until_first_check + slack_conn.requests, LOGIN)
+    assert {r["limit"] for r in slack_conn.requests} == {"3"}  # pages just big enough to decide
     assert trigger_runs == []
 
 

@@ -111,6 +111,13 @@ def test_collector_keeps_each_id_once_and_stops_when_it_has_enough():
     assert [e["id"] for e in collector.returned] == ["a", "b", "c"]
 
 
+def test_collector_asks_for_pages_just_big_enough_unless_told():
+    assert MatchCollector(min_events=1, max_events_returned=100).page_size(None) == 100
+    assert MatchCollector(min_events=20_000, max_events_returned=5).page_size(None) == 9999
+    assert MatchCollector(min_events=1, max_events_returned=0).page_size(None) == 1
+    assert MatchCollector(min_events=1, max_events_returned=100).page_size(250) == 250
+
+
 def test_collector_reads_up_to_min_events_even_when_returning_fewer():
     collector = MatchCollector(min_events=3, max_events_returned=1)
     assert [collector.add({"id": str(i)}) for i in range(3)] == [False, False, True]
