@@ -427,7 +427,12 @@ class SlackAuditLogsClient:
         if response is not None:
             return response
         assert error is not None
-        kind = "a read timeout" if isinstance(error, requests.exceptions.ReadTimeout) else type(error).__name__
+        if isinstance(error, requests.exceptions.ReadTimeout):
+            kind = "a read timeout"
+        elif isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+            kind = f"a body cut short, {type(error).__name__}"
+        else:
+            kind = type(error).__name__
         if isinstance(error, requests.exceptions.SSLError):
             raise SlackAuditLogsError(
                 f"{method} {path}: TLS verification failed ({self.redact(str(error))}). Pass ssl= an "
