@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +9,7 @@ from urllib.parse import urlsplit
 from requests.structures import CaseInsensitiveDict
 
 from airflow_provider_slack_audit.client.errors import error_for_response
+from airflow_provider_slack_audit.client.jsonio import loads
 from airflow_provider_slack_audit.client.models import LogsResponse
 
 
@@ -18,7 +18,7 @@ def decode_body(raw_body: str | None) -> dict[str, Any] | None:
     if not raw_body:
         return None
     try:
-        value = json.loads(raw_body)
+        value = loads(raw_body)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -12,9 +11,9 @@ from typing import Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Asset, AssetAlias, ObjectStoragePath
 
-log = logging.getLogger(__name__)
+from airflow_provider_slack_audit.client.jsonio import dumps_lines
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+log = logging.getLogger(__name__)
 
 #: Local schemes: their folders are made on demand; every other scheme is a bucket store.
 _LOCAL_PROTOCOLS = ("file", "local")
@@ -143,7 +142,7 @@ class AtomicJsonLinesWriter:
         """Append one page of events, one compact JSON object per line."""
         if not entries:
             return
-        self._stream.write(("\n".join(map(_encode, entries)) + "\n").encode("utf-8"))
+        self._stream.write(dumps_lines(entries))
         self.events += len(entries)
 
     def __exit__(
@@ -166,10 +165,13 @@ class AtomicJsonLinesWriter:
 
     def _abort(self) -> None:
         """Throw the partial object away; nothing is left at the target."""
-        try:
-            discard = getattr(self._raw, "discard", None)
-            if callable(discard):
+        discard = getattr(self._raw, "discard", None)
+        if callable(discard):
+            try:
                 discard()  # fsspec buffered files (S3, GCS): abort the upload instead of completing it
+            except Exception:  # local files (autocommit) cannot discard: they are closed and deleted below
+                log.debug("discarding the partial export failed", exc_info=True)
+        try:
             self._raw.close()
         except Exception:
             log.debug("closing the partial export failed", exc_info=True)
