@@ -70,7 +70,7 @@ class Summary:
         self.free_lines.append(line)
 
     def lines(self) -> list[str]:
-        return [t.line(name) for name, t in self.tallies.items()] + self.free_lines
+        return [t.line(name) for name, t in self.tallies.items() if t.runs] + self.free_lines
 
 
 SUMMARY = Summary()

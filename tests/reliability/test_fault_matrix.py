@@ -7,6 +7,7 @@ partial object either). The figures go to the summary line ``fault matrix: ...``
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -171,3 +172,27 @@ def test_random_mixes_of_faults_lose_and_repeat_nothing(seed, slack_audit_emulat
         assert isinstance(result.error, SlackAuditLogsError), repr(result.error)
         assert any(kind in FAILURE and FAILURE[kind][1] in str(result.error) for kind, _ in faults), str(result.error)
     check(result)
+
+
+def open_files_under(folder) -> list[str]:
+    """Files below ``folder`` this process still holds open (Linux ``/proc``), deleted ones included."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to list open files")
+def test_a_failed_local_export_closes_its_partial_file(slack_audit_emulator, export_runner, tmp_path):
+    emu = slack_audit_emulator
+    runner = export_runner(emu, **EXTRAS)
+    emu.faults.add("http_500", skip=2, count=None)
+    result = runner.run(*window(42), page_size=PAGE_SIZE)
+    assert isinstance(result.error, SlackAuditLogsServerError)
+    assert result.leftovers() == []
+    assert open_files_under(tmp_path) == []  # the partial file was closed, not only unlinked
