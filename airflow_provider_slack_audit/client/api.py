@@ -305,8 +305,10 @@ class SlackAuditLogsClient:
         settings = self._session.merge_environment_settings(url, proxies or {}, None, None, None)
         answer = self._session.send(prepared.copy(), timeout=self.timeout, allow_redirects=True, **settings)
         raw = answer.content.decode(answer.encoding or "utf-8", errors="replace")
+        answer_url, status_code, headers = answer.url, answer.status_code, answer.headers
+        del answer  # its bytes (a page is ~6.5 MB) need not outlive the text while the body is parsed
         response = AuditLogsResponse(
-            url=answer.url, status_code=answer.status_code, raw_body=raw, headers=answer.headers, method=method
+            url=answer_url, status_code=status_code, raw_body=raw, headers=headers, method=method
         )
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug(

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Asset, AssetAlias, ObjectStoragePath
 
-from airflow_provider_slack_audit.client.jsonio import dumps_lines
+from airflow_provider_slack_audit.client.jsonio import iter_lines_chunks
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +139,11 @@ class AtomicJsonLinesWriter:
         return self
 
     def write_page(self, entries: list[dict[str, Any]]) -> None:
-        """Append one page of events, one compact JSON object per line."""
+        """Append one page of events, one compact JSON object per line (in chunks: the encoded page is never whole)."""
         if not entries:
             return
-        self._stream.write(dumps_lines(entries))
+        for chunk in iter_lines_chunks(entries):
+            self._stream.write(chunk)
         self.events += len(entries)
 
     def __exit__(
