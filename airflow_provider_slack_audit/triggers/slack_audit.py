@@ -212,10 +212,14 @@ class SlackAuditLogsTrigger(BaseTrigger):
         )
 
     async def _client(self) -> AsyncSlackAuditLogsClient:
-        """The async client on the connection's token and settings, read without blocking the loop."""
+        """The async client on the connection's token and settings, read without blocking the loop.
+
+        Building the client loads the TLS trust store (tens of milliseconds of file reads), so that
+        runs in a worker thread too.
+        """
         hook = SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
         settings = await hook.aget_connection_settings()
-        return AsyncSlackAuditLogsClient(settings.token, **settings.client_kwargs())
+        return await asyncio.to_thread(AsyncSlackAuditLogsClient, settings.token, **settings.client_kwargs())
 
     async def _poll(self, client: AsyncSlackAuditLogsClient) -> MatchCollector:
         collector = MatchCollector(self.min_events, self.max_events_returned)
