@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pendulum
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 #: What ``oldest`` / ``latest`` accept.
@@ -78,10 +79,19 @@ def _parse_iso(text: str, name: str) -> datetime:
     try:
         return datetime.fromisoformat(candidate)
     except ValueError:
-        raise AirflowFailException(
-            f"{name}={text!r} is neither epoch seconds nor an ISO-8601 timestamp. "
-            f"Use e.g. 1704067200, '2024-01-01T00:00:00Z' or a datetime."
-        ) from None
+        pass
+    # Python 3.10's fromisoformat() reads little more than what isoformat() writes (e.g. not ".5" seconds);
+    # pendulum (an Airflow dependency) reads full ISO-8601. exact=True: a bare time is not "today at".
+    try:
+        parsed = pendulum.parse(candidate, exact=True)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, datetime):
+        return parsed
+    raise AirflowFailException(
+        f"{name}={text!r} is neither epoch seconds nor an ISO-8601 timestamp. "
+        f"Use e.g. 1704067200, '2024-01-01T00:00:00Z' or a datetime."
+    )
 
 
 def _to_exact(value: Any, name: str) -> Decimal | datetime:

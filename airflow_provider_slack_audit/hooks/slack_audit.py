@@ -9,9 +9,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook, mask_secret
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
 from airflow_provider_slack_audit import __version__
+from airflow_provider_slack_audit._compat import mask_secret
 from airflow_provider_slack_audit.client import SlackAuditLogsClient
 from airflow_provider_slack_audit.hooks.connection_extras import (
     CONN_TYPE,
