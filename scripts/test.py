@@ -7,7 +7,8 @@ With no flags it runs the full matrix that CI runs (the README's test command):
 
 1. ``ruff check`` on the whole tree;
 2. the whole suite on the newest Airflow 3.x, in ``.venv`` (``AIRFLOW_HOME=.airflow-test``);
-3. the whole suite on Airflow 2.11, in ``.venv-airflow2`` (``AIRFLOW_HOME=.airflow-test-2``).
+3. the whole suite on Airflow 2.11, in ``.venv-airflow2`` (``AIRFLOW_HOME=.airflow-test-2``), built with
+   Python 3.10 when the machine has it (on PATH or in pyenv): the oldest Airflow on the oldest Python.
 
 Each virtualenv is pinned by its ``constraints/airflow-<version>.txt``. The two Airflow versions run
 at the same time (one per core, each with its own virtualenv, Airflow home and SQLite database) and
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _venv import AIRFLOW_2, NEWEST_AIRFLOW, ROOT, _bin, ensure_venv
+from _venv import AIRFLOW_2, NEWEST_AIRFLOW, ROOT, _bin, _python_version, ensure_venv, find_python
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5
@@ -46,6 +47,8 @@ class Target:
     airflow: str
     venv: str
     airflow_home: str
+    #: The Python (``"3.10"``) to build the virtualenv with, if the machine has it; None: the one running this.
+    python: str | None = None
     #: Test paths for this version when the caller names none (empty: pytest's ``testpaths``, the whole suite).
     default_paths: tuple[str, ...] = ()
 
@@ -56,7 +59,7 @@ class Target:
 
 MATRIX: dict[str, Target] = {
     "3": Target("3", NEWEST_AIRFLOW, ".venv", ".airflow-test"),
-    "2": Target("2", AIRFLOW_2, ".venv-airflow2", ".airflow-test-2"),
+    "2": Target("2", AIRFLOW_2, ".venv-airflow2", ".airflow-test-2", python="3.10"),
 }
 
 
@@ -67,6 +70,7 @@ class Outcome:
     target: Target
     returncode: int
     seconds: float
+    python: str
     counts: dict[str, int] = field(default_factory=dict)
     output: str = ""
 
@@ -84,7 +88,8 @@ class Outcome:
         verdict = "ok" if self.ok else f"FAILED (pytest exit code {self.returncode})"
         if self.returncode == NO_TESTS_COLLECTED:
             verdict = "FAILED: no tests collected"
-        return f"{self.target.label:<16} {counts:<55} {self.seconds:7.1f}s  {verdict}"
+        label = f"{self.target.label} (Python {self.python})"
+        return f"{label:<32} {counts:<52} {self.seconds:7.1f}s  {verdict}"
 
 
 def _counts(junit: Path) -> dict[str, int]:
@@ -130,27 +135,43 @@ def _start(python: Path, target: Target, pytest_args: list[str], workdir: Path, 
     return proc, junit, time.monotonic()
 
 
-def _finish(proc: subprocess.Popen, target: Target, junit: Path, started: float) -> Outcome:
+def _finish(proc: subprocess.Popen, target: Target, junit: Path, started: float, python: Path) -> Outcome:
     output, _ = proc.communicate()
     seconds = time.monotonic() - started
-    return Outcome(target, proc.returncode, seconds, _counts(junit), output or "")
+    return Outcome(target, proc.returncode, seconds, _python_version(python) or "?", _counts(junit), output or "")
 
 
-def run_matrix(targets: list[Target], pytest_args: list[str], serial: bool) -> list[Outcome]:
+def build_venvs(targets: list[Target], notes: list[str]) -> dict[str, Path]:
+    """Create or update each target's virtualenv and return its Python; what the reader should know goes to notes."""
+    pythons = {}
+    for t in targets:
+        base = None
+        if t.python:
+            base = find_python(t.python)
+            if base is None:
+                notes.append(
+                    f"{t.label}: no Python {t.python} on this machine (PATH or pyenv), so it ran on "
+                    f"Python {sys.version.split()[0]}; the oldest supported Python was not tested."
+                )
+        pythons[t.key] = ensure_venv(t.venv, t.airflow, python=base)
+    return pythons
+
+
+def run_matrix(targets: list[Target], pythons: dict[str, Path], pytest_args: list[str], serial: bool) -> list[Outcome]:
     """Run pytest for every target (at the same time unless ``serial``) and return the outcomes in order."""
-    pythons = {t.key: ensure_venv(t.venv, t.airflow) for t in targets}
     with tempfile.TemporaryDirectory(prefix="slack-audit-test-") as tmp:
         workdir = Path(tmp)
         if serial or len(targets) == 1:
             outcomes = []
             for t in targets:
-                outcomes.append(_finish(*_start(pythons[t.key], t, pytest_args, workdir, capture=False)))
+                python = pythons[t.key]
+                outcomes.append(_finish(*_start(python, t, pytest_args, workdir, capture=False), python))
             return outcomes
         running = [(t, _start(pythons[t.key], t, pytest_args, workdir, capture=True)) for t in targets]
         print("\n(the versions run side by side; each one's output follows when it is done)", flush=True)
         outcomes = []
         for t, (proc, junit, started) in running:
-            outcome = _finish(proc, t, junit, started)
+            outcome = _finish(proc, t, junit, started, pythons[t.key])
             print(f"\n=== {t.label}: output", flush=True)
             print(outcome.output, end="", flush=True)
             outcomes.append(outcome)
@@ -182,15 +203,19 @@ def main(argv: list[str] | None = None) -> int:
         ruff = subprocess.run([str(_bin(python.parent.parent, "ruff")), "check", str(ROOT)], cwd=ROOT)
         lint_ok = ruff.returncode == 0
 
-    outcomes = run_matrix(targets, pytest_args, args.serial)
+    notes: list[str] = []
+    pythons = build_venvs(targets, notes)
+    outcomes = run_matrix(targets, pythons, pytest_args, args.serial)
 
     print("\n=== summary")
     if not args.no_lint:
-        print(f"{'ruff':<16} {'clean' if lint_ok else 'FAILED: ruff found problems (see above)'}")
+        print(f"{'ruff':<32} {'clean' if lint_ok else 'FAILED: ruff found problems (see above)'}")
     for outcome in outcomes:
         print(outcome.describe())
+    for note in notes:
+        print(f"note: {note}")
     ok = lint_ok and all(o.ok for o in outcomes)
-    print(f"{'total':<16} {time.monotonic() - begun:.1f}s  {'ok' if ok else 'FAILED'}", flush=True)
+    print(f"{'total (with virtualenvs)':<32} {time.monotonic() - begun:.1f}s  {'ok' if ok else 'FAILED'}", flush=True)
     return 0 if ok else 1
 
 
