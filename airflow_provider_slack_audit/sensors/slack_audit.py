@@ -60,7 +60,7 @@ class SlackAuditLogsSensor(BaseSensorOperator):
     :param actor: only events performed by this user id. Templated.
     :param entity: only events on this object id (user, channel, app, workspace, ...). Templated.
     :param page_size: events per API call, 1..9999; None: ``max(min_events, max_events_returned)``
-        (capped at 9999), enough to decide in one call when the window holds that many.
+        (capped at 9999), enough to decide in one call when the window holds that many. Templated.
     :param min_events: how many distinct matching events make the sensor succeed (at least 1).
     :param max_events_returned: how many of the newest matching events go to XCom (0 for none);
         the sensor reads at most ``max(min_events, max_events_returned)`` events per check.
@@ -70,7 +70,15 @@ class SlackAuditLogsSensor(BaseSensorOperator):
         ``poke_interval``. ``exponential_backoff`` and ``max_wait`` apply to it as to pokes.
     """
 
-    template_fields: Sequence[str] = ("slack_audit_conn_id", "oldest", "latest", "action", "actor", "entity")
+    template_fields: Sequence[str] = (
+        "slack_audit_conn_id",
+        "oldest",
+        "latest",
+        "action",
+        "actor",
+        "entity",
+        "page_size",
+    )
     ui_color = "#f3e9f7"
 
     def __init__(

@@ -31,7 +31,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsServerError,
 )
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError, SlackAuditLogsHook
-from airflow_provider_slack_audit.query import MAX_PAGE_SIZE
+from airflow_provider_slack_audit.query import MAX_PAGE_SIZE, normalize_actions
 
 #: How many matching events go to XCom unless the sensor says otherwise.
 DEFAULT_MAX_EVENTS_RETURNED = 100
@@ -124,7 +124,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
     :param latest: last second of the window (epoch seconds, inclusive).
     :param slack_audit_conn_id: the Slack Audit Logs connection; its token is read in the
         triggerer, never carried in the trigger's arguments.
-    :param action: action names to match (any of them), or None for all.
+    :param action: action names to match (any of them; a list or a comma-separated string), or None for all.
     :param actor: id of the user who acted, or None.
     :param entity: id of the object acted on, or None.
     :param page_size: events per API call (1..9999); None: just enough to decide, at most 9999.
@@ -143,7 +143,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
         oldest: int,
         latest: int,
         slack_audit_conn_id: str = "slack_audit_default",
-        action: Iterable[str] | None = None,
+        action: str | Iterable[str] | None = None,
         actor: str | None = None,
         entity: str | None = None,
         page_size: int | None = None,
@@ -158,7 +158,8 @@ class SlackAuditLogsTrigger(BaseTrigger):
         self.oldest = int(oldest)
         self.latest = int(latest)
         self.slack_audit_conn_id = slack_audit_conn_id
-        self.action = list(action) if action else None
+        actions = normalize_actions(action)
+        self.action = list(actions) if actions else None
         self.actor = actor
         self.entity = entity
         self.page_size = int(page_size) if page_size is not None else None

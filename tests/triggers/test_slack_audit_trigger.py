@@ -91,6 +91,11 @@ def test_serialize_round_trips_through_json_and_the_classpath():
     assert rebuilt.serialize() == (classpath, kwargs)
 
 
+def test_action_given_as_a_string_is_split_into_names():
+    assert make_trigger(action="app_installed, role_assigned").action == ["app_installed", "role_assigned"]
+    assert make_trigger(action=None).action is None
+
+
 def test_serialized_kwargs_never_hold_the_token(conn):
     _, kwargs = make_trigger().serialize()
     assert conn.token not in json.dumps(kwargs)
