@@ -163,14 +163,8 @@ class AsyncSlackAuditLogsClient:
         Bounds and filters go with every cursor; a rejected cursor restarts the walk at the oldest
         second already read. Raises a ``SlackAuditLogsError`` subclass on any failure.
         """
-        query = logs_query(
-            oldest=oldest,
-            latest=latest,
-            limit=MAX_LIMIT if limit is None else limit,
-            action=action,
-            actor=actor,
-            entity=entity,
-        )
+        limit = MAX_LIMIT if limit is None else limit
+        query = logs_query(oldest=oldest, latest=latest, limit=limit, action=action, actor=actor, entity=entity)
         seen = _Seen()
         cursor: str | None = None
         restarts = 0
