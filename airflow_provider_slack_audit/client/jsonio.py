@@ -17,9 +17,11 @@ written back as it came (``NaN``), not as msgspec's ``null``.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 try:
@@ -49,7 +51,27 @@ def _float(literal: str) -> float:
 
 
 def _json_loads(data: str | bytes) -> Any:
-    return json.loads(data, parse_constant=_non_finite, parse_float=_float)
+    with _no_cyclic_gc():
+        return json.loads(data, parse_constant=_non_finite, parse_float=_float)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while a page is decoded.
+
+    A decoded page is a tree (no cycles) of ~300,000 new containers; while they are made, the
+    collector runs again and again, and its full passes walk every object of the process (Airflow's
+    included): measured 0.09-0.42 s per 9999-event page with it, 0.065 s without. Reference counting
+    still frees everything; the collector resumes (if it was on) as soon as the page is built.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 _json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -72,7 +94,8 @@ if msgspec is not None:
     def loads(data: str | bytes) -> Any:
         """The value of the JSON document ``data``; raises ``ValueError`` when it is not JSON."""
         try:
-            return _decode(data)
+            with _no_cyclic_gc():
+                return _decode(data)
         except msgspec.DecodeError:
             return _json_loads(data)  # json is more lenient (NaN, lone surrogates) or says what is wrong
 
