@@ -232,9 +232,10 @@ class AsyncSlackAuditLogsClient:
             if decision is None:
                 if response is not None:
                     return response
+                what = self.retry_policy.reason(None, error) or f"request failed ({type(error).__name__})"
                 raise SlackAuditLogsServerError(
-                    f"GET {path} could not reach Slack ({type(error).__name__}: {error}) after {retries + 1} "
-                    "attempt(s). Check the network, proxy and base_url; if Slack is down, run again later."
+                    f"GET {path} failed: {what}: {error} (after {retries + 1} attempt(s)). Check the network, "
+                    "proxy and base_url; if Slack is having trouble, run again later."
                 )
             log.warning(
                 "Slack Audit Logs GET %s: %s; retry %d of at most %d in %.1f s",

@@ -61,6 +61,14 @@ def test_transient_failures_are_retried(slack_audit_emulator, fault):
     assert emu.stats.faults == {fault: 2}
 
 
+def test_bodies_cut_short_past_the_retries_say_so(slack_audit_emulator):
+    emu = slack_audit_emulator
+    emu.faults.add("cut_body", count=None)
+    with pytest.raises(SlackAuditLogsServerError, match=r"body cut short.*after 4 attempt"):
+        collect(client_for(emu), oldest=H0, latest=HOUR_END)
+    assert len(emu.requests) == 4
+
+
 def test_bad_requests_are_not_retried(slack_audit_emulator):
     emu = slack_audit_emulator
     with pytest.raises(SlackAuditLogsBadRequestError, match="invalid_action"):
