@@ -41,8 +41,9 @@ def normalize_actions(action: str | Iterable[str] | None) -> tuple[str, ...] | N
     unique = tuple(dict.fromkeys(names))
     if len(unique) > MAX_ACTIONS:
         raise AirflowFailException(
-            f"action names {len(unique)} actions; the Slack Audit Logs API accepts at most {MAX_ACTIONS} in one "
-            f"query. Split them across tasks or drop the filter and select downstream."
+            f"action lists {len(unique)} action names; the Slack Audit Logs API accepts at most {MAX_ACTIONS} in "
+            f"one query. Split them across tasks (at most {MAX_ACTIONS} each) or drop the filter and select "
+            "downstream."
         )
     return unique
 

@@ -72,11 +72,12 @@ _AUTH_HINTS = {
 
 _BAD_REQUEST_HINTS = {
     "invalid_range": "oldest/latest are outside the range Slack can serve: logs start when the "
-    "organization enabled audit logs (never before March 2018) and latest must not be in the future; "
+    "organization enabled audit logs (never before March 2018) and a window must not start in the future; "
     "also check oldest <= latest.",
     "invalid_cursor": "Slack rejected the cursor (expired or malformed): start the query again without "
     "a cursor (iter_pages and iter_logs recover from this on their own).",
-    "invalid_action": "An action name is unknown: see client.actions() for the valid names (at most 30, "
+    "invalid_action": "An action name is unknown (names are case-sensitive, e.g. user_login): the valid "
+    "names come from the actions method, SlackAuditLogsHook().actions() or client.actions() (at most 30, "
     "comma-separated or a list).",
     "invalid_workspace": "The workspace given is not part of this organization.",
     "invalid_arguments": "Slack rejected the query arguments: check limit (1..9999), oldest and latest "
