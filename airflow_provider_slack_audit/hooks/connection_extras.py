@@ -19,6 +19,7 @@ the field and the fix.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -303,6 +304,38 @@ def read_extra(extra: Mapping[str, Any], name: str) -> Any:
         if not _is_blank(value):
             return value
     return None
+
+
+_JSON_TYPE_NAMES = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def check_extra_json(conn_id: str, raw: Any) -> None:
+    """
+    Fail when a connection's extra text is not a JSON object.
+
+    Airflow logs a traceback and reads undecodable extras as ``{}``: the hook would quietly use the
+    defaults (the real Slack API, 8 retries) instead of the settings that were written. The message
+    never repeats the text, which may hold a proxy password.
+
+    :param conn_id: the connection id, named in the message.
+    :param raw: the connection's ``extra`` as stored (a string, or None).
+    :raises SlackAuditConnectionError: the text is not JSON, or JSON of another type than an object.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        return
+    try:
+        value = json.loads(raw)
+    except ValueError as err:
+        where = f" ({err.msg} at character {err.pos})" if isinstance(err, json.JSONDecodeError) else ""
+        problem = f"the extras are not valid JSON{where}"
+    else:
+        if value is None or isinstance(value, dict):
+            return
+        problem = f"the extras are a JSON {_JSON_TYPE_NAMES.get(type(value), type(value).__name__)}, not an object"
+    raise SlackAuditConnectionError(
+        f"Slack Audit Logs connection {conn_id!r}: {problem}. Write them as a JSON object, e.g. "
+        '{"timeout": 30, "max_retries": 5}, or leave them empty.'
+    )
 
 
 def unknown_extras(extra: Mapping[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from airflow_provider_slack_audit.hooks.connection_extras import (
     EXTRA_FIELDS,
     SlackAuditConnectionError,
     SlackAuditConnectionSettings,
+    check_extra_json,
     resolve_settings,
     ui_field_behaviour,
     unknown_extras,
@@ -121,6 +122,7 @@ class SlackAuditLogsHook(BaseHook):
         )
 
     def _settings_from(self, conn: Any) -> SlackAuditConnectionSettings:
+        check_extra_json(self.slack_audit_conn_id, conn.extra)
         extra = conn.extra_dejson
         ignored = unknown_extras(extra)
         if ignored:
