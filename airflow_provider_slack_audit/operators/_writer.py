@@ -54,6 +54,9 @@ def resolve_target(path: str, conn_id: str | None) -> ExportTarget:
         )
     if path.endswith("/"):
         raise AirflowFailException(f"path={path!r} names a folder; name the object to write, e.g. {examples}.")
+    scheme, rest = path.split("://", 1)
+    if scheme.lower() not in _LOCAL_PROTOCOLS and not rest.split("/", 1)[0]:
+        raise AirflowFailException(f"path={path!r} names no bucket; write it as {scheme}://<bucket>/<key>.")
     try:
         target = ObjectStoragePath(path, conn_id=conn_id)
         target.fs  # noqa: B018  (Airflow 2.11 resolves the scheme's filesystem only here)
@@ -73,7 +76,13 @@ def export_asset_outlet(path: Any, task_id: str, dag: Any = None) -> Any:
     """The Asset an export task declares: the object itself, or an alias when ``path`` is templated."""
     if isinstance(path, str) and "://" in path and "{{" not in path and "{%" not in path:
         scheme, rest = path.strip().split("://", 1)
-        return Asset(f"{scheme}://{rest}")
+        try:
+            return Asset(f"{scheme}://{rest}")
+        except ValueError as err:  # Airflow checks the URL of each scheme it knows (e.g. an s3:// bucket)
+            raise ValueError(
+                f"path={path!r} is not a storage URL Airflow accepts ({err}). Write it as "
+                f"{scheme}://<bucket>/<key>, e.g. s3://my-bucket/slack/audit.jsonl.gz."
+            ) from None
     dag_id = getattr(dag, "dag_id", None)
     return AssetAlias(f"slack-audit-logs:{dag_id}.{task_id}" if dag_id else f"slack-audit-logs:{task_id}")
 
@@ -181,4 +190,3 @@ class AtomicJsonLinesWriter:
                 self.temp.unlink()
         except Exception:
             log.warning("Could not delete the partial export %s; it is safe to delete by hand", self.temp)
-
