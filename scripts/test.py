@@ -124,21 +124,46 @@ def _pytest_cmd(python: Path, target: Target, pytest_args: list[str], junit: Pat
     ]  # fmt: skip
 
 
-def _start(python: Path, target: Target, pytest_args: list[str], workdir: Path, capture: bool):
+@dataclass
+class _Run:
+    """A pytest process of one target, and where its report and (when captured) its output go."""
+
+    target: Target
+    python: Path
+    proc: subprocess.Popen
+    junit: Path
+    log: Path | None
+    started: float
+    ended: float | None = None
+
+    def poll(self) -> bool:
+        """Whether the process has ended (noting when it did)."""
+        if self.ended is None and self.proc.poll() is not None:
+            self.ended = time.monotonic()
+        return self.ended is not None
+
+    def outcome(self) -> Outcome:
+        self.proc.wait()
+        self.poll()
+        output = self.log.read_text(errors="replace") if self.log else ""
+        seconds = (self.ended or time.monotonic()) - self.started
+        python = _python_version(self.python) or "?"
+        return Outcome(self.target, self.proc.returncode, seconds, python, _counts(self.junit), output)
+
+
+def _start(python: Path, target: Target, pytest_args: list[str], workdir: Path, capture: bool) -> _Run:
     junit = workdir / f"junit-airflow{target.key}.xml"
     cmd = _pytest_cmd(python, target, pytest_args, junit)
     (ROOT / target.airflow_home).mkdir(exist_ok=True)
     print(f"\n=== {target.label}: {' '.join(cmd[1:])}  (AIRFLOW_HOME={target.airflow_home})", flush=True)
-    out = subprocess.PIPE if capture else None
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(target), stdout=out, stderr=subprocess.STDOUT if capture else None,
-                            text=True)  # fmt: skip
-    return proc, junit, time.monotonic()
-
-
-def _finish(proc: subprocess.Popen, target: Target, junit: Path, started: float, python: Path) -> Outcome:
-    output, _ = proc.communicate()
-    seconds = time.monotonic() - started
-    return Outcome(target, proc.returncode, seconds, _python_version(python) or "?", _counts(junit), output or "")
+    # Captured output goes to a file, not a pipe: a full pipe would stall one version while the other runs.
+    log = workdir / f"pytest-airflow{target.key}.log" if capture else None
+    with open(log or os.devnull, "w") as out:
+        stdout = out if capture else None
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=_env(target), stdout=stdout, stderr=subprocess.STDOUT if capture else None
+        )
+    return _Run(target, python, proc, junit, log, time.monotonic())
 
 
 def build_venvs(targets: list[Target], notes: list[str]) -> dict[str, Path]:
@@ -162,17 +187,20 @@ def run_matrix(targets: list[Target], pythons: dict[str, Path], pytest_args: lis
     with tempfile.TemporaryDirectory(prefix="slack-audit-test-") as tmp:
         workdir = Path(tmp)
         if serial or len(targets) == 1:
-            outcomes = []
-            for t in targets:
-                python = pythons[t.key]
-                outcomes.append(_finish(*_start(python, t, pytest_args, workdir, capture=False), python))
-            return outcomes
-        running = [(t, _start(pythons[t.key], t, pytest_args, workdir, capture=True)) for t in targets]
+            return [_start(pythons[t.key], t, pytest_args, workdir, capture=False).outcome() for t in targets]
+        runs = [_start(pythons[t.key], t, pytest_args, workdir, capture=True) for t in targets]
         print("\n(the versions run side by side; each one's output follows when it is done)", flush=True)
         outcomes = []
-        for t, (proc, junit, started) in running:
-            outcome = _finish(proc, t, junit, started, pythons[t.key])
-            print(f"\n=== {t.label}: output", flush=True)
+        try:
+            while not all(run.poll() for run in runs):
+                time.sleep(0.2)
+        finally:
+            for run in runs:
+                if run.proc.poll() is None:  # interrupted: stop what we started
+                    run.proc.terminate()
+        for run in runs:
+            outcome = run.outcome()
+            print(f"\n=== {run.target.label}: output", flush=True)
             print(outcome.output, end="", flush=True)
             outcomes.append(outcome)
         return outcomes
