@@ -1,0 +1,201 @@
+"""One export of ``[oldest, latest]`` from the emulator to a file, run as a child process by the benches.
+
+Usage: ``_export.py VARIANT BASE_URL OUT OLDEST LATEST [--limit N] [--requests-per-minute R]``
+
+Variants:
+  ours   the object storage operator's ``execute()`` with a context (connection from the environment,
+         as a worker has it): hook, client with retries, page walk, atomic writer.
+  sdk    what a user writes today: slack_sdk's ``AuditLogsClient.logs`` in a cursor loop, ``json.dumps``
+         per event and ``gzip.open`` (or ``open``) in text mode.
+  floor  the least work that gives the same file: one keep-alive ``http.client`` connection, orjson
+         (json if orjson is missing) to parse and dump, a plain buffered write (gzip at ``--gzip-level``
+         when OUT ends in .gz).
+  fetch  the keep-alive fetch alone, bodies thrown away (how fast the emulator serves).
+
+Prints one JSON line: wall and CPU seconds, peak RSS (MiB), events, HTTP calls, 429s, output bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import TOKEN
+
+
+def peak_rss_mib() -> float:
+    """VmHWM of this process (falls back to ru_maxrss)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ours(args: argparse.Namespace) -> dict[str, Any]:
+    extra: dict[str, Any] = {"base_url": args.base_url}
+    if args.requests_per_minute:
+        extra["requests_per_minute"] = args.requests_per_minute
+    os.environ["AIRFLOW_CONN_SLACK_AUDIT_DEFAULT"] = json.dumps(
+        {"conn_type": "slack_audit", "password": TOKEN, "extra": extra}
+    )
+    from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
+
+    op = SlackAuditLogsToObjectStorageOperator(
+        task_id="export",
+        oldest=args.oldest,
+        latest=args.latest,
+        page_size=args.limit,
+        path=f"file://{Path(args.out).resolve()}",
+    )
+    baseline = peak_rss_mib()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    summary = op.execute({})
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    stats = op.hook.client.stats
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "events": summary["events"],
+        "calls": stats.calls,
+        "rate_limited": stats.rate_limited,
+        "bytes": summary["bytes"],
+        "baseline_rss": baseline,
+    }
+
+
+def sdk(args: argparse.Namespace) -> dict[str, Any]:
+    from slack_sdk.audit_logs import AuditLogsClient
+
+    client = AuditLogsClient(token=TOKEN, base_url=args.base_url)
+    baseline = peak_rss_mib()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    events = calls = 0
+    opener = gzip.open if args.out.endswith(".gz") else open
+    with opener(args.out, "wt", encoding="utf-8") as f:
+        cursor = None
+        while True:
+            response = client.logs(oldest=args.oldest, latest=args.latest, limit=args.limit or 1000, cursor=cursor)
+            calls += 1
+            for entry in response.body["entries"]:
+                f.write(json.dumps(entry) + "\n")
+                events += 1
+            cursor = response.body.get("response_metadata", {}).get("next_cursor")
+            if not cursor:
+                break
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "events": events,
+        "calls": calls,
+        "rate_limited": 0,
+        "bytes": os.path.getsize(args.out),
+        "baseline_rss": baseline,
+    }
+
+
+def floor(args: argparse.Namespace, *, write: bool = True) -> dict[str, Any]:
+    import http.client
+
+    try:
+        import orjson
+
+        loads, dumps = orjson.loads, orjson.dumps
+    except ImportError:
+        loads = json.loads
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+        def dumps(obj: Any) -> bytes:
+            return encode(obj).encode()
+
+    parts = urlsplit(args.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    baseline = peak_rss_mib()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    events = calls = 0
+    if not write:
+        out = None
+    elif args.out.endswith(".gz"):
+        out = gzip.GzipFile(args.out, "wb", compresslevel=args.gzip_level, mtime=0)
+    else:
+        out = open(args.out, "wb")  # noqa: SIM115
+    cursor = ""
+    while True:
+        query = {"oldest": args.oldest, "latest": args.latest, "limit": args.limit or 9999}
+        if cursor:
+            query["cursor"] = cursor
+        conn.request("GET", f"{parts.path}logs?{urlencode(query, quote_via=quote)}", headers=headers)
+        answer = conn.getresponse()
+        body = answer.read()
+        calls += 1
+        if answer.status != 200:
+            raise SystemExit(f"HTTP {answer.status}: {body[:200]!r}")
+        if out is None:
+            events += body.count(b'"date_create"')
+            tail = body[body.rindex(b'"next_cursor":"') + 15 :]
+            cursor = tail[: tail.index(b'"')].decode()
+        else:
+            page = loads(body)
+            entries = page["entries"]
+            if entries:
+                out.write(b"\n".join(map(dumps, entries)) + b"\n")
+            events += len(entries)
+            cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    if out is not None:
+        out.close()
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    size = os.path.getsize(args.out) if out is not None else 0
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "events": events,
+        "calls": calls,
+        "rate_limited": 0,
+        "bytes": size,
+        "baseline_rss": baseline,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variant", choices=("ours", "sdk", "floor", "fetch"))
+    parser.add_argument("base_url")
+    parser.add_argument("out")
+    parser.add_argument("oldest", type=int)
+    parser.add_argument("latest", type=int)
+    parser.add_argument("--limit", type=int, help="page size (default: ours 9999, sdk 1000, floor 9999)")
+    parser.add_argument("--requests-per-minute", type=float, help="ours: the connection's pacing")
+    parser.add_argument("--gzip-level", type=int, default=6, help="floor: gzip level of a .gz output")
+    args = parser.parse_args()
+    if args.variant == "ours":
+        result = ours(args)
+    elif args.variant == "sdk":
+        result = sdk(args)
+    else:
+        result = floor(args, write=args.variant == "floor")
+    result["peak_rss"] = peak_rss_mib()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
