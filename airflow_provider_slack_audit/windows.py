@@ -25,10 +25,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
 
 NO_INTERVAL_FIX = (
-    "Give the DAG a schedule whose runs cover an interval of time: a timedelta (schedule=timedelta(hours=1)) "
-    "or a timetable with intervals (CronDataIntervalTimetable('@hourly', timezone='UTC')); in Airflow 3 a cron "
-    "string alone makes runs with an empty interval unless [scheduler] create_cron_data_intervals is True. "
-    "Or pass explicit oldest= and latest= bounds to the task."
+    "Give the DAG a timetable whose runs cover an interval of time, such as "
+    "CronDataIntervalTimetable('0 * * * *', timezone='UTC') or DeltaDataIntervalTimetable(timedelta(hours=1)) "
+    "(in Airflow 3 a plain cron string or timedelta schedule makes runs whose interval is empty, unless "
+    "[scheduler] create_cron_data_intervals / create_delta_data_intervals is True), "
+    "or pass explicit oldest= and latest= bounds to the task."
 )
 
 

@@ -7,16 +7,17 @@ XCom suits small results (``max_events`` guards it); exports belong to the objec
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from airflow.providers.common.compat.sdk import DAG, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsOperator
 
 with DAG(
     dag_id="slack_audit_admin_actions_summary",
     description="Count a day's admin-relevant Slack audit events by action",
-    schedule=timedelta(days=1),
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),  # each run owns one whole day
     start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     tags=["slack", "audit"],

@@ -15,7 +15,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
-from tests.fixtures.dag_runs import run_dag, state_name
+from tests.fixtures.dag_runs import load_dag_bag, run_dag, state_name
 from tests.fixtures.s3 import AWS_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
@@ -129,10 +129,8 @@ def test_xcom_operator_returns_events_and_refuses_too_many(airflow_db, slack_con
     ]
 
 
-def test_example_export_dag_imports_cleanly():
-    from airflow.models.dagbag import DagBag
-
+def test_example_dags_import_cleanly():
     folder = Path(__file__).resolve().parents[2] / "example_dags"
-    bag = DagBag(dag_folder=str(folder))
+    bag = load_dag_bag(folder)
     assert bag.import_errors == {}
     assert {"slack_audit_hourly_export", "slack_audit_admin_actions_summary"} <= set(bag.dag_ids)
