@@ -26,7 +26,7 @@ from typing import Any
 
 try:
     import msgspec
-except ImportError:  # pragma: no cover - Airflow installs it; the fallback is tested by forcing it
+except ImportError:  # pragma: no cover - Airflow installs it; tests force this path by hiding it
     msgspec = None  # type: ignore[assignment]
 
 __all__ = ["CHUNK_ENTRIES", "FAST", "dumps_lines", "iter_lines_chunks", "loads"]
