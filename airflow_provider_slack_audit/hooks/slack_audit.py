@@ -13,7 +13,11 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit._compat import mask_secret
-from airflow_provider_slack_audit.client import SlackAuditLogsClient
+from airflow_provider_slack_audit.client import (
+    SlackAuditLogsAuthError,
+    SlackAuditLogsBadRequestError,
+    SlackAuditLogsClient,
+)
 from airflow_provider_slack_audit.hooks.connection_extras import (
     CONN_TYPE,
     EXTRA_FIELDS,
@@ -29,7 +33,16 @@ from airflow_provider_slack_audit.query import normalize_actions
 if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import AuditLogsPage
 
-__all__ = ["SlackAuditConnectionError", "SlackAuditConnectionSettings", "SlackAuditLogsHook"]
+__all__ = ["FINAL_ERRORS", "SlackAuditConnectionError", "SlackAuditConnectionSettings", "SlackAuditLogsHook"]
+
+#: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query.
+#: Tasks turn them into AirflowFailException so that their ``retries`` are not spent on them.
+FINAL_ERRORS: tuple[type[BaseException], ...] = (
+    SlackAuditConnectionError,
+    AirflowNotFoundException,
+    SlackAuditLogsAuthError,
+    SlackAuditLogsBadRequestError,
+)
 
 #: Client settings that are connection extras too: given to the hook, they win over the extra.
 _EXTRA_KWARGS = ("max_retries", "max_retry_wait", "requests_per_minute")

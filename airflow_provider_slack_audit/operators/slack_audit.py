@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
@@ -15,8 +14,9 @@ from airflow_provider_slack_audit.operators._writer import (
     export_asset_outlet,
     resolve_target,
 )
-from airflow_provider_slack_audit.query import AuditFilters, validate_filters
-from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
+from airflow_provider_slack_audit.query import AuditFilters
+from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
+from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import AuditLogsPage
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         from airflow.utils.context import Context
 
 
-class BaseSlackAuditLogsOperator(BaseOperator):
+class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
     """
     What every Slack audit logs operator shares: the connection, the window and the filters.
 
@@ -43,7 +43,7 @@ class BaseSlackAuditLogsOperator(BaseOperator):
         organisation-wide limit of about 50 calls a minute.
     """
 
-    template_fields: Sequence[str] = ("oldest", "latest", "action", "actor", "entity", "page_size")
+    template_fields: Sequence[str] = QUERY_TEMPLATE_FIELDS
     ui_color = "#4a154b"
     ui_fgcolor = "#ffffff"
 
@@ -60,24 +60,7 @@ class BaseSlackAuditLogsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.slack_audit_conn_id = slack_audit_conn_id
-        self.oldest = oldest
-        self.latest = latest
-        self.action = list(action) if action is not None and not isinstance(action, str) else action
-        self.actor = actor
-        self.entity = entity
-        self.page_size = page_size
-
-    @cached_property
-    def hook(self) -> SlackAuditLogsHook:
-        """The hook on :attr:`slack_audit_conn_id`."""
-        return SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
-
-    def resolve_query(self, context: Context) -> tuple[AuditWindow, AuditFilters]:
-        """The run's window and the checked filters; fails the task (no retry) on bad input."""
-        window = resolve_window(context, self.oldest, self.latest)
-        filters = validate_filters(self.action, self.actor, self.entity, self.page_size)
-        return window, filters
+        self.set_query_arguments(slack_audit_conn_id, oldest, latest, action, actor, entity, page_size)
 
     def iter_pages(self, window: AuditWindow, filters: AuditFilters) -> Iterator[AuditLogsPage]:
         """Every page of the window, oldest bound and filters sent with each cursor."""

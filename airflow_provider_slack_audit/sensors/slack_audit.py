@@ -6,7 +6,6 @@ import time
 from collections.abc import Sequence
 from contextlib import closing
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
@@ -20,15 +19,15 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.query import AuditFilters, validate_filters
+from airflow_provider_slack_audit.query import AuditFilters
+from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.triggers.slack_audit import (
     DEFAULT_MAX_EVENTS_RETURNED,
-    FINAL_ERRORS,
     MatchCollector,
     SlackAuditLogsTrigger,
     query_latest,
 )
-from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
+from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 _FINAL_ERROR_KINDS = frozenset({"auth", "bad_request", "config"})
 
 
-class SlackAuditLogsSensor(BaseSensorOperator):
+class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
     """Succeed once at least ``min_events`` audit events match the filters in the run's window.
 
     The window is the one the operators use: the run's data interval ``[start, end)`` as inclusive
@@ -70,15 +69,7 @@ class SlackAuditLogsSensor(BaseSensorOperator):
         ``poke_interval``. ``exponential_backoff`` and ``max_wait`` apply to it as to pokes.
     """
 
-    template_fields: Sequence[str] = (
-        "slack_audit_conn_id",
-        "oldest",
-        "latest",
-        "action",
-        "actor",
-        "entity",
-        "page_size",
-    )
+    template_fields: Sequence[str] = QUERY_TEMPLATE_FIELDS
     ui_color = "#f3e9f7"
 
     def __init__(
@@ -111,27 +102,11 @@ class SlackAuditLogsSensor(BaseSensorOperator):
             )
         if poll_interval is not None and (isinstance(poll_interval, bool) or not poll_interval > 0):
             raise ValueError(f"poll_interval={poll_interval!r}: give a number of seconds greater than 0.")
-        self.slack_audit_conn_id = slack_audit_conn_id
-        self.oldest = oldest
-        self.latest = latest
-        self.action = action
-        self.actor = actor
-        self.entity = entity
-        self.page_size = page_size
+        self.set_query_arguments(slack_audit_conn_id, oldest, latest, action, actor, entity, page_size)
         self.min_events = min_events
         self.max_events_returned = max_events_returned
         self.deferrable = deferrable
         self.poll_interval = float(poll_interval) if poll_interval is not None else self.poke_interval
-
-    @cached_property
-    def hook(self) -> SlackAuditLogsHook:
-        """The hook on ``slack_audit_conn_id``."""
-        return SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
-
-    def _query(self, context: Context) -> tuple[AuditWindow, AuditFilters]:
-        return resolve_window(context, self.oldest, self.latest), validate_filters(
-            self.action, self.actor, self.entity, self.page_size
-        )
 
     def _collect(self, window: AuditWindow, filters: AuditFilters) -> MatchCollector:
         collector = MatchCollector(self.min_events, self.max_events_returned)
@@ -139,28 +114,24 @@ class SlackAuditLogsSensor(BaseSensorOperator):
         if latest < window.oldest:
             self.log.info("The window %s has not begun yet: nothing can match.", window.describe())
             return collector
-        try:
-            with closing(
-                self.hook.iter_events(
-                    window.oldest,
-                    latest,
-                    action=list(filters.action) if filters.action else None,
-                    actor=filters.actor,
-                    entity=filters.entity,
-                    page_size=collector.page_size(filters.page_size),
-                )
-            ) as events:
-                for entry in events:
-                    if collector.add(entry):
-                        break
-        except FINAL_ERRORS as exc:
-            # Retrying cannot fix a bad connection, a refused token or a rejected query.
-            raise AirflowFailException(str(exc)) from exc
+        with self.failing_fast(), closing(
+            self.hook.iter_events(
+                window.oldest,
+                latest,
+                action=list(filters.action) if filters.action else None,
+                actor=filters.actor,
+                entity=filters.entity,
+                page_size=collector.page_size(filters.page_size),
+            )
+        ) as events:
+            for entry in events:
+                if collector.add(entry):
+                    break
         return collector
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the window once: done when ``min_events`` match; the newest matches go to XCom."""
-        window, filters = self._query(context)
+        window, filters = self.resolve_query(context)
         found = self._collect(window, filters)
         self.log.info(
             "%d of %d required audit event(s) match in %s",
@@ -175,7 +146,7 @@ class SlackAuditLogsSensor(BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         try:
-            window, filters = self._query(context)
+            window, filters = self.resolve_query(context)
             found = self._collect(window, filters)
         except AirflowFailException as exc:
             self._fail_or_skip(exc)

@@ -30,7 +30,10 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
-from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError, SlackAuditLogsHook
+from airflow_provider_slack_audit.hooks.slack_audit import (
+    SlackAuditConnectionError,
+    SlackAuditLogsHook,
+)
 from airflow_provider_slack_audit.query import MAX_PAGE_SIZE, normalize_actions
 
 #: How many matching events go to XCom unless the sensor says otherwise.
@@ -91,15 +94,6 @@ class MatchCollector:
     def returned(self) -> list[dict[str, Any]]:
         """The events for XCom: the newest ``max_events_returned`` matches."""
         return self.matches[: self.max_events_returned]
-
-
-#: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query.
-FINAL_ERRORS: tuple[type[BaseException], ...] = (
-    SlackAuditConnectionError,
-    AirflowNotFoundException,
-    SlackAuditLogsAuthError,
-    SlackAuditLogsBadRequestError,
-)
 
 
 def error_kind(exc: BaseException) -> str:

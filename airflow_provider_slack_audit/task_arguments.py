@@ -1,0 +1,85 @@
+"""What the operators and the sensor share: the connection, the window, the filters, fail-fast errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit.hooks.slack_audit import FINAL_ERRORS, SlackAuditLogsHook
+from airflow_provider_slack_audit.query import AuditFilters, validate_filters
+from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: The templated arguments every Slack audit logs task has.
+QUERY_TEMPLATE_FIELDS = ("slack_audit_conn_id", "oldest", "latest", "action", "actor", "entity", "page_size")
+
+
+class AuditLogsQueryMixin:
+    """
+    The arguments that pick a task's audit events, for operators and sensors alike.
+
+    :param slack_audit_conn_id: the ``slack_audit`` connection that holds the org owner's token.
+    :param oldest: first second to read (inclusive); epoch seconds, ISO-8601 or a datetime. Defaults to the
+        run's ``data_interval_start``.
+    :param latest: last second to read (inclusive). Defaults to one second before ``data_interval_end``,
+        so consecutive runs share no second and miss none.
+    :param action: only events of these actions (a list or a comma-separated string, at most 30).
+    :param actor: only events performed by this user id.
+    :param entity: only events on this object id (user, channel, file, workspace, ...).
+    :param page_size: events per API call, 1..9999; unset lets the task choose (9999 for exports: the
+        fewest calls against Slack's organisation-wide limit of about 50 calls a minute).
+    """
+
+    slack_audit_conn_id: str
+    oldest: TimeBound
+    latest: TimeBound
+    action: str | list[str] | None
+    actor: str | None
+    entity: str | None
+    page_size: int | str | None
+
+    def set_query_arguments(
+        self,
+        slack_audit_conn_id: str,
+        oldest: TimeBound,
+        latest: TimeBound,
+        action: str | Iterable[str] | None,
+        actor: str | None,
+        entity: str | None,
+        page_size: int | str | None,
+    ) -> None:
+        """Keep the arguments as given (templates render them before execution)."""
+        self.slack_audit_conn_id = slack_audit_conn_id
+        self.oldest = oldest
+        self.latest = latest
+        self.action = list(action) if action is not None and not isinstance(action, str) else action
+        self.actor = actor
+        self.entity = entity
+        self.page_size = page_size
+
+    @cached_property
+    def hook(self) -> SlackAuditLogsHook:
+        """The hook on :attr:`slack_audit_conn_id`."""
+        return SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
+
+    def resolve_query(self, context: Mapping[str, Any]) -> tuple[AuditWindow, AuditFilters]:
+        """The run's window and the checked filters; fails the task (no retry) on bad input."""
+        window = resolve_window(context, self.oldest, self.latest)
+        filters = validate_filters(self.action, self.actor, self.entity, self.page_size)
+        return window, filters
+
+    @staticmethod
+    @contextmanager
+    def failing_fast() -> Iterator[None]:
+        """Turn what a retry cannot fix (a refused token, a rejected query, a bad connection) into
+        AirflowFailException, so the task fails at once with Slack's message instead of retrying."""
+        try:
+            yield
+        except FINAL_ERRORS as exc:
+            raise AirflowFailException(str(exc)) from exc
