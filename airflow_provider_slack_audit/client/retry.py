@@ -73,7 +73,8 @@ def backoff_wait(retry_number: int, *, base: float, cap: float, rng: random.Rand
 def is_rate_limited(response: AuditLogsResponse) -> bool:
     """True for HTTP 429 or a body whose error is ``ratelimited`` / ``rate_limited``."""
     body = response.body
-    return response.status_code == 429 or (isinstance(body, dict) and body.get("error") in RATE_LIMIT_ERRORS)
+    code = body.get("error") if isinstance(body, dict) else None
+    return response.status_code == 429 or (isinstance(code, str) and code in RATE_LIMIT_ERRORS)
 
 
 @dataclass(frozen=True)
