@@ -188,6 +188,8 @@ class AsyncSlackAuditLogsClient:
                 if not isinstance(entry, dict):
                     raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
                 entry_id, second = entry.get("id"), entry.get("date_create")
+                if not isinstance(entry_id, str):
+                    entry_id = None  # no usable id: kept, never de-duplicated (as the sync client does)
                 if entry_id is not None and seen.is_repeat(entry_id, second):
                     continue
                 seen.add(entry_id, second)
