@@ -192,7 +192,7 @@ def run_matrix(targets: list[Target], pythons: dict[str, Path], pytest_args: lis
         print("\n(the versions run side by side; each one's output follows when it is done)", flush=True)
         outcomes = []
         try:
-            while not all(run.poll() for run in runs):
+            while not all([run.poll() for run in runs]):  # a list: poll each, to note when each ended
                 time.sleep(0.2)
         finally:
             for run in runs:
