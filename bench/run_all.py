@@ -67,7 +67,10 @@ def throughput(base_url: str, tmp: Path, repeats: int) -> list[dict[str, Any]]:
         ("(b) floor -> .jsonl", "floor", ".jsonl", {}),
     ]
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label, *_ in variants}
-    run_export(base_url, "fetch", tmp / "warm.jsonl", *DAY)  # every block of the day generated once
+    # Render every page of the day once at both page sizes: the emulator's page cache then serves
+    # them from memory, so its own rendering does not weigh in the exports' times.
+    for limit in (9999, 1000):
+        run_export(base_url, "fetch", tmp / "warm.jsonl", *DAY, limit=limit)
     for _ in range(repeats):
         for label, variant, suffix, options in variants:
             runs[label].append(run_export(base_url, variant, tmp / f"out{suffix}", *DAY, **options))
@@ -248,7 +251,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="slack-audit-bench-") as name:
         tmp = Path(name)
         if set(sections) & {"throughput", "memory", "calls", "gzip"}:
-            with emulator("--events-per-day", args.events_per_day, "--rate-limit", "0") as (_, base_url):
+            with emulator("--events-per-day", args.events_per_day, "--rate-limit", "0", "--page-cache-mb", "3000") as (
+                _,
+                base_url,
+            ):
                 if "throughput" in sections:
                     day_runs = throughput(base_url, tmp, args.repeats)
                 if "memory" in sections:

@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"reset:count=3; kinds: {', '.join(sorted(FAULT_KINDS))}; keys: count, skip, endpoint, "
         "cursor_only, probability, delay, retry_after, duplicates, error (repeatable)",
     )
+    p.add_argument(
+        "--page-cache-mb",
+        type=float,
+        default=0,
+        help="keep this many MB of rendered logs pages and answer repeated queries from memory, for "
+        "benchmarks (default: %(default)s = off)",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="log every request on stderr")
     return p
 
@@ -99,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limit_burst=args.rate_limit_burst,
             rate_limit_error=args.rate_limit_error,
             faults=faults,
+            page_cache_mb=args.page_cache_mb,
         )
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))

@@ -12,8 +12,8 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections import Counter, OrderedDict, deque
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -198,6 +198,36 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("emulator: " + format, *args)
 
 
+class PageCache:
+    """Rendered ``logs`` answers by query, least recently used first out, bounded in bytes."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._size = 0
+        self._pages: OrderedDict[Hashable, tuple[bytes, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[bytes, int] | None:
+        with self._lock:
+            hit = self._pages.get(key)
+            if hit is not None:
+                self._pages.move_to_end(key)
+            return hit
+
+    def put(self, key: Hashable, body: bytes, entries: int) -> None:
+        if len(body) > self.capacity:
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self._size -= len(old[0])
+            self._pages[key] = (body, entries)
+            self._size += len(body)
+            while self._size > self.capacity:
+                _, (dropped, _) = self._pages.popitem(last=False)
+                self._size -= len(dropped)
+
+
 class Emulator:
     """A running (or startable) Slack Audit Logs API emulator, and the handle tests use.
 
@@ -216,6 +246,10 @@ class Emulator:
         rate_limit_error: Error code of a 429 body: ``ratelimited`` (seen in the wild) or
             ``rate_limited`` (the documented spelling).
         default_limit: Page size when a ``logs`` call sends no ``limit`` (Slack documents none).
+        page_cache_mb: Keep up to this many MB of rendered ``logs`` pages and answer a repeated
+            query from memory (0 = off). Only answers that cannot change are kept: no fault, no
+            late window, a dataset whose ``end`` (plus ``ingest_lag``) is past. For benchmarks, so
+            that reading a window again costs the emulator a copy, not a render.
         page_time_budget: Seconds a ``logs`` call may spend scanning before it returns a short
             page with a cursor (filters that match rarely over long windows).
         faults: Faults armed for the emulator's whole life (re-armed by :meth:`reset`).
@@ -240,6 +274,7 @@ class Emulator:
         default_limit: int = 100,
         page_time_budget: float = 2.0,
         faults: Iterable[FaultSpec] = (),
+        page_cache_mb: float = 0,
     ) -> None:
         if not token or not token.strip() or any(c.isspace() for c in token):
             raise ValueError("token must be a non-empty string without spaces, e.g. 'xoxp-...'")
@@ -272,6 +307,9 @@ class Emulator:
         self._rate_limit_error = rate_limit_error
         self._default_limit = default_limit
         self._page_budget = page_time_budget
+        if page_cache_mb < 0:
+            raise ValueError(f"page_cache_mb={page_cache_mb} must be >= 0 (0 turns the page cache off)")
+        self._page_cache = PageCache(int(page_cache_mb * 1e6))
         self._initial_faults = list(faults)
         self.faults = FaultController(seed)
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_burst)
@@ -553,13 +591,28 @@ class Emulator:
         except _ApiError as exc:
             self._send_error(handler, 400, exc.code, "logs", params, now, kind, message=exc.message)
             return
+        visible = self._visible_hook()
+        cfg = self.dataset.config
+        key = (oldest, min(latest, start), limit, filters)
+        cacheable = (
+            self._page_cache.capacity > 0
+            and kind is None
+            and visible is None
+            and cfg.end is not None
+            and cfg.end + cfg.ingest_lag < now
+        )
+        cached = self._page_cache.get(key) if cacheable else None
+        if cached is not None:
+            body, count = cached
+            self._send(handler, 200, body, "logs", params, now, kind, entries=count)
+            return
         deadline = time.perf_counter() + self._page_budget if self._page_budget else None
         page = self.dataset.page(
             oldest=oldest,
             latest=min(latest, start),
             limit=limit,
             filters=filters,
-            visible=self._visible_hook(),
+            visible=visible,
             now=now,
             deadline=deadline,
         )
@@ -571,8 +624,10 @@ class Emulator:
                 src = (k * 7919) % n
                 entries.insert(src + 1, entries[src])  # right after itself: order stays newest first
         cursor = "" if page.next_second is None else self._cursors.encode(page.next_second)
-        body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'
-        self._send(handler, 200, body.encode(), "logs", params, now, kind, entries=len(entries), cut=kind == "cut_body")
+        body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'.encode()
+        if cacheable:
+            self._page_cache.put(key, body, len(entries))
+        self._send(handler, 200, body, "logs", params, now, kind, entries=len(entries), cut=kind == "cut_body")
 
     def _check_auth(self, header: str | None) -> tuple[str, int] | None:
         if not header:
