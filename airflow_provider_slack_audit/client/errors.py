@@ -175,8 +175,9 @@ def error_for_response(response: AuditLogsResponse, *, attempts: int = 1) -> Sla
         return SlackAuditLogsRateLimitError(
             f"{where} was still rate limited by Slack (HTTP {status}, {code or 'no error code'}){tried}"
             f"{f'; Slack asked to wait {retry_after}s' if retry_after else ''}. The limit (about 50 calls "
-            "a minute) is shared by every app reading this organization's audit logs: set "
-            "requests_per_minute lower, raise max_retries/max_total_wait, or run again later.",
+            "a minute) is shared by every app reading this organization's audit logs: set the connection's "
+            "requests_per_minute extra lower, raise its max_retries, or its max_retry_wait if that is below "
+            "Retry-After (each wait is cut to it), or run again later.",
             **kwargs,
         )
     if code in BAD_REQUEST_ERRORS or status in (400, 404, 405, 422):
