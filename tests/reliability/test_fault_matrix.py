@@ -60,7 +60,7 @@ FAILURE = {
     "cut_body": (SlackAuditLogsServerError, "cut short"),
     "not_json": (SlackAuditLogsServerError, "not JSON"),
     "reject_cursor": (SlackAuditLogsBadRequestError, "invalid_cursor"),
-    "rate_limit_burst": (SlackAuditLogsRateLimitError, "rate limited"),
+    "rate_limit_burst": (SlackAuditLogsRateLimitError, "raise its max_retries"),
 }
 
 TALLY = SUMMARY.tally("fault matrix")
