@@ -49,8 +49,6 @@ class Target:
     airflow_home: str
     #: The Python (``"3.10"``) to build the virtualenv with, if the machine has it; None: the one running this.
     python: str | None = None
-    #: Test paths for this version when the caller names none (empty: pytest's ``testpaths``, the whole suite).
-    default_paths: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -113,14 +111,12 @@ def _env(target: Target) -> dict[str, str]:
 
 
 def _pytest_cmd(python: Path, target: Target, pytest_args: list[str], junit: Path) -> list[str]:
-    has_paths = any(not a.startswith("-") and (ROOT / a.split("::", 1)[0]).exists() for a in pytest_args)
-    paths = [] if has_paths else list(target.default_paths)
     return [
         str(python), "-m", "pytest",
         f"--junitxml={junit}",
         # Runs of different versions may share the tree at the same time: separate caches.
         "-o", f"cache_dir={ROOT / '.pytest_cache' / ('airflow' + target.key)}",
-        *paths, *pytest_args,
+        *pytest_args,
     ]  # fmt: skip
 
 
