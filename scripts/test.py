@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Lint and run the test suite on every supported Airflow version (the CI command).",
         epilog="Unknown arguments are passed to pytest, e.g. tests/hooks -x -k emulator.",
+        allow_abbrev=False,  # a pytest option must never be taken for an abbreviation of ours
     )
     parser.add_argument(
         "--airflow",
