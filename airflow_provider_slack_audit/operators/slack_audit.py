@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
         from airflow.utils.context import Context
 
 
+#: Default wait after a window's end before it is read: events can reach Slack's audit log late.
+DEFAULT_SETTLE_SECONDS = 120
+#: How early before its window ends a run may start and still wait for it (clock skew, early triggers).
+MAX_EARLY_START_SECONDS = 60
+
+
 class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
     """
     What every Slack audit logs operator shares: the connection, the window and the filters.
@@ -41,6 +48,10 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
     :param entity: only events on this object id (user, channel, file, workspace, ...).
     :param page_size: events per API call, 1..9999; unset means 9999, the fewest calls against Slack's
         organisation-wide limit of about 50 calls a minute.
+    :param settle_seconds: how long after the window's last second to wait before reading it, for events
+        that reach Slack's audit log late (Slack documents no delay; collectors hold back 60 to 300 s). A
+        run that starts sooner waits in the worker; a window that ends further in the future than that
+        fails, since it cannot be read whole yet.
     """
 
     template_fields: Sequence[str] = QUERY_TEMPLATE_FIELDS
@@ -57,21 +68,42 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         actor: str | None = None,
         entity: str | None = None,
         page_size: int | str | None = None,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.set_query_arguments(slack_audit_conn_id, oldest, latest, action, actor, entity, page_size)
+        if isinstance(settle_seconds, bool) or not isinstance(settle_seconds, (int, float)) or settle_seconds < 0:
+            raise ValueError(f"settle_seconds={settle_seconds!r}: give a number of seconds, 0 or more.")
+        self.settle_seconds = settle_seconds
+
+    def wait_until_settled(self, window: AuditWindow) -> None:
+        """Wait until ``settle_seconds`` have passed since the window's end; refuse a window still open."""
+        wait = window.latest + 1 + self.settle_seconds - time.time()
+        if wait <= 0:
+            return
+        if wait > self.settle_seconds + MAX_EARLY_START_SECONDS:
+            raise AirflowFailException(
+                f"The window {window.describe()} has not ended yet, so it cannot be exported whole: Slack would "
+                f"return only the events so far. Export windows that have ended (the run's data interval does), "
+                f"or set latest to a past second."
+            )
+        self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
+        time.sleep(wait)
 
     def iter_pages(self, window: AuditWindow, filters: AuditFilters) -> Iterator[AuditLogsPage]:
-        """Every page of the window, oldest bound and filters sent with each cursor."""
-        return self.hook.iter_pages(
-            window.oldest,
-            window.latest,
-            action=list(filters.action) if filters.action else None,
-            actor=filters.actor,
-            entity=filters.entity,
-            page_size=filters.page_size,
-        )
+        """Every page of the window, oldest bound and filters sent with each cursor; failures that a
+        retry cannot fix (a refused token, a rejected query) fail the task at once."""
+        self.wait_until_settled(window)
+        with self.failing_fast():
+            yield from self.hook.iter_pages(
+                window.oldest,
+                window.latest,
+                action=list(filters.action) if filters.action else None,
+                actor=filters.actor,
+                entity=filters.entity,
+                page_size=filters.page_size,
+            )
 
 
 class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):

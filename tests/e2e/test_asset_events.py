@@ -27,8 +27,8 @@ def slack_conn(slack_audit_emulator, monkeypatch):
     return slack_audit_emulator
 
 
-def asset_events(dag_id: str) -> dict[tuple[str, str], list[dict]]:
-    """Every asset (dataset) event the DAG's tasks recorded: (task_id, uri) -> the events' extras."""
+def asset_events(dag_id: str, run_id: str) -> dict[tuple[str, str], list[dict]]:
+    """Every asset (dataset) event the run's tasks recorded: (task_id, uri) -> the events' extras."""
     from airflow.utils.session import create_session
 
     if AIRFLOW_3:
@@ -46,7 +46,7 @@ def asset_events(dag_id: str) -> dict[tuple[str, str], list[dict]]:
         rows = (
             session.query(Event.source_task_id, Model.uri, Event.extra)
             .join(Model, Model.id == asset_id)
-            .filter(Event.source_dag_id == dag_id)
+            .filter(Event.source_dag_id == dag_id, Event.source_run_id == run_id)
             .order_by(Event.id)
         )
         for task_id, uri, extra in rows:
@@ -78,7 +78,7 @@ def test_each_export_records_its_object_as_an_asset_event_with_the_summary(airfl
     rendered = f"file://{tmp_path}/templated/{oldest}.jsonl"
     assert summaries["fixed"]["path"] == fixed
     assert summaries["templated"]["path"] == rendered
-    assert asset_events("e2e_asset_events") == {
+    assert asset_events("e2e_asset_events", dag_run.run_id) == {
         ("fixed", fixed): [summaries["fixed"]],
         ("templated", rendered): [summaries["templated"]],
     }

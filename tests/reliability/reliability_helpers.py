@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
 
@@ -155,3 +158,11 @@ class ExportRunner:
         filters = {k: operator_kwargs[k] for k in ("action", "actor", "entity") if operator_kwargs.get(k)}
         result.expected = [e["id"] for e in self.emu.events(oldest, latest, **filters)]
         return result
+
+
+@contextmanager
+def fails_for_good(cause: type[BaseException]) -> Iterator[pytest.ExceptionInfo[AirflowFailException]]:
+    """The task fails without spending its retries (AirflowFailException), caused by a ``cause`` error."""
+    with pytest.raises(AirflowFailException) as err:
+        yield err
+    assert isinstance(err.value.__cause__, cause), f"caused by {err.value.__cause__!r}, not a {cause.__name__}"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowNotFoundException
-from reliability_helpers import interval_context
+from reliability_helpers import fails_for_good, interval_context
 
 from airflow_provider_slack_audit.client import SlackAuditLogsAuthError, SlackAuditLogsBadRequestError
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError
@@ -65,14 +65,14 @@ def assert_nothing_written(tmp_path) -> None:
 
 
 def test_missing_token(connection, tmp_path):
-    with pytest.raises(SlackAuditConnectionError) as err:
+    with fails_for_good(SlackAuditConnectionError) as err:
         export(tmp_path, slack_audit_conn_id=connection(password=""))
     assert_says(err.value, "'slack_audit_bad' has no token", "in the Password field", "auditlogs:read")
     assert_nothing_written(tmp_path)
 
 
 def test_wrong_token(connection, tmp_path):
-    with pytest.raises(SlackAuditLogsAuthError) as err:
+    with fails_for_good(SlackAuditLogsAuthError) as err:
         export(tmp_path, slack_audit_conn_id=connection(password="xoxp-1-2-3-not-the-right-one"))
     assert_says(err.value, "HTTP 401, invalid_authentication", "Slack rejected the token", "org owner")
     assert "xoxp-1-2-3" not in str(err.value)
@@ -80,14 +80,14 @@ def test_wrong_token(connection, tmp_path):
 
 
 def test_token_without_the_scope(connection, emu, tmp_path):
-    with pytest.raises(SlackAuditLogsAuthError) as err:
+    with fails_for_good(SlackAuditLogsAuthError) as err:
         export(tmp_path, slack_audit_conn_id=connection(password="xoxp-emulator-missing-scope"))
     assert_says(err.value, "missing_scope", "lacks the auditlogs:read scope", "reinstall the app")
     assert_nothing_written(tmp_path)
 
 
 def test_org_without_enterprise_grid(connection, tmp_path):
-    with pytest.raises(SlackAuditLogsAuthError) as err:
+    with fails_for_good(SlackAuditLogsAuthError) as err:
         export(tmp_path, slack_audit_conn_id=connection(password="xoxp-emulator-feature-not-enabled"))
     assert_says(err.value, "feature_not_enabled", "only to Enterprise Grid organizations")
     assert_nothing_written(tmp_path)
@@ -104,7 +104,7 @@ def test_oldest_after_latest(emu, tmp_path):
 
 
 def test_window_before_march_2018(emu, tmp_path):
-    with pytest.raises(SlackAuditLogsBadRequestError) as err:
+    with fails_for_good(SlackAuditLogsBadRequestError) as err:
         export(tmp_path, oldest="2017-06-01T00:00:00Z", latest="2017-06-01T00:59:59Z")
     assert_says(err.value, "invalid_range", "never before March 2018")
     assert_nothing_written(tmp_path)
@@ -112,9 +112,20 @@ def test_window_before_march_2018(emu, tmp_path):
 
 def test_window_in_the_future(emu, tmp_path):
     start = datetime.now(timezone.utc) + timedelta(days=30)
-    with pytest.raises(SlackAuditLogsBadRequestError) as err:
+    with pytest.raises(AirflowFailException) as err:
         export(tmp_path, oldest=start, latest=start + timedelta(hours=1))
-    assert_says(err.value, "invalid_range", "must not start in the future")
+    assert_says(err.value, "has not ended yet", "cannot be exported whole", "set latest to a past second")
+    assert emu.stats["logs"] == 0  # refused before any call
+    assert_nothing_written(tmp_path)
+
+
+def test_window_not_ended_yet(emu, tmp_path):
+    # Slack would cut latest to now and answer with part of the window: refuse instead of writing a partial file.
+    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with pytest.raises(AirflowFailException) as err:
+        export(tmp_path, oldest=start, latest=start + timedelta(hours=1))
+    assert_says(err.value, "has not ended yet")
+    assert emu.stats["logs"] == 0
     assert_nothing_written(tmp_path)
 
 
@@ -134,7 +145,7 @@ def test_31_actions(emu, tmp_path):
 
 
 def test_unknown_action(emu, tmp_path):
-    with pytest.raises(SlackAuditLogsBadRequestError) as err:
+    with fails_for_good(SlackAuditLogsBadRequestError) as err:
         export(tmp_path, action="user_loggedin")
     assert_says(err.value, "invalid_action", "An action name is unknown", "SlackAuditLogsHook().actions()")
     assert_nothing_written(tmp_path)
@@ -154,20 +165,20 @@ def test_unknown_action(emu, tmp_path):
     ids=["not-a-number", "negative", "not-json", "not-an-object"],
 )
 def test_malformed_connection_extras(connection, emu, tmp_path, extra, says):
-    with pytest.raises(SlackAuditConnectionError) as err:
+    with fails_for_good(SlackAuditConnectionError) as err:
         export(tmp_path, slack_audit_conn_id=connection(extra=extra))
     assert_says(err.value, "Slack Audit Logs connection 'slack_audit_bad'", *says)
     assert emu.stats["logs"] == 0
 
 
 def test_http_base_url_to_a_remote_host(connection, tmp_path):
-    with pytest.raises(SlackAuditConnectionError) as err:
+    with fails_for_good(SlackAuditConnectionError) as err:
         export(tmp_path, slack_audit_conn_id=connection(extra={"base_url": "http://slack.example.com/audit/v1/"}))
     assert_says(err.value, "extra 'base_url'", "unencrypted to a remote host", "https URL")
 
 
 def test_connection_that_does_not_exist(emu, tmp_path):
-    with pytest.raises(AirflowNotFoundException) as err:
+    with fails_for_good(AirflowNotFoundException) as err:
         export(tmp_path, slack_audit_conn_id="slack_audit_nowhere")
     assert_says(
         err.value, "'slack_audit_nowhere' is not defined", "airflow connections add", "AIRFLOW_CONN_SLACK_AUDIT_NOWHERE"

@@ -11,6 +11,7 @@ import os
 import random
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 from reliability_helpers import SUMMARY, RunResult, record
 
 from airflow_provider_slack_audit.client import (
@@ -80,7 +81,12 @@ def check(result: RunResult) -> None:
 
 def assert_clear_failure(result: RunResult, kind: str) -> None:
     error_type, says = FAILURE[kind]
-    assert isinstance(result.error, error_type), repr(result.error)
+    error = result.error
+    if error_type is SlackAuditLogsBadRequestError:
+        # A retry cannot fix a rejected query: the task fails for good, with Slack's error as the cause.
+        assert isinstance(error, AirflowFailException), repr(error)
+        error = error.__cause__
+    assert isinstance(error, error_type), repr(error)
     message = str(result.error)
     assert says in message
     fix = "run again later" if error_type is not SlackAuditLogsBadRequestError else "start the query again"

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from airflow.providers.common.compat.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
-from reliability_helpers import SUMMARY, RunResult, interval_context, record
+from reliability_helpers import SUMMARY, RunResult, fails_for_good, interval_context, record
 from sqlalchemy import text
 
 from airflow_provider_slack_audit.client import SlackAuditLogsAuthError, SlackAuditLogsError
@@ -177,7 +177,7 @@ def test_errors_reprs_and_pickles_hold_no_token(canary_emulator, monkeypatch, tm
     wrong = SlackAuditLogsToObjectStorageOperator(
         task_id="wrong", slack_audit_conn_id="slack_audit_wrong", path=f"file://{tmp_path}/w.jsonl"
     )
-    with pytest.raises(SlackAuditLogsAuthError) as refused:
+    with fails_for_good(SlackAuditLogsAuthError) as failed:
         wrong.execute(context)
     emu.faults.add("http_500", count=None, skip=1)
     failing = SlackAuditLogsToObjectStorageOperator(task_id="failing", path=f"file://{tmp_path}/f.jsonl", page_size=50)
@@ -192,7 +192,9 @@ def test_errors_reprs_and_pickles_hold_no_token(canary_emulator, monkeypatch, tm
     client = hook.client
     settings = hook.get_connection_settings()
     assert settings.token == CANARY  # the objects scanned below hold the token
-    for error in (refused.value, gave_up.value, no_answer.value):
+    refused = failed.value.__cause__
+    assert_clean("the task's failure", (str(failed.value), repr(failed.value), pickle.dumps(failed.value)))
+    for error in (refused, gave_up.value, no_answer.value):
         assert_clean("an error message", str(error))
         assert_clean("an error repr", repr(error))
         assert_clean("a pickled error", pickle.dumps(error))
