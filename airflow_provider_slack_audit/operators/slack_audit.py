@@ -20,12 +20,9 @@ from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, A
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
-    from airflow_provider_slack_audit.client import AuditLogsPage
+    from airflow.providers.common.compat.sdk import Context
 
-    try:
-        from airflow.sdk import Context
-    except ImportError:  # Airflow 2
-        from airflow.utils.context import Context
+    from airflow_provider_slack_audit.client import AuditLogsPage
 
 
 #: Default wait after a window's end before it is read: events can reach Slack's audit log late.
@@ -36,18 +33,10 @@ MAX_EARLY_START_SECONDS = 60
 
 class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
     """
-    What every Slack audit logs operator shares: the connection, the window and the filters.
+    What every Slack audit logs operator shares: the connection, the window and the filters
+    (``slack_audit_conn_id``, ``oldest``, ``latest``, ``action``, ``actor``, ``entity``, ``page_size``;
+    see :class:`~airflow_provider_slack_audit.task_arguments.AuditLogsQueryMixin`), and when to read.
 
-    :param slack_audit_conn_id: the ``slack_audit`` connection that holds the org owner's token.
-    :param oldest: first second to read (inclusive); epoch seconds, ISO-8601 or a datetime. Defaults to the
-        run's ``data_interval_start``.
-    :param latest: last second to read (inclusive). Defaults to one second before ``data_interval_end``,
-        so consecutive runs share no second and miss none.
-    :param action: only events of these actions (a list or a comma-separated string, at most 30).
-    :param actor: only events performed by this user id.
-    :param entity: only events on this object id (user, channel, file, workspace, ...).
-    :param page_size: events per API call, 1..9999; unset means 9999, the fewest calls against Slack's
-        organisation-wide limit of about 50 calls a minute.
     :param settle_seconds: how long after the window's last second to wait before reading it, for events
         that reach Slack's audit log late (Slack documents no delay; collectors hold back 60 to 300 s). A
         run that starts sooner waits in the worker; a window that ends further in the future than that
