@@ -27,8 +27,12 @@ def slack_conn(slack_audit_emulator, monkeypatch):
     return slack_audit_emulator
 
 
-def asset_events(dag_id: str, run_id: str) -> dict[tuple[str, str], list[dict]]:
-    """Every asset (dataset) event the run's tasks recorded: (task_id, uri) -> the events' extras."""
+def asset_events(dag_id: str, run_id: str, uri_prefix: str) -> dict[tuple[str, str], list[dict]]:
+    """The asset (dataset) events of the run's tasks on URIs under ``uri_prefix``: (task_id, uri) -> extras.
+
+    The prefix (the test's tmp_path) keeps out events of earlier sessions on a reused SQLite database:
+    they have the same DAG and run ids.
+    """
     from airflow.utils.session import create_session
 
     if AIRFLOW_3:
@@ -46,7 +50,7 @@ def asset_events(dag_id: str, run_id: str) -> dict[tuple[str, str], list[dict]]:
         rows = (
             session.query(Event.source_task_id, Model.uri, Event.extra)
             .join(Model, Model.id == asset_id)
-            .filter(Event.source_dag_id == dag_id, Event.source_run_id == run_id)
+            .filter(Event.source_dag_id == dag_id, Event.source_run_id == run_id, Model.uri.startswith(uri_prefix))
             .order_by(Event.id)
         )
         for task_id, uri, extra in rows:
@@ -78,7 +82,7 @@ def test_each_export_records_its_object_as_an_asset_event_with_the_summary(airfl
     rendered = f"file://{tmp_path}/templated/{oldest}.jsonl"
     assert summaries["fixed"]["path"] == fixed
     assert summaries["templated"]["path"] == rendered
-    assert asset_events("e2e_asset_events", dag_run.run_id) == {
+    assert asset_events("e2e_asset_events", dag_run.run_id, f"file://{tmp_path}/") == {
         ("fixed", fixed): [summaries["fixed"]],
         ("templated", rendered): [summaries["templated"]],
     }
