@@ -6,9 +6,13 @@ Usage: python3 scripts/test.py [--airflow {all,3,2}] [--serial] [pytest argument
 With no flags it runs the full matrix that CI runs (the README's test command):
 
 1. ``ruff check`` on the whole tree;
-2. the whole suite on the newest Airflow 3.x, in ``.venv`` (``AIRFLOW_HOME=.airflow-test``);
-3. the whole suite on Airflow 2.11, in ``.venv-airflow2`` (``AIRFLOW_HOME=.airflow-test-2``), built with
-   Python 3.10 when the machine has it (on PATH or in pyenv): the oldest Airflow on the oldest Python.
+2. the whole suite on the newest Airflow 3.x, in ``.venv``;
+3. the whole suite on Airflow 2.11, in ``.venv-airflow2``, built with Python 3.10 when the machine
+   has it (on PATH or in pyenv): the oldest Airflow on the oldest Python.
+
+Each run of each version gets a fresh Airflow home (and SQLite database) of its own, under
+``.airflow-test/`` or ``.airflow-test-2/``, removed afterwards: a local run starts from the same
+empty database as CI's clean clone, and runs made at the same time do not share one.
 
 Each virtualenv is pinned by its ``constraints/airflow-<version>.txt``. The two Airflow versions run
 at the same time (one per core, each with its own virtualenv, Airflow home and SQLite database) and
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +51,7 @@ class Target:
     key: str
     airflow: str
     venv: str
+    #: The folder that holds this version's Airflow homes, a fresh one per run.
     airflow_home: str
     #: The Python (``"3.10"``) to build the virtualenv with, if the machine has it; None: the one running this.
     python: str | None = None
@@ -101,10 +107,10 @@ def _counts(junit: Path) -> dict[str, int]:
     return {k: sum(int(s.get(k, 0)) for s in suites) for k in keys}
 
 
-def _env(target: Target) -> dict[str, str]:
+def _env(airflow_home: Path) -> dict[str, str]:
     env = dict(os.environ)
     # Tests own their Airflow home: a SQLite database inside the project, never the user's.
-    env["AIRFLOW_HOME"] = str(ROOT / target.airflow_home)
+    env["AIRFLOW_HOME"] = str(airflow_home)
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
     env.pop("AIRFLOW_CONFIG", None)
     return env
@@ -129,6 +135,7 @@ class _Run:
     proc: subprocess.Popen
     junit: Path
     log: Path | None
+    airflow_home: Path
     started: float
     ended: float | None = None
 
@@ -141,6 +148,7 @@ class _Run:
     def outcome(self) -> Outcome:
         self.proc.wait()
         self.poll()
+        shutil.rmtree(self.airflow_home, ignore_errors=True)
         output = self.log.read_text(errors="replace") if self.log else ""
         seconds = (self.ended or time.monotonic()) - self.started
         python = _python_version(self.python) or "?"
@@ -151,15 +159,16 @@ def _start(python: Path, target: Target, pytest_args: list[str], workdir: Path, 
     junit = workdir / f"junit-airflow{target.key}.xml"
     cmd = _pytest_cmd(python, target, pytest_args, junit)
     (ROOT / target.airflow_home).mkdir(exist_ok=True)
-    print(f"\n=== {target.label}: {' '.join(cmd[1:])}  (AIRFLOW_HOME={target.airflow_home})", flush=True)
+    airflow_home = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / target.airflow_home))
+    print(f"\n=== {target.label}: {' '.join(cmd[1:])}  (AIRFLOW_HOME={airflow_home.relative_to(ROOT)})", flush=True)
     # Captured output goes to a file, not a pipe: a full pipe would stall one version while the other runs.
     log = workdir / f"pytest-airflow{target.key}.log" if capture else None
     with open(log or os.devnull, "w") as out:
         stdout = out if capture else None
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=_env(target), stdout=stdout, stderr=subprocess.STDOUT if capture else None
+            cmd, cwd=ROOT, env=_env(airflow_home), stdout=stdout, stderr=subprocess.STDOUT if capture else None
         )
-    return _Run(target, python, proc, junit, log, time.monotonic())
+    return _Run(target, python, proc, junit, log, airflow_home, time.monotonic())
 
 
 def build_venvs(targets: list[Target], notes: list[str]) -> dict[str, Path]:
