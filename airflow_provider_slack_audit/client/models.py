@@ -17,8 +17,12 @@ Unlike slack_sdk's ``LogsResponse(**body)``, building these never fails: not on 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+T = TypeVar("T")
+R = TypeVar("R", bound="Record")
 
 
 def _wrap(value: Any) -> Any:
@@ -33,13 +37,55 @@ def _as(cls: type[Record], value: Any) -> Any:
     return cls(value) if isinstance(value, Mapping) else value
 
 
+class Field(Generic[T]):
+    """One typed, read-only field of a :class:`Record`: ``record.raw[key]``, or None when absent.
+
+    Declared on the class as ``name = Field[str]("name")``; the type parameter is what the field
+    holds when Slack sends what it documents (type checkers and IDEs see ``T | None`` on an
+    instance). Values are returned as they came, never checked, so reading never raises;
+    ``convert``, when given, normalizes the raw value (it must not raise either).
+    """
+
+    def __init__(self, key: str, convert: Callable[[Any], Any] | None = None, *, doc: str | None = None) -> None:
+        self.key = key
+        self.convert = convert
+        self.__doc__ = doc or f"The ``{key}`` field, or None when absent."
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> Field[T]: ...
+
+    @overload
+    def __get__(self, obj: Record, owner: type[Any] | None = None) -> T | None: ...
+
+    def __get__(self, obj: Record | None, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.raw.get(self.key)
+        return value if self.convert is None else self.convert(value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key!r})"
+
+
+def record(cls: type[R], key: str) -> Field[R]:
+    """A field holding a JSON object, wrapped in ``cls`` (any other value is returned as it came)."""
+    return Field(key, partial(_as, cls), doc=f"The ``{key}`` object as a {cls.__name__}, or None when absent.")
+
+
 class Record:
     """One JSON object from the API: typed properties, attribute access to the rest, ``raw`` intact."""
 
-    #: Field names the subclass exposes as typed properties (excluded from ``unknown_fields``).
+    #: Field names the subclass exposes as typed :class:`Field` attributes (excluded from
+    #: ``unknown_fields``); collected from the class body, so each field is declared once.
     known_fields: ClassVar[frozenset[str]] = frozenset()
 
     __slots__ = ("raw",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.known_fields = frozenset(
+            value.key for klass in cls.__mro__ for value in vars(klass).values() if isinstance(value, Field)
+        )
 
     def __init__(self, raw: Mapping[str, Any] | None = None) -> None:
         object.__setattr__(self, "raw", dict(raw) if raw is not None else {})
@@ -83,23 +129,10 @@ class User(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"id", "name", "email", "team"})
-
-    @property
-    def id(self) -> str | None:
-        return self.raw.get("id")
-
-    @property
-    def name(self) -> str | None:
-        return self.raw.get("name")
-
-    @property
-    def email(self) -> str | None:
-        return self.raw.get("email")
-
-    @property
-    def team(self) -> str | None:
-        return self.raw.get("team")
+    id = Field[str]("id")
+    name = Field[str]("name")
+    email = Field[str]("email")
+    team = Field[str]("team")
 
 
 class Actor(Record):
@@ -107,15 +140,8 @@ class Actor(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"type", "user"})
-
-    @property
-    def type(self) -> str | None:
-        return self.raw.get("type")
-
-    @property
-    def user(self) -> User | None:
-        return _as(User, self.raw.get("user"))
+    type = Field[str]("type")
+    user = record(User, "user")
 
 
 class Entity(Record):
@@ -123,15 +149,8 @@ class Entity(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"type", "user"})
-
-    @property
-    def type(self) -> str | None:
-        return self.raw.get("type")
-
-    @property
-    def user(self) -> User | None:
-        return _as(User, self.raw.get("user"))
+    type = Field[str]("type")
+    user = record(User, "user")
 
     @property
     def id(self) -> str | None:
@@ -140,20 +159,18 @@ class Entity(Record):
         return target.get("id") if isinstance(target, Mapping) else None
 
 
+def _text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
 class Context(Record):
     """Where it happened: ``location``, ``ua``, ``ip_address``, ``session_id``, ``app``."""
 
     __slots__ = ()
 
-    known_fields = frozenset({"session_id"})
-
-    @property
-    def session_id(self) -> str | None:
-        """Slack sends a string, an integer or null: a string here, or None."""
-        value = self.raw.get("session_id")
-        if value is None or isinstance(value, str):
-            return value
-        return str(value)
+    session_id = Field[str]("session_id", _text, doc="Slack sends a string, integer or null: a string here, or None.")
 
 
 def _user_list(value: Any) -> Any:
@@ -171,15 +188,8 @@ class Details(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"succeeded_users", "failed_users"})
-
-    @property
-    def succeeded_users(self) -> list[Any] | str | None:
-        return _user_list(self.raw.get("succeeded_users"))
-
-    @property
-    def failed_users(self) -> list[Any] | str | None:
-        return _user_list(self.raw.get("failed_users"))
+    succeeded_users = Field[list[Any] | str]("succeeded_users", _user_list)
+    failed_users = Field[list[Any] | str]("failed_users", _user_list)
 
 
 class Entry(Record):
@@ -187,35 +197,13 @@ class Entry(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"id", "date_create", "action", "actor", "entity", "context", "details"})
-
-    @property
-    def id(self) -> str | None:
-        return self.raw.get("id")
-
-    @property
-    def date_create(self) -> int | None:
-        return self.raw.get("date_create")
-
-    @property
-    def action(self) -> str | None:
-        return self.raw.get("action")
-
-    @property
-    def actor(self) -> Actor | None:
-        return _as(Actor, self.raw.get("actor"))
-
-    @property
-    def entity(self) -> Entity | None:
-        return _as(Entity, self.raw.get("entity"))
-
-    @property
-    def context(self) -> Context | None:
-        return _as(Context, self.raw.get("context"))
-
-    @property
-    def details(self) -> Details | None:
-        return _as(Details, self.raw.get("details"))
+    id = Field[str]("id")
+    date_create = Field[int]("date_create")
+    action = Field[str]("action")
+    actor = record(Actor, "actor")
+    entity = record(Entity, "entity")
+    context = record(Context, "context")
+    details = record(Details, "details")
 
 
 class ResponseMetadata(Record):
@@ -223,11 +211,13 @@ class ResponseMetadata(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"next_cursor"})
+    next_cursor = Field[str]("next_cursor")
 
-    @property
-    def next_cursor(self) -> str | None:
-        return self.raw.get("next_cursor")
+
+def _entries(value: Any) -> list[Entry] | None:
+    if not isinstance(value, list):
+        return None
+    return [_as(Entry, e) for e in value]
 
 
 class LogsResponse(Record):
@@ -238,31 +228,9 @@ class LogsResponse(Record):
 
     __slots__ = ()
 
-    known_fields = frozenset({"entries", "response_metadata", "ok", "error", "needed", "provided"})
-
-    @property
-    def entries(self) -> list[Entry] | None:
-        value = self.raw.get("entries")
-        if not isinstance(value, list):
-            return None
-        return [_as(Entry, e) for e in value]
-
-    @property
-    def response_metadata(self) -> ResponseMetadata | None:
-        return _as(ResponseMetadata, self.raw.get("response_metadata"))
-
-    @property
-    def ok(self) -> bool | None:
-        return self.raw.get("ok")
-
-    @property
-    def error(self) -> str | None:
-        return self.raw.get("error")
-
-    @property
-    def needed(self) -> str | None:
-        return self.raw.get("needed")
-
-    @property
-    def provided(self) -> str | None:
-        return self.raw.get("provided")
+    entries = Field[list[Entry]]("entries", _entries)
+    response_metadata = record(ResponseMetadata, "response_metadata")
+    ok = Field[bool]("ok")
+    error = Field[str]("error")
+    needed = Field[str]("needed")
+    provided = Field[str]("provided")
