@@ -7,7 +7,8 @@ than copied: the query checks (:func:`~.client.params.logs_query`), the retry ru
 (:class:`~.client.retry.RetryPolicy`: connection errors, timeouts, cut or non-JSON bodies, 429
 after ``Retry-After`` and 500/502/503/504, bounded in attempts and in total wait), the pacing
 (:class:`~.client.pacing.RequestPacer`), the answer classification and its typed errors
-(:func:`~.client.errors.error_for_response`), and the de-duplication of the page walk.
+(:func:`~.client.errors.error_for_response`), and the page walk itself
+(:class:`~.client.pagination.PageWalk`: de-duplication, cursors, restarts after a rejected cursor).
 
 The token travels only in the ``Authorization`` header: never in a URL, a log line or a ``repr``.
 """
@@ -28,7 +29,7 @@ import requests
 
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsServerError, error_for_response
 from airflow_provider_slack_audit.client.pacing import RequestPacer
-from airflow_provider_slack_audit.client.pagination import _bad_body, _Seen
+from airflow_provider_slack_audit.client.pagination import PageWalk
 from airflow_provider_slack_audit.client.params import MAX_LIMIT, logs_query
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry import RetryPolicy
@@ -165,43 +166,20 @@ class AsyncSlackAuditLogsClient:
         """
         limit = MAX_LIMIT if limit is None else limit
         query = logs_query(oldest=oldest, latest=latest, limit=limit, action=action, actor=actor, entity=entity)
-        seen = _Seen()
-        cursor: str | None = None
-        restarts = 0
-        while True:
-            response = await self.call("logs", {**query, "cursor": cursor} if cursor else query)
+        walk = PageWalk(query, MAX_CURSOR_RESTARTS)
+        while (params := walk.next_query()) is not None:
+            response = await self.call("logs", params)
             error = error_for_response(response, attempts=self.last_attempts)
             if error is not None:
-                if cursor and error.error == "invalid_cursor" and restarts < MAX_CURSOR_RESTARTS:
-                    restarts += 1
-                    if seen.oldest_second is not None:
-                        query["latest"] = seen.oldest_second
-                    log.warning("Slack rejected a cursor; restarting the window at latest=%s", query.get("latest"))
-                    cursor = None
+                if walk.restart_after(error):
+                    log.warning("Slack rejected a cursor; restarting the window at latest=%s", walk.query.get("latest"))
                     continue
                 raise error
-            body = response.body or {}
-            entries = body.get("entries")
-            if not isinstance(entries, list):
-                raise _bad_body(response, "no entries list")
-            for entry in entries:
-                if not isinstance(entry, dict):
-                    raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
-                entry_id, second = entry.get("id"), entry.get("date_create")
-                if not isinstance(entry_id, str):
-                    entry_id = None  # no usable id: kept, never de-duplicated (as the sync client does)
-                if entry_id is not None and seen.is_repeat(entry_id, second):
-                    continue
-                seen.add(entry_id, second)
+            page = walk.accept(response)
+            del response
+            for entry in page.entries:
                 yield entry
-            metadata = body.get("response_metadata")
-            next_cursor = (metadata.get("next_cursor") if isinstance(metadata, dict) else None) or None
-            if next_cursor is None:
-                return
-            if not isinstance(next_cursor, str) or next_cursor == cursor:
-                raise _bad_body(response, f"a next_cursor that cannot continue the walk ({next_cursor!r})")
-            seen.next_page()
-            cursor = next_cursor
+            del page  # hold no page while the next one is fetched
 
     async def call(self, path: str, params: Mapping[str, Any]) -> AuditLogsResponse:
         """GET ``path`` with the retry policy; the last answer (a non-2xx one is returned, not raised).

@@ -6,7 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_slack_audit.client.errors import SlackAuditLogsServerError, error_for_response
+from airflow_provider_slack_audit.client.errors import (
+    SlackAuditLogsError,
+    SlackAuditLogsServerError,
+    error_for_response,
+)
 from airflow_provider_slack_audit.client.params import MAX_LIMIT, logs_query
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 
@@ -103,41 +107,102 @@ def iter_pages(
     return _walk(client, query, max_cursor_restarts)
 
 
-def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restarts: int) -> Iterator[AuditLogsPage]:
-    seen = _Seen()
-    cursor: str | None = None
-    number = 0
-    restarts = 0
-    while True:
-        params = dict(query)
-        if cursor is not None:
-            params["cursor"] = cursor
-        response = client.api_call(path="logs", query_params=params)
-        error = error_for_response(response)
-        if error is not None:
-            if cursor is not None and error.error == "invalid_cursor" and restarts < max_cursor_restarts:
-                restarts += 1
-                client.stats.cursor_restarts += 1
-                if seen.oldest_second is not None:
-                    # Newest first: everything newer than this second was yielded; restart at it
-                    # (inclusive) and let `seen` drop the ids already yielded at it.
-                    query["latest"] = seen.oldest_second
-                client.logger.warning(
-                    "Slack rejected a cursor (invalid_cursor) on page %d; restarting the window at latest=%s "
-                    "without a cursor (restart %d of at most %d)",
-                    number + 1,
-                    query.get("latest"),
-                    restarts,
-                    max_cursor_restarts,
+class PageWalk:
+    """The page walk of one ``logs`` range, without I/O: what to ask next and what each answer yields.
+
+    Both clients drive it the same way, the sync one in :func:`iter_pages` and the asyncio one in
+    ``AsyncSlackAuditLogsClient.iter_logs``::
+
+        while (params := walk.next_query()) is not None:
+            response = ...  # GET logs with params
+            error = error_for_response(response)
+            if error is not None:
+                if walk.restart_after(error):
+                    continue  # a rejected cursor: the walk starts over at the oldest second read
+                raise error
+            page = walk.accept(response)  # entries de-duplicated across the whole walk
+
+    Entries are each yielded once across pages and restarts (see :class:`_Seen`); the bounds and
+    filters of ``query`` go with every cursor.
+
+    Attributes:
+        query: the ``logs`` query without a cursor; ``latest`` moves back to the oldest second read
+            when a rejected cursor restarts the walk.
+        max_cursor_restarts: how often the walk may start over after Slack rejected its cursor.
+        cursor: the cursor the next (or current) page is asked with; None for the first page of a
+            walk or restart.
+        pages: pages accepted so far, restarts included (the ``number`` of the last page).
+        restarts: times the walk started over after a rejected cursor.
+    """
+
+    def __init__(self, query: dict[str, Any], max_cursor_restarts: int) -> None:
+        self.query = query
+        self.max_cursor_restarts = max_cursor_restarts
+        self.cursor: str | None = None
+        self.pages = 0
+        self.restarts = 0
+        self._seen = _Seen()
+        self._accepted = False  # a page was accepted since the last next_query()
+        self._next_cursor: str | None = None  # the next_cursor of the last accepted page
+        self._status = 0  # the HTTP status of the last accepted page
+        self._done = False
+
+    def next_query(self) -> dict[str, Any] | None:
+        """The query parameters of the next page, or None when the walk is over.
+
+        Raises ``SlackAuditLogsServerError`` when the last page named as next the cursor it was
+        asked with (paging would never end).
+        """
+        if self._done:
+            return None
+        if self._accepted:
+            self._accepted = False
+            next_cursor = self._next_cursor
+            if next_cursor is None:
+                self._done = True
+                return None
+            if next_cursor == self.cursor:
+                self._done = True
+                raise SlackAuditLogsServerError(
+                    f"Slack answered page {self.pages} with the cursor it was asked with: paging would never end. "
+                    "Run again later; if it persists, narrow the window (oldest/latest).",
+                    status_code=self._status,
                 )
-                cursor = None
-                continue
-            raise error
+            self._seen.next_page()
+            self.cursor = next_cursor
+        params = dict(self.query)
+        if self.cursor is not None:
+            params["cursor"] = self.cursor
+        return params
+
+    def restart_after(self, error: SlackAuditLogsError) -> bool:
+        """Whether the walk starts over after the failed answer ``error``; if so it has been set up to.
+
+        True when Slack rejected a cursor (``invalid_cursor``) and restarts are left: the next query
+        has no cursor and ``latest`` at the oldest second already read (inclusive; the ids already
+        yielded at it are dropped). False: the caller raises ``error``.
+        """
+        if self.cursor is None or error.error != "invalid_cursor" or self.restarts >= self.max_cursor_restarts:
+            return False
+        self.restarts += 1
+        if self._seen.oldest_second is not None:
+            # Newest first: everything newer than this second was yielded; restart at it
+            # (inclusive) and let `_seen` drop the ids already yielded at it.
+            self.query["latest"] = self._seen.oldest_second
+        self.cursor = None
+        return True
+
+    def accept(self, response: AuditLogsResponse) -> AuditLogsPage:
+        """The page of a good answer to :meth:`next_query`'s parameters, repeats left out.
+
+        Raises ``SlackAuditLogsServerError`` when the body cannot be read as a page (no entries list,
+        an entry that is not an object, a next_cursor that is not a string).
+        """
         body = response.body or {}
         entries = body.get("entries")
         if not isinstance(entries, list):
             raise _bad_body(response, "no entries list")
-        number += 1
+        seen = self._seen
         kept: list[dict[str, Any]] = []
         for entry in entries:
             if not isinstance(entry, dict):
@@ -154,26 +219,40 @@ def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restar
         next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
         if next_cursor is not None and not isinstance(next_cursor, str):
             raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
-        next_cursor = next_cursor or None
-        status = response.status_code
-        yield AuditLogsPage(
+        self.pages += 1
+        self._accepted = True
+        self._next_cursor = next_cursor or None
+        self._status = response.status_code
+        return AuditLogsPage(
             entries=kept,
             response=response,
-            number=number,
+            number=self.pages,
             raw_count=len(entries),
             duplicates_dropped=len(entries) - len(kept),
-            cursor=cursor,
-            next_cursor=next_cursor,
+            cursor=self.cursor,
+            next_cursor=self._next_cursor,
         )
+
+
+def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restarts: int) -> Iterator[AuditLogsPage]:
+    walk = PageWalk(query, max_cursor_restarts)
+    while (params := walk.next_query()) is not None:
+        response = client.api_call(path="logs", query_params=params)
+        error = error_for_response(response)
+        if error is not None:
+            if walk.restart_after(error):
+                client.stats.cursor_restarts += 1
+                client.logger.warning(
+                    "Slack rejected a cursor (invalid_cursor) on page %d; restarting the window at latest=%s "
+                    "without a cursor (restart %d of at most %d)",
+                    walk.pages + 1,
+                    walk.query.get("latest"),
+                    walk.restarts,
+                    max_cursor_restarts,
+                )
+                continue
+            raise error
+        page = walk.accept(response)
+        yield page
         # Hold no page while the next one is fetched: memory stays bounded by one page.
-        del response, body, entries, kept
-        if next_cursor is None:
-            return
-        if next_cursor == cursor:
-            raise SlackAuditLogsServerError(
-                f"Slack answered page {number} with the cursor it was asked with: paging would never end. "
-                "Run again later; if it persists, narrow the window (oldest/latest).",
-                status_code=status,
-            )
-        seen.next_page()
-        cursor = next_cursor
+        del response, page
