@@ -182,6 +182,7 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
             for page in self.iter_pages(window, filters):
                 writer.write_page(page.entries)
                 progress.page_done(len(page.entries))
+                del page  # let the page go before the next one is fetched: memory stays at one page
         progress.finish()
         summary = {
             "path": target.url,
