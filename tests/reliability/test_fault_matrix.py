@@ -20,6 +20,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
+from airflow_provider_slack_audit.emulator.faults import FAULT_KINDS
 
 pytestmark = pytest.mark.airflow
 
@@ -37,19 +38,8 @@ OPTIONS: dict[str, dict] = {
     "rate_limit_burst": {"retry_after": 1},
     "duplicate_entries": {"duplicates": 5},
 }
-KINDS = [
-    "http_500",
-    "http_502",
-    "http_503",
-    "http_504",
-    "reset",
-    "slow",
-    "cut_body",
-    "not_json",
-    "duplicate_entries",
-    "reject_cursor",
-    "rate_limit_burst",
-]
+#: Every fault the emulator can inject: a new kind joins the matrix by itself.
+KINDS = sorted(FAULT_KINDS)
 #: What the failure message of each kind says, once the retries are spent.
 FAILURE = {
     "http_500": (SlackAuditLogsServerError, "HTTP 500"),
