@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import logging
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -103,8 +105,15 @@ class _CountingWriter:
         self.raw.flush()
 
 
+#: Encoded chunks (about 1000 events, ~0.7 MB each) that may wait for the writer thread at once.
+_CHUNKS_IN_FLIGHT = 4
+
+
 class AtomicJsonLinesWriter:
     """Writes pages of events to a temporary sibling of the target and moves it into place on success.
+
+    Compressing and storing happen in one background thread (zlib and file or network writes release
+    the GIL) while the task's thread fetches and encodes the next events; at most a few chunks wait.
 
     :param target: where the finished file goes.
     :param gzip: compress the stream with gzip.
@@ -122,6 +131,8 @@ class AtomicJsonLinesWriter:
         self._raw: Any = None
         self._counter: _CountingWriter | None = None
         self._stream: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[Any]] = deque()
 
     @property
     def bytes(self) -> int:
@@ -145,6 +156,7 @@ class AtomicJsonLinesWriter:
             )
         else:
             self._stream = self._counter
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
         return self
 
     def write_page(self, entries: list[dict[str, Any]]) -> None:
@@ -152,8 +164,20 @@ class AtomicJsonLinesWriter:
         if not entries:
             return
         for chunk in iter_lines_chunks(entries):
-            self._stream.write(chunk)
+            while len(self._pending) >= _CHUNKS_IN_FLIGHT:
+                self._pending.popleft().result()  # also raises what the writer thread hit
+            self._pending.append(self._executor.submit(self._stream.write, chunk))  # type: ignore[union-attr]
         self.events += len(entries)
+
+    def _drain(self) -> None:
+        """Wait until every chunk handed to the writer thread is written; raise what it hit."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pending.clear()
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -165,6 +189,7 @@ class AtomicJsonLinesWriter:
 
     def _commit(self) -> None:
         try:
+            self._drain()
             if self._stream is not self._counter:
                 self._stream.close()
             self._raw.close()
@@ -175,6 +200,10 @@ class AtomicJsonLinesWriter:
 
     def _abort(self) -> None:
         """Throw the partial object away; nothing is left at the target."""
+        try:
+            self._drain()  # the writer thread must be done with the file before it is thrown away
+        except Exception:
+            log.debug("the writer thread failed as well", exc_info=True)
         discard = getattr(self._raw, "discard", None)
         if callable(discard):
             try:

@@ -84,3 +84,29 @@ def test_s3_gets_the_same_bytes_and_no_partial_object(s3_server, tmp_path):
     with pytest.raises(RuntimeError):
         write(f"s3://{s3_server.bucket}/slack/failed.jsonl.gz", AWS_CONN_ID, gzip_=True, fail_after=2)
     assert s3_server.keys() == ["slack/out.jsonl.gz"]
+
+
+def test_a_storage_error_in_the_writer_thread_fails_the_export_and_leaves_nothing(tmp_path, monkeypatch):
+    from airflow_provider_slack_audit.operators import _writer
+
+    real_write = _writer._CountingWriter.write
+    calls = []
+
+    def failing_write(self, data):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(_writer._CountingWriter, "write", failing_write)
+    many = [{"id": f"id-{i}", "date_create": 1704067200 - i // 10} for i in range(5000)]
+    target = resolve_target(f"file://{tmp_path}/out.jsonl", None)
+
+    def export() -> None:
+        with AtomicJsonLinesWriter(target, gzip=False, overwrite=True) as writer:
+            for start in range(0, len(many), 1000):
+                writer.write_page(many[start : start + 1000])
+
+    with pytest.raises(OSError, match="No space left"):
+        export()
+    assert list(tmp_path.iterdir()) == []
