@@ -77,9 +77,9 @@ def resolve_target(path: str, conn_id: str | None) -> ExportTarget:
 def export_asset_outlet(path: Any, task_id: str, dag: Any = None) -> Any:
     """The Asset an export task declares: the object itself, or an alias when ``path`` is templated."""
     if isinstance(path, str) and "://" in path and "{{" not in path and "{%" not in path:
-        scheme, rest = path.strip().split("://", 1)
+        scheme = path.strip().split("://", 1)[0]
         try:
-            return Asset(f"{scheme}://{rest}")
+            return Asset(path.strip())
         except ValueError as err:  # Airflow checks the URL of each scheme it knows (e.g. an s3:// bucket)
             raise ValueError(
                 f"path={path!r} is not a storage URL Airflow accepts ({err}). Write it as "

@@ -88,7 +88,7 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
             yield from self.hook.iter_pages(
                 window.oldest,
                 window.latest,
-                action=list(filters.action) if filters.action else None,
+                action=filters.action,
                 actor=filters.actor,
                 entity=filters.entity,
                 page_size=filters.page_size,

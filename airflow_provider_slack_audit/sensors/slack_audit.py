@@ -118,7 +118,7 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
             self.hook.iter_events(
                 window.oldest,
                 latest,
-                action=list(filters.action) if filters.action else None,
+                action=filters.action,
                 actor=filters.actor,
                 entity=filters.entity,
                 page_size=collector.page_size(filters.page_size),
