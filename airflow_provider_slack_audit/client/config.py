@@ -116,8 +116,6 @@ def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: "(redacted)" if k.lower() in SECRET_HEADERS else v for k, v in headers.items()}
 
 
-
-
 def check_timeout(timeout: Any) -> float:
     """``timeout`` as seconds > 0 (it bounds a whole call: connect, headers and body)."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:

@@ -304,9 +304,7 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
             raise TypeError(f"query must be a LogsQuery, not {type(query).__name__}.")
         elif any(v is not None for v in (oldest, latest, action, actor, entity, limit)):
             raise TypeError("pass either a LogsQuery or its fields as arguments, not both.")
-        return self._walk_pages(
-            PageWalk(query, self.max_cursor_restarts, logger=self.logger, stats=self.stats)
-        )
+        return self._walk_pages(PageWalk(query, self.max_cursor_restarts, logger=self.logger, stats=self.stats))
 
     def iter_logs(self, query: LogsQuery | None = None, **fields: Any) -> EntriesT:
         """Every entry of the range, newest first, each id once (raw dicts); see :meth:`iter_pages`."""

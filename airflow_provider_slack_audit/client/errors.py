@@ -42,7 +42,7 @@ BAD_REQUEST_ERRORS = frozenset(
     }
 )
 
-NEEDED_TOKEN = (
+ACCESS_NEEDED = (
     "The Audit Logs API needs a user token (xoxp-...) of an owner of the Enterprise Grid organization, "
     "with the auditlogs:read scope, from a Slack app installed on the organization (not on a workspace)."
 )

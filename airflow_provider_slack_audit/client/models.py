@@ -194,17 +194,74 @@ def _user_list(value: Any) -> Any:
 
 
 #: The ``details`` fields Slack's Audit Logs reference documents (what each holds depends on the action).
-DETAILS_FIELDS = """
-type app_owner_id scopes bot_scopes new_scopes previous_scopes inviter kicker installer_user_id approver_id
-approval_type app_previously_approved old_scopes name bot_id channels permissions shared_to reason
-is_internal_integration is_workflow mobile_only web_only non_sso_only expires_on new_version_id trigger
-granular_bot_token origin_team target_team resolution app_previously_resolved admin_app_id export_type
-export_start_ts export_end_ts barrier_id primary_usergroup_id barriered_from_usergroup_ids
-restricted_subjects duration desktop_app_browser_quit invite_id external_organization_id
-external_organization_name external_user_id external_user_email channel_id added_team_id
-is_token_rotation_enabled_app old_retention_policy new_retention_policy cleared_resolution who_can_post
-can_thread is_external_limited exporting_team_id session_search_start channel_type channel_name
-enable_at_here enable_at_channel can_huddle url_private location description""".split()
+DETAILS_FIELDS = [
+    "type",
+    "app_owner_id",
+    "scopes",
+    "bot_scopes",
+    "new_scopes",
+    "previous_scopes",
+    "inviter",
+    "kicker",
+    "installer_user_id",
+    "approver_id",
+    "approval_type",
+    "app_previously_approved",
+    "old_scopes",
+    "name",
+    "bot_id",
+    "channels",
+    "permissions",
+    "shared_to",
+    "reason",
+    "is_internal_integration",
+    "is_workflow",
+    "mobile_only",
+    "web_only",
+    "non_sso_only",
+    "expires_on",
+    "new_version_id",
+    "trigger",
+    "granular_bot_token",
+    "origin_team",
+    "target_team",
+    "resolution",
+    "app_previously_resolved",
+    "admin_app_id",
+    "export_type",
+    "export_start_ts",
+    "export_end_ts",
+    "barrier_id",
+    "primary_usergroup_id",
+    "barriered_from_usergroup_ids",
+    "restricted_subjects",
+    "duration",
+    "desktop_app_browser_quit",
+    "invite_id",
+    "external_organization_id",
+    "external_organization_name",
+    "external_user_id",
+    "external_user_email",
+    "channel_id",
+    "added_team_id",
+    "is_token_rotation_enabled_app",
+    "old_retention_policy",
+    "new_retention_policy",
+    "cleared_resolution",
+    "who_can_post",
+    "can_thread",
+    "is_external_limited",
+    "exporting_team_id",
+    "session_search_start",
+    "channel_type",
+    "channel_name",
+    "enable_at_here",
+    "enable_at_channel",
+    "can_huddle",
+    "url_private",
+    "location",
+    "description",
+]
 
 
 class Details(Record):

@@ -7,11 +7,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_slack_audit.client.errors import (
-    AUTH_HINTS,
-    BAD_REQUEST_HINTS,
-    NEEDED_TOKEN,
+    ACCESS_NEEDED,
     AUTH_ERRORS,
+    AUTH_HINTS,
     BAD_REQUEST_ERRORS,
+    BAD_REQUEST_HINTS,
     RATE_LIMIT_ERRORS,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
@@ -142,7 +142,7 @@ def error_for_response(response: AuditLogsResponse, *, attempts: int = 1) -> Sla
             if isinstance(needed, str) and isinstance(provided, str):
                 hint += f" Needed: {needed}; the token has: {provided}."
         return SlackAuditLogsAuthError(
-            f"{where} was refused (HTTP {status}, {code or 'no error code'}). {hint} {NEEDED_TOKEN}", **kwargs
+            f"{where} was refused (HTTP {status}, {code or 'no error code'}). {hint} {ACCESS_NEEDED}", **kwargs
         )
     if code in RATE_LIMIT_ERRORS or status == 429:
         retry_after = response.headers.get("Retry-After")

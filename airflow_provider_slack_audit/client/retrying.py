@@ -182,7 +182,9 @@ class RetrySettings:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}.")
 
-    def wait(self, retry_number: int, response: AuditLogsResponse | None, *, now: float, rng: random.Random | None) -> float:
+    def wait(
+        self, retry_number: int, response: AuditLogsResponse | None, *, now: float, rng: random.Random | None
+    ) -> float:
         """Seconds before retry ``retry_number`` (0-based): ``Retry-After`` if sent, else backoff; capped."""
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now) if response is not None else None
         if retry_after is not None:

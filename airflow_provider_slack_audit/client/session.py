@@ -6,12 +6,13 @@ import socket
 import ssl as ssl_module
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+
 
 class BearerAuth(requests.auth.AuthBase):
     """Sets ``Authorization: Bearer <token>`` unless the request already has one; repr hides the token.
@@ -46,10 +47,8 @@ class _Watched:
             self.expired = True
             sock = getattr(self.connection, "sock", None)
         if sock is not None:
-            try:
+            with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 _watched = threading.local()

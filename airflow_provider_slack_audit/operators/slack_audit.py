@@ -15,14 +15,13 @@ from airflow_provider_slack_audit.operators._writer import (
     export_asset_outlet,
     resolve_target,
 )
-from airflow_provider_slack_audit.query import AuditFilters
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_slack_audit.client import AuditLogsPage
+    from airflow_provider_slack_audit.client import AuditLogsPage, LogsQuery
 
 
 #: Default wait after a window's end before it is read: events can reach Slack's audit log late.
@@ -80,19 +79,16 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
         time.sleep(wait)
 
-    def iter_pages(self, window: AuditWindow, filters: AuditFilters) -> Iterator[AuditLogsPage]:
-        """Every page of the window, oldest bound and filters sent with each cursor; failures that a
-        retry cannot fix (a refused token, a rejected query) fail the task at once."""
+    def iter_pages(self, window: AuditWindow, query: LogsQuery) -> Iterator[AuditLogsPage]:
+        """Every page of the window's query, bounds and filters sent with each cursor; failures that a
+        retry cannot fix (a refused token, a rejected query) fail the task at once. The hook's
+        connections are closed when the walk ends, however it ends."""
         self.wait_until_settled(window)
-        with self.failing_fast():
-            yield from self.hook.iter_pages(
-                window.oldest,
-                window.latest,
-                action=filters.action,
-                actor=filters.actor,
-                entity=filters.entity,
-                page_size=filters.page_size,
-            )
+        try:
+            with self.failing_fast():
+                yield from self.hook.iter_pages(query)
+        finally:
+            self.close_hook()
 
 
 class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
@@ -112,11 +108,11 @@ class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
         self.max_events = max_events
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        window, filters = self.resolve_query(context)
+        window, query = self.resolve_query(context)
         self.log.info("Reading Slack audit logs for %s", window.describe())
         events: list[dict[str, Any]] = []
         progress = PageProgress(self.log)
-        for page in self.iter_pages(window, filters):
+        for page in self.iter_pages(window, query):
             events.extend(page.entries)
             progress.page_done(len(page.entries))
             if len(events) > self.max_events:
@@ -171,7 +167,7 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         self._outlet = outlet
 
     def execute(self, context: Context) -> dict[str, Any]:
-        window, filters = self.resolve_query(context)
+        window, query = self.resolve_query(context)
         target = resolve_target(self.path, self.conn_id)
         gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
         self.log.info(
@@ -179,7 +175,7 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         )
         progress = PageProgress(self.log)
         with AtomicJsonLinesWriter(target, gzip=gzip, overwrite=self.overwrite) as writer:
-            for page in self.iter_pages(window, filters):
+            for page in self.iter_pages(window, query):
                 writer.write_page(page.entries)
                 progress.page_done(len(page.entries))
                 del page  # let the page go before the next one is fetched: memory stays at one page
