@@ -66,7 +66,7 @@ class AsyncSlackAuditLogsClient(
             return await retrying(self._attempt, request)
         except TransportFailure as exc:
             failure = exc
-        raise self._failed(request, failure, retrying.statistics.get("attempt_number", 1))
+        raise self._failed(request, failure)
 
     async def _walk_pages(self, walk: PageWalk) -> AsyncIterator[AuditLogsPage]:  # type: ignore[override]
         while (params := walk.next_query()) is not None:
@@ -86,10 +86,12 @@ class AsyncSlackAuditLogsClient(
             self.stats.waited_seconds += pause
             await asyncio.sleep(pause)
         self.stats.calls += 1
+        request.attempts += 1
         self._log_request(request)
         failure: TransportFailure | None = None
+        body = BodyLimit(self.max_body_bytes)
         try:
-            return await asyncio.wait_for(self._fetch(request), self.timeout)
+            return await asyncio.wait_for(self._fetch(request, body), self.timeout)
         except asyncio.TimeoutError:
             failure = TransportFailure(
                 f"no complete answer within timeout={self.timeout}s",
@@ -97,19 +99,19 @@ class AsyncSlackAuditLogsClient(
                 handler_error=asyncio.TimeoutError(),
             )
         except httpx.HTTPError as exc:
-            failure = self._failure(exc)
+            failure = self._failure(exc, in_body=body.started)
         raise failure  # outside the except blocks: the failure has no httpx error (nor request) as context
 
-    async def _fetch(self, request: Request) -> AuditLogsResponse:
-        body = BodyLimit(self.max_body_bytes)
+    async def _fetch(self, request: Request, body: BodyLimit) -> AuditLogsResponse:
         async with self._http.stream(
             request.method, request.url, params=request.params, json=request.body, headers=request.headers
         ) as answer:
+            body.started = True
             async for chunk in answer.aiter_bytes():
                 body.add(chunk)
         return self._response(request, answer.status_code, answer.headers, str(answer.url), body)
 
-    def _failure(self, error: httpx.HTTPError) -> TransportFailure:
+    def _failure(self, error: httpx.HTTPError, *, in_body: bool) -> TransportFailure:
         """What an httpx error means, in words and in the errors slack_sdk's aiohttp client would show."""
         root = bare(root_error(error))
         detail = self.redact(f"{type(root).__name__}: {root}")
@@ -128,6 +130,10 @@ class AsyncSlackAuditLogsClient(
             )
         if isinstance(error, (httpx.ConnectError, httpx.ProxyError)):
             return TransportFailure(f"could not connect ({detail})", reason=root, handler_error=_aiohttp_error(root))
+        if in_body and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError)):
+            return TransportFailure(
+                f"a body cut short ({detail})", reason=root, handler_error=_aiohttp_error(root, payload=True)
+            )
         if isinstance(error, httpx.RemoteProtocolError):
             return TransportFailure(
                 f"the server closed the connection ({detail})", reason=root, handler_error=_aiohttp_error(root, True)
@@ -135,11 +141,12 @@ class AsyncSlackAuditLogsClient(
         return TransportFailure(f"the connection was lost ({detail})", reason=root, handler_error=_aiohttp_error(root))
 
 
-def _aiohttp_error(root: BaseException, disconnected: bool = False) -> BaseException:
+def _aiohttp_error(root: BaseException, disconnected: bool = False, *, payload: bool = False) -> BaseException:
     """The aiohttp error slack_sdk's ``AsyncAuditLogsClient`` would pass to its retry handlers.
 
-    ``ServerDisconnectedError`` for a server that closed the connection, ``ClientOSError`` (with the
-    socket error's errno) for the rest; the bare socket error when aiohttp is not installed.
+    ``ServerDisconnectedError`` for a server that closed the connection before answering,
+    ``ClientPayloadError`` for a body cut short, ``ClientOSError`` (with the socket error's errno) for
+    the rest; the bare socket error when aiohttp is not installed.
     """
     try:
         import aiohttp
@@ -147,6 +154,8 @@ def _aiohttp_error(root: BaseException, disconnected: bool = False) -> BaseExcep
         return root
     if disconnected:
         return aiohttp.ServerDisconnectedError()
+    if payload:
+        return aiohttp.ClientPayloadError(str(root))
     errno = root.args[0] if isinstance(root, OSError) and root.args and isinstance(root.args[0], int) else None
     return aiohttp.ClientOSError(errno, str(root)) if errno is not None else aiohttp.ClientOSError(str(root))
 

@@ -24,6 +24,7 @@ from airflow_provider_slack_audit.client.config import (
     check_ssl,
     check_timeout,
     check_token,
+    redact_url,
     redacted_headers,
     user_agent,
     whole_number,
@@ -57,9 +58,12 @@ PagesT = TypeVar("PagesT")
 EntriesT = TypeVar("EntriesT")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Request:
-    """One API request, as the transports send it (the token is added by the transport, never here)."""
+    """One API call, as the transports send it (the token is added by the transport, never here).
+
+    ``attempts`` counts the attempts made so far (the transports add one per attempt).
+    """
 
     method: str
     url: str
@@ -67,9 +71,10 @@ class Request:
     headers: dict[str, str]
     body: dict[str, Any] | None = None
     path: str = field(init=False)
+    attempts: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", urlsplit(self.url).path)
+        self.path = urlsplit(self.url).path
 
 
 class BodyLimit:
@@ -79,6 +84,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
         self.chunks: list[bytes] = []
         self.size = 0
+        self.started = False  # the headers came: a failure from now on cuts the body
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -345,9 +351,10 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
             )
 
         if self._uses_handlers():
+            headers = {**request.headers, **({"Authorization": "***"} if self.token else {})}
             bridge = HandlerBridge(
                 self.retry_handlers,
-                HandlerHttpRequest(method=request.method, url=request.url, headers=request.headers),
+                HandlerHttpRequest(method=request.method, url=request.url, headers=headers),
                 on_retry,
             )
             return bridge.async_arguments() if asynchronous else bridge.sync_arguments()
@@ -365,11 +372,12 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
     def _log_request(self, request: Request) -> None:
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug(
-                "Sending %s %s params=%s headers=%s",
+                "Sending %s %s params=%s headers=%s%s",
                 request.method,
                 request.url,
                 request.params,
-                redacted_headers(request.headers),
+                redacted_headers({**request.headers, **({"Authorization": "***"} if self.token else {})}),
+                f" proxy={redact_url(self.proxy)}" if self.proxy else "",
             )
 
     def _response(self, request: Request, status_code: int, headers: Mapping[str, Any], url: str, body: BodyLimit):
@@ -378,6 +386,7 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
         response = AuditLogsResponse(
             url=url, status_code=status_code, raw_body=raw, headers=headers, method=request.method
         )
+        response.attempts = request.attempts
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug(
                 "Received HTTP %s for %s %s headers=%s body=%s",
@@ -391,8 +400,9 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
             self.stats.rate_limited += 1
         return response
 
-    def _failed(self, request: Request, failure: TransportFailure, attempts: int) -> SlackAuditLogsError:
+    def _failed(self, request: Request, failure: TransportFailure) -> SlackAuditLogsError:
         """The typed error for a call whose attempts ended without an answer (raise it outside any ``except``)."""
+        attempts = request.attempts
         where = f"{request.method} {urlsplit(request.url).hostname}{request.path}"
         what = self.redact(failure.what)
         if not failure.retryable:

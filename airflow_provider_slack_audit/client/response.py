@@ -88,6 +88,8 @@ class AuditLogsResponse:
         self.raw_body = raw_body
         self.body = decode_body(raw_body)
         self.method = method
+        #: How many attempts the call made to get this answer (set by the client).
+        self.attempts = 1
 
     @property
     def typed_body(self) -> LogsResponse | None:
@@ -119,13 +121,15 @@ def _where(response: AuditLogsResponse) -> str:
     return f"{response.method} {response.path}" if response.path else response.url
 
 
-def error_for_response(response: AuditLogsResponse, *, attempts: int = 1) -> SlackAuditLogsError | None:
+def error_for_response(response: AuditLogsResponse, *, attempts: int | None = None) -> SlackAuditLogsError | None:
     """The typed error a response stands for, or None when it is a good answer.
 
     Args:
         response: the answer to classify.
-        attempts: how many attempts led to it (said in the message of retryable failures).
+        attempts: how many attempts led to it (said in the message of retryable failures);
+            ``response.attempts`` by default.
     """
+    attempts = response.attempts if attempts is None else attempts
     status = response.status_code
     body = response.body
     code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None

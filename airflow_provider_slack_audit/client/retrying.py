@@ -60,6 +60,11 @@ class TransportFailure(Exception):
 _ROOT_MODULES = frozenset({"builtins", "http.client", "ssl", "socket", "asyncio.exceptions"})
 
 
+def is_socket_level(error: BaseException) -> bool:
+    """Whether ``error`` was raised by Python itself, not by an HTTP library's wrapper."""
+    return type(error).__module__ in _ROOT_MODULES
+
+
 def root_error(error: BaseException) -> BaseException:
     """The socket-level error under an HTTP library's wrappers (requests, urllib3, httpx, httpcore).
 
@@ -73,7 +78,7 @@ def root_error(error: BaseException) -> BaseException:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if current is not error and type(current).__module__ in _ROOT_MODULES:
+        if current is not error and is_socket_level(current):
             return current
         inner = [a for a in current.args if isinstance(a, BaseException)]
         inner += [getattr(current, "reason", None), current.__cause__, current.__context__]
@@ -273,12 +278,12 @@ def _listed(headers: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 class HandlerHttpRequest:
-    """Shaped like ``slack_sdk.http_retry.HttpRequest``; the Authorization header is left out."""
+    """Shaped like ``slack_sdk.http_retry.HttpRequest``; the Authorization header's value is redacted."""
 
     def __init__(self, *, method: str, url: str, headers: Mapping[str, Any], data: bytes | None = None) -> None:
         self.method = method
         self.url = url
-        self.headers = _listed({k: v for k, v in headers.items() if k.lower() != "authorization"})
+        self.headers = _listed({k: "(redacted)" if k.lower() == "authorization" else v for k, v in headers.items()})
         self.body_params = None
         self.data = data
 

@@ -13,7 +13,7 @@ from tenacity import Retrying
 from airflow_provider_slack_audit.client.config import redact_url
 from airflow_provider_slack_audit.client.core import BodyLimit, ClientCore, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
-from airflow_provider_slack_audit.client.retrying import TransportFailure, bare, root_error
+from airflow_provider_slack_audit.client.retrying import TransportFailure, bare, is_socket_level, root_error
 from airflow_provider_slack_audit.client.session import build_session, deadline
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
 
@@ -53,7 +53,7 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
             return retrying(self._attempt, request)
         except TransportFailure as exc:
             failure = exc
-        raise self._failed(request, failure, retrying.statistics.get("attempt_number", 1))
+        raise self._failed(request, failure)
 
     def _walk_pages(self, walk: PageWalk) -> Iterator[AuditLogsPage]:
         while (params := walk.next_query()) is not None:
@@ -76,6 +76,7 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         if self.pacer is not None:
             self.stats.waited_seconds += self.pacer.acquire()
         self.stats.calls += 1
+        request.attempts += 1
         self._log_request(request)
         proxies = self._proxies(request.url)
         failure: TransportFailure | None = None
@@ -125,7 +126,9 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
             return TransportFailure(f"a read timeout ({detail})", reason=TimeoutError("timed out"))
         if isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
             return TransportFailure(f"a body cut short ({detail})", reason=root)
-        return TransportFailure(f"the connection was lost ({detail})", reason=root)
+        # urllib lets socket errors after the connect through as they are, and wraps anything else.
+        raw = root if is_socket_level(root) else URLError(root)
+        return TransportFailure(f"the connection was lost ({detail})", reason=root, handler_error=raw)
 
 
 def _in_connect_phase(error: BaseException) -> bool:

@@ -150,8 +150,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
             )
         )
 
-    async def _poll(self, client: AsyncSlackAuditLogsClient) -> MatchCollector:
-        collector = MatchCollector(self.min_events, self.max_events_returned)
+    async def _poll(self, client: AsyncSlackAuditLogsClient, collector: MatchCollector) -> MatchCollector:
         query = collector.query_for(self.query)
         if query is None:  # the window has not begun: nothing can match yet
             return collector
@@ -164,14 +163,16 @@ class SlackAuditLogsTrigger(BaseTrigger):
             await entries.aclose()
         return collector
 
-    async def _bounded_poll(self, client: AsyncSlackAuditLogsClient) -> MatchCollector | None:
-        """One poll, cut at the deadline (None when it was: the deadline passed during it)."""
+    async def _bounded_poll(self, client: AsyncSlackAuditLogsClient) -> tuple[MatchCollector, bool]:
+        """One poll, cut at the deadline: what it matched, and whether it was cut."""
+        collector = MatchCollector(self.min_events, self.max_events_returned)
         if self.timeout_at is None:
-            return await self._poll(client)
+            return await self._poll(client, collector), False
         try:
-            return await asyncio.wait_for(self._poll(client), max(0.0, self.timeout_at - time.time()))
+            await asyncio.wait_for(self._poll(client, collector), max(0.0, self.timeout_at - time.time()))
         except asyncio.TimeoutError:
-            return None
+            return collector, True
+        return collector, False
 
     def _timeout(self, count: int, polls: int) -> TriggerEvent:
         return TriggerEvent(
@@ -196,12 +197,12 @@ class SlackAuditLogsTrigger(BaseTrigger):
             while True:
                 polls += 1
                 try:
-                    found = await self._bounded_poll(client)
+                    found, cut = await self._bounded_poll(client)
                 except Exception as exc:  # typed client errors, and anything unexpected: an error event
                     yield self._error(exc)
                     return
-                if found is None:
-                    yield self._timeout(0, polls)
+                if cut and not found.done:
+                    yield self._timeout(found.count, polls)
                     return
                 if found.done:
                     self.log.info(
