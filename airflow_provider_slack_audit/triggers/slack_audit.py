@@ -193,6 +193,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
             yield self._error(exc)
             return
         polls = 0
+        counted = 0  # matches of the last poll that finished (one the deadline cut may have read fewer)
         async with client:
             while True:
                 polls += 1
@@ -202,8 +203,9 @@ class SlackAuditLogsTrigger(BaseTrigger):
                     yield self._error(exc)
                     return
                 if cut and not found.done:
-                    yield self._timeout(found.count, polls)
+                    yield self._timeout(max(counted, found.count), polls)
                     return
+                counted = found.count
                 if found.done:
                     self.log.info(
                         "%d matching audit event(s) after %d poll(s); %d needed", found.count, polls, self.min_events

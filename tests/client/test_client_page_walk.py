@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 from client_helpers import LOGS, entry, page
 
-from airflow_provider_slack_audit.client import SlackAuditLogsServerError
-from airflow_provider_slack_audit.client.response import error_for_response
-from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsServerError
+from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
 from airflow_provider_slack_audit.client.walk import PageWalk
-from airflow_provider_slack_audit.client.response import AuditLogsResponse
 
 
 def answer(body: dict[str, Any], status: int = 200) -> AuditLogsResponse:

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
 from airflow_provider_slack_audit.client import (
+    AsyncSlackAuditLogsClient,
     SlackAuditLogsArgumentError,
     SlackAuditLogsBadRequestError,
     SlackAuditLogsServerError,
