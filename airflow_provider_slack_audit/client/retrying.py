@@ -79,6 +79,9 @@ def root_error(error: BaseException) -> BaseException:
             continue
         seen.add(id(current))
         if current is not error and is_socket_level(current):
+            # anyio's "All connection attempts failed" is an OSError made from the real one.
+            while isinstance(current.__cause__, BaseException) and is_socket_level(current.__cause__):
+                current = current.__cause__
             return current
         inner = [a for a in current.args if isinstance(a, BaseException)]
         inner += [getattr(current, "reason", None), current.__cause__, current.__context__]

@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -34,18 +35,25 @@ class BearerAuth(requests.auth.AuthBase):
 
 
 class _Watched:
-    """The connection one call is using, so that its deadline can cut it (see :func:`deadline`)."""
+    """The socket one call is using, so that its deadline can cut it (see :func:`deadline`)."""
 
     def __init__(self) -> None:
-        self.connection: Any = None
+        self.sock: Any = None
         self.expired = False
         self.lock = threading.Lock()
+
+    def watch(self, sock: Any) -> None:
+        with self.lock:
+            self.sock = sock
+            expired = self.expired
+        if expired:
+            self.cut()
 
     def cut(self) -> None:
         """Shut the call's socket down: a read blocked on it returns at once, whatever the server sends."""
         with self.lock:
             self.expired = True
-            sock = getattr(self.connection, "sock", None)
+            sock = self.sock
         if sock is not None:
             with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -54,24 +62,47 @@ class _Watched:
 _watched = threading.local()
 
 
+def _watch(sock: Any) -> None:
+    watched = getattr(_watched, "current", None)
+    if watched is not None and sock is not None:
+        watched.watch(sock)
+
+
+class _WatchedConnection:
+    """A connection that hands its new socket to the current call's :class:`_Watched`."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _watch(self.sock)  # type: ignore[attr-defined]
+
+
 class _WatchedPool:
-    """A connection pool that tells the current call's :class:`_Watched` which connection it got."""
+    """A pool that hands a reused connection's socket to the current call's :class:`_Watched`.
+
+    (A connection answered with ``Connection: close`` drops ``sock`` while the answer is still read
+    from it, so the socket is kept when it is made or handed out, not looked up later.)
+    """
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)  # type: ignore[misc]
-        watched = getattr(_watched, "current", None)
-        if watched is not None:
-            with watched.lock:
-                watched.connection = conn
+        _watch(conn.sock)
         return conn
 
 
-class _WatchedHTTPPool(_WatchedPool, HTTPConnectionPool):
+class _WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
     pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(_WatchedPool, HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
 
 
 class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    pass
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 class DeadlineAdapter(HTTPAdapter):

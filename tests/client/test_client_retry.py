@@ -187,12 +187,14 @@ def test_transport_errors_after_retries_raise_server_error(make_client, requests
     with pytest.raises(SlackAuditLogsServerError, match="after 3 attempts: a read timeout") as info:
         client.logs()
     # No requests error (which holds the request and its Authorization header) is chained.
-    assert info.value.__cause__ is None and info.value.__context__ is None
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
     assert isinstance(info.value.reason, TimeoutError)
     assert info.value.status_code is None
     messages = warnings_of(caplog)
     assert len(messages) == 2
-    assert re.fullmatch(r"Slack Audit Logs API GET /audit/v1/logs: a read timeout \(.*\); retry 1 of 2 in \d\.\ds", messages[0])
+    first = r"Slack Audit Logs API GET /audit/v1/logs: a read timeout \(.*\); retry 1 of 2 in \d\.\ds"
+    assert re.fullmatch(first, messages[0])
     assert "retry 2 of 2 in" in messages[1]
 
 
