@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
@@ -112,16 +113,17 @@ class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
         self.log.info("Reading Slack audit logs for %s", window.describe())
         events: list[dict[str, Any]] = []
         progress = PageProgress(self.log)
-        for page in self.iter_pages(window, query):
-            events.extend(page.entries)
-            progress.page_done(len(page.entries))
-            if len(events) > self.max_events:
-                raise AirflowFailException(
-                    f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
-                    "kept in Airflow's metadata database and is meant for small results: write the window to a "
-                    "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
-                    "interval, or raise max_events."
-                )
+        with closing(self.iter_pages(window, query)) as pages:  # closed (and the hook with it) on any exit
+            for page in pages:
+                events.extend(page.entries)
+                progress.page_done(len(page.entries))
+                if len(events) > self.max_events:
+                    raise AirflowFailException(
+                        f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
+                        "kept in Airflow's metadata database and is meant for small results: write the window to a "
+                        "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
+                        "interval, or raise max_events."
+                    )
         progress.finish()
         return events
 
