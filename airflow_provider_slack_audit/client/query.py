@@ -78,8 +78,8 @@ def page_limit(value: Any) -> int | None:
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 1 <= number <= MAX_LIMIT:
         raise SlackAuditLogsArgumentError(
-            f"limit must be a whole number from 1 to {MAX_LIMIT} (the page size; {MAX_LIMIT} means fewest "
-            f"calls), not {value!r}."
+            f"limit (page_size in the operators and the sensor) must be a whole number from 1 to {MAX_LIMIT}, "
+            f"not {value!r}. Leave it unset for {MAX_LIMIT} (fewest calls)."
         )
     return int(number)
 
@@ -109,8 +109,8 @@ def action_names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
         )
     if len(names) > MAX_ACTIONS:
         raise SlackAuditLogsArgumentError(
-            f"action has {len(names)} names; the API accepts at most {MAX_ACTIONS} in one query: "
-            "split them over several queries."
+            f"action lists {len(names)} action names; the API accepts at most {MAX_ACTIONS} in one query. Split "
+            f"them across queries or tasks (at most {MAX_ACTIONS} each), or drop the filter and select downstream."
         )
     return tuple(names)
 

@@ -342,19 +342,21 @@ class HandlerBridge:
             "sleep": sleep,
         }
 
-    def _offer(self, retry_state: RetryCallState) -> tuple[Any, Any] | None:
-        """``(response, error)`` as handlers see them, or None when the outcome is not offered to them."""
+    def _offer(self, retry_state: RetryCallState) -> dict[str, Any] | None:
+        """The handlers' keyword arguments for the last outcome, or None when it is not theirs to judge."""
         outcome = retry_state.outcome
         assert outcome is not None
+        response, error = None, None
         if not outcome.failed:
-            response = outcome.result()
-            if 200 <= response.status_code < 300:
+            answer = outcome.result()
+            if 200 <= answer.status_code < 300:
                 return None  # slack_sdk returns every 2xx as it is
-            return HandlerHttpResponse(response), http_error(response)
-        error = outcome.exception()
-        if not isinstance(error, TransportFailure):
+            response, error = HandlerHttpResponse(answer), http_error(answer)
+        elif isinstance(outcome.exception(), TransportFailure):
+            error = outcome.exception().handler_error  # type: ignore[union-attr]
+        else:
             return None
-        return None, error.handler_error
+        return {"state": self.state, "request": self.request, "response": response, "error": error}
 
     def _asked(self, retry_state: RetryCallState) -> bool:
         if self.state.next_attempt_requested:
@@ -367,15 +369,10 @@ class HandlerBridge:
         """``tenacity.Retrying`` arguments that ask the handlers."""
 
         def retry(retry_state: RetryCallState) -> bool:
-            offered = self._offer(retry_state)
-            if offered is None:
-                return False
-            response, error = offered
-            arguments = {"state": self.state, "request": self.request, "response": response, "error": error}
-            for handler in self.handlers:
-                if handler.can_retry(**arguments):
-                    handler.prepare_for_next_attempt(**arguments)
-                    break
+            arguments = self._offer(retry_state)
+            willing = next((h for h in self.handlers if arguments and h.can_retry(**arguments)), None)
+            if willing is not None:
+                willing.prepare_for_next_attempt(**arguments)
             return self._asked(retry_state)
 
         return self._arguments(retry, _no_sleep)
@@ -384,25 +381,20 @@ class HandlerBridge:
         """``tenacity.AsyncRetrying`` arguments that ask (and await) the handlers."""
 
         async def retry(retry_state: RetryCallState) -> bool:
-            offered = self._offer(retry_state)
-            if offered is None:
-                return False
-            response, error = offered
-            arguments = {"state": self.state, "request": self.request, "response": response, "error": error}
-            for handler in self.handlers:
-                if await _maybe_await(_method(handler, "can_retry")(**arguments)):
-                    await _maybe_await(_method(handler, "prepare_for_next_attempt")(**arguments))
+            arguments = self._offer(retry_state)
+            for handler in self.handlers if arguments else ():
+                if await _call(handler, "can_retry", arguments):
+                    await _call(handler, "prepare_for_next_attempt", arguments)
                     break
             return self._asked(retry_state)
 
         return self._arguments(retry, _no_sleep_async)
 
 
-def _method(handler: Any, name: str) -> Callable[..., Any]:
-    return getattr(handler, f"{name}_async", None) or getattr(handler, name)
-
-
-async def _maybe_await(value: Any) -> Any:
+async def _call(handler: Any, name: str, arguments: dict[str, Any]) -> Any:
+    """``handler.<name>_async(**arguments)`` awaited if the handler has it, else ``handler.<name>(...)``."""
+    method = getattr(handler, f"{name}_async", None) or getattr(handler, name)
+    value = method(**arguments)
     return await value if inspect.isawaitable(value) else value
 
 

@@ -268,23 +268,6 @@ class SlackAuditLogsHook(BaseHook):
 
     # ------------------------------------------------------------------ API
 
-    @staticmethod
-    def query(
-        oldest: int | LogsQuery,
-        latest: int | None = None,
-        *,
-        action: str | Iterable[str] | None = None,
-        actor: str | None = None,
-        entity: str | None = None,
-        page_size: int | None = None,
-    ) -> LogsQuery:
-        """``oldest`` when it is already a :class:`LogsQuery`, else the query of these arguments (checked)."""
-        if isinstance(oldest, LogsQuery):
-            if any(v is not None for v in (latest, action, actor, entity, page_size)):
-                raise TypeError("pass either a LogsQuery or oldest, latest and the filters, not both.")
-            return oldest
-        return LogsQuery(oldest=oldest, latest=latest, action=action, actor=actor, entity=entity, limit=page_size)
-
     def iter_events(
         self,
         oldest: int | LogsQuery,
@@ -308,21 +291,18 @@ class SlackAuditLogsHook(BaseHook):
         :raises SlackAuditLogsError: the API refused the request or failed past the retries
             (``SlackAuditLogsArgumentError`` for a bad argument, before any call).
         """
-        query = self.query(oldest, latest, action=action, actor=actor, entity=entity, page_size=page_size)
-        return self.client.iter_logs(query)
+        if not isinstance(oldest, LogsQuery):
+            oldest = LogsQuery(oldest=oldest, latest=latest, action=action, actor=actor, entity=entity, limit=page_size)
+        elif any(v is not None for v in (latest, action, actor, entity, page_size)):
+            raise TypeError("pass either a LogsQuery or oldest, latest and the filters, not both.")
+        return self.client.iter_logs(oldest)
 
-    def iter_pages(
-        self,
-        oldest: int | LogsQuery,
-        latest: int | None = None,
-        *,
-        action: str | Iterable[str] | None = None,
-        actor: str | None = None,
-        entity: str | None = None,
-        page_size: int | None = None,
-    ) -> Iterator[AuditLogsPage]:
-        """The pages of :meth:`iter_events`' range, newest first (``page.entries`` holds the events)."""
-        query = self.query(oldest, latest, action=action, actor=actor, entity=entity, page_size=page_size)
+    def iter_pages(self, query: LogsQuery) -> Iterator[AuditLogsPage]:
+        """The pages of a query's range, newest first (``page.entries`` holds the events).
+
+        :param query: the range and filters, checked once when it was made.
+        :raises SlackAuditLogsError: the API refused the request or failed past the retries.
+        """
         return self.client.iter_pages(query)
 
     def schemas(self) -> dict[str, Any]:
