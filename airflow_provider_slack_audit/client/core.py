@@ -340,14 +340,18 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
         def on_retry(reason: str, number: int, wait: float) -> None:
             self.stats.retries += 1
             self.stats.waited_seconds += wait
+            plan = (
+                "asked by a retry handler"
+                if self._uses_handlers()
+                else f"of {self.retry_settings.max_retries} in {wait:.1f}s"
+            )
             self.logger.warning(
-                "Slack Audit Logs API %s %s: %s; retry %d of %s in %.1fs",
+                "Slack Audit Logs API %s %s: %s; retry %d %s",
                 request.method,
                 request.path,
                 self.redact(reason),
                 number,
-                "the retry handlers'" if self._uses_handlers() else self.retry_settings.max_retries,
-                wait,
+                plan,
             )
 
         if self._uses_handlers():

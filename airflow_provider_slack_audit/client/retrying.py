@@ -361,7 +361,11 @@ class HandlerBridge:
     def _asked(self, retry_state: RetryCallState) -> bool:
         if self.state.next_attempt_requested:
             self.state.next_attempt_requested = False
-            self.on_retry("a retry handler asked for another attempt", retry_state.attempt_number, 0.0)
+            outcome = retry_state.outcome
+            assert outcome is not None
+            error = outcome.exception() if outcome.failed else None
+            what = error.what if isinstance(error, TransportFailure) else f"HTTP {outcome.result().status_code}"
+            self.on_retry(what, retry_state.attempt_number, 0.0)
             return True
         return False
 
