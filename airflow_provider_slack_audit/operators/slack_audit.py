@@ -115,18 +115,27 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
                 moment.isoformat(),
                 window.describe(),
             )
-            self.defer(trigger=DateTimeTrigger(moment=moment), method_name="execute_settled")
-        return self.execute_settled(context)
+            self.defer(
+                trigger=DateTimeTrigger(moment=moment),
+                method_name="execute_settled",
+                kwargs={"window": [window.oldest, window.latest]},  # resume on this window, even if "now" moved
+            )
+        return self.execute_settled(context, window=[window.oldest, window.latest])
 
-    def execute_settled(self, context: Context, event: Any = None) -> Any:
-        """Read the window once it has settled (also where a deferred task resumes)."""
-        window, filters = self.resolve_query(context)
-        wait = self.settle_wait(window)
+    def execute_settled(self, context: Context, event: Any = None, window: list[int] | None = None) -> Any:
+        """Read the window once it has settled (also where a deferred task resumes).
+
+        :param window: ``[oldest, latest]`` as resolved when the task started; None resolves it again.
+        """
+        resolved, filters = self.resolve_query(context)
+        if window is not None:
+            resolved = AuditWindow(int(window[0]), int(window[1]))
+        wait = self.settle_wait(resolved)
         if wait > 0:
-            self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
+            self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, resolved.describe())
             if self.killed.wait(wait):
-                raise TaskKilled(f"Killed while waiting for {window.describe()} to settle; nothing was read.")
-        return self.read_window(context, window, filters)
+                raise TaskKilled(f"Killed while waiting for {resolved.describe()} to settle; nothing was read.")
+        return self.read_window(context, resolved, filters)
 
     def read_window(self, context: Context, window: AuditWindow, filters: AuditFilters) -> Any:
         """Read the settled window and produce the task's result."""
