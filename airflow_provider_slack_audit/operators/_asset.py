@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from airflow.providers.common.compat.sdk import Asset, AssetAlias
@@ -29,8 +30,10 @@ def _names_a_location(prefix: str) -> bool:
 
 def _as_asset(uri: str, what: str) -> Any:
     try:
-        return Asset(uri)
-    except ValueError as err:  # Airflow checks the URL of each scheme it knows (e.g. an s3:// bucket)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # Airflow 2.11 only warns where 3.x refuses
+            return Asset(uri)
+    except (ValueError, UserWarning) as err:  # Airflow checks the URL of each scheme it knows (e.g. an s3:// bucket)
         scheme = uri.split("://", 1)[0]
         raise ValueError(
             f"{what}={uri!r} is not a URI Airflow accepts for an Asset ({err}). Write it as "
