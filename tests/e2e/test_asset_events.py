@@ -9,13 +9,14 @@ for DAGs it knows (``airflow dags test`` on 2.11 runs the export but records non
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG, Asset, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
-from tests.fixtures.dag_runs import AIRFLOW_3, run_dag, sync_to_db
+from tests.fixtures.dag_runs import AIRFLOW_3, load_dag_bag, run_dag, sync_to_db
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
@@ -144,3 +145,45 @@ def test_each_export_task_records_one_event_per_run_on_one_stable_asset(airflow_
     assert (first["events"], first["oldest"], first["latest"]) == (expected_events, oldest, oldest + 3599)
     assert recorded[fixed][-1]["bytes"] == (tmp_path / "fixed/audit.jsonl").stat().st_size  # the second run's file
     assert queued_runs(consumer.dag_id) == 1  # the scheduler would now run the consumer
+
+
+def test_the_example_consumer_finds_the_exported_file_in_its_triggering_events(
+    airflow_db, slack_conn, tmp_path, monkeypatch
+):
+    """The example export records its file on EXPORT_ASSET; the example consumer, given the events the
+    scheduler hands a run triggered by that Asset, reads the file and checks it against the extra."""
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT", f"file://{tmp_path}")
+    bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags")
+    export, consumer = bag.get_dag("slack_audit_hourly_export"), bag.get_dag("slack_audit_export_consumer")
+    uri = export.get_task("export_audit_logs").asset.uri
+    condition = consumer.timetable.asset_condition if AIRFLOW_3 else consumer.dataset_triggers
+    assert [a.uri for a in condition.objects] == [uri]  # the consumer is scheduled on the export's Asset
+
+    dag_run, states = run_dag(export, H0 + HOUR, synced=True)
+
+    assert states == {"export_audit_logs": "success"}
+    if AIRFLOW_3:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Model
+
+        asset_id, key = Event.asset_id, "asset"
+    else:
+        from airflow.models.dataset import DatasetEvent as Event
+        from airflow.models.dataset import DatasetModel as Model
+
+        asset_id, key = Event.dataset_id, "dataset"
+    with create_session() as session:
+        events = (
+            session.query(Event)
+            .join(Model, Model.id == asset_id)
+            .filter(Model.uri == uri, Event.source_run_id == dag_run.run_id)
+            .all()
+        )
+        assert len(events) == 1
+        load = consumer.get_task("load_exported_files").python_callable
+        loaded = load(**{f"triggering_{key}_events": {uri: events}})
+    oldest = int(H0.timestamp())
+    assert loaded == [dag_run.get_task_instance("export_audit_logs").xcom_pull(task_ids="export_audit_logs")]
+    assert loaded[0]["path"].endswith(f"/dt=2024-03-01/hour=00/{oldest}-{oldest + 3599}.jsonl.gz")
