@@ -157,19 +157,26 @@ class ExportWriter:
 
     def open(self) -> ExportWriter:
         """Open the sink and the writer thread. Nothing is created at or beside the target before this."""
+        if self._state != "new":
+            raise ExportAborted(f"cannot open: the export is {self._state}")
         self.sink.open()
-        if self.gzip:
-            # No file name and mtime 0 in the header: the same events give the same bytes on every store.
-            self._stream = gzip.GzipFile(
-                filename="", fileobj=self._stored, mode="wb", compresslevel=self.compresslevel, mtime=0
-            )
-        else:
-            self._stream = self._stored
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
-        with self._lock:
-            if self._state == "aborted":  # killed while opening
-                raise ExportAborted("the export was aborted")
-            self._state = "open"
+        try:
+            if self.gzip:
+                # No file name and mtime 0 in the header: the same events give the same bytes on every store.
+                self._stream = gzip.GzipFile(
+                    filename="", fileobj=self._stored, mode="wb", compresslevel=self.compresslevel, mtime=0
+                )
+            else:
+                self._stream = self._stored
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
+            with self._lock:
+                if self._state == "aborted":  # killed while opening
+                    raise ExportAborted("the export was aborted while it opened")
+                self._state = "open"
+        except BaseException:
+            self.abort()
+            self.close()
+            raise
         return self
 
     def write_page(self, entries: list[dict[str, Any]]) -> None:

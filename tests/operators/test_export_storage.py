@@ -173,3 +173,11 @@ def test_a_successful_local_export_removes_stale_temporaries_of_its_target_only(
     assert len([n for n in names if n.startswith(".out.jsonl.") and n.endswith(".partial")]) == 1  # the live one
     live.commit()  # the live run is unharmed
     assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") == 10
+
+
+def test_an_abort_before_the_writer_opens_creates_nothing(tmp_path):
+    writer = writer_for(f"file://{tmp_path}/out.jsonl")
+    writer.abort()  # on_kill before the export started writing
+    with pytest.raises(ExportAborted):
+        writer.open()
+    assert os.listdir(tmp_path) == []
