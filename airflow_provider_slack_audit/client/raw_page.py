@@ -1,0 +1,154 @@
+"""A ``logs`` page read without building its events: each entry's bytes as Slack sent them.
+
+An export copies events from Slack to a file; it needs to know only two things about each one:
+its ``id`` (to write it once) and its ``date_create`` (to check it belongs to the window). Decoding
+every entry into dicts and encoding them again is most of an export's work otherwise (see
+``bench/``), and changes nothing in the file. :func:`read_raw_page` therefore splits the body into
+its entries' JSON texts (msgspec, which Airflow installs, gives each as a view of the body) and
+decodes only those two fields of each.
+
+Each entry's text becomes one line of JSON Lines: Slack's answers are compact, so it is written as
+it came; an entry with a line break inside (a pretty-printed body) has its whitespace taken out,
+every other byte kept (strings, escapes, numbers as written). A body msgspec refuses (``NaN``,
+lone surrogates) or a machine without msgspec falls back to the standard library: entries are then
+decoded and written compactly (the same values, not necessarily the same bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from airflow_provider_slack_audit.client.jsonio import dumps_lines, loads
+
+try:
+    import msgspec
+except ImportError:  # pragma: no cover - Airflow installs it; tests force this path by hiding it
+    msgspec = None  # type: ignore[assignment]
+
+__all__ = ["RawEntry", "RawPage", "RawPageError", "read_raw_page"]
+
+
+class RawPageError(ValueError):
+    """The body is not a page of entries; the message completes "answered HTTP 200 with ..."."""
+
+
+class RawEntry(NamedTuple):
+    """One event of a page.
+
+    Attributes:
+        json: the event's JSON text on one line, without the line end (bytes or a view of the body).
+        id: its ``id`` when that is a string, else None (such an entry is never de-duplicated).
+        date_create: its ``date_create`` as decoded (an int on Slack's answers), None when absent.
+    """
+
+    json: bytes | Any
+    id: str | None
+    date_create: Any
+
+
+@dataclass
+class RawPage:
+    """The entries of one ``logs`` answer and the cursor of the next page.
+
+    Attributes:
+        entries: the page's events in the order Slack sent them.
+        next_cursor: the cursor of the next page, or None at the end (absent or empty).
+    """
+
+    entries: list[RawEntry]
+    next_cursor: str | None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _id(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _next_cursor(metadata: Any) -> str | None:
+    cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+    if cursor is not None and not isinstance(cursor, str):
+        raise RawPageError(f"a next_cursor that is not a string ({cursor!r})")
+    return cursor or None
+
+
+def _not_an_object(value: Any) -> RawPageError:
+    return RawPageError(f"an entry that is not a JSON object ({type(value).__name__})")
+
+
+def _read_decoded(body: bytes | str) -> RawPage:
+    """The standard-library path: decode the whole body, write each entry back compactly."""
+    try:
+        document = loads(body)
+    except ValueError:
+        raise RawPageError("a body that is cut short or not JSON") from None
+    if not isinstance(document, dict):
+        raise RawPageError("a body that is not a JSON object")
+    entries = document.get("entries")
+    if not isinstance(entries, list):
+        raise RawPageError("no entries list")
+    kept: list[RawEntry] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise _not_an_object(entry)
+        kept.append(RawEntry(dumps_lines([entry])[:-1], _id(entry.get("id")), entry.get("date_create")))
+    return RawPage(kept, _next_cursor(document.get("response_metadata")))
+
+
+if msgspec is not None:
+
+    class _Body(msgspec.Struct):
+        entries: list[msgspec.Raw]
+        response_metadata: Any = None
+
+    class _Key(msgspec.Struct):
+        id: Any = None
+        date_create: Any = None
+
+    _decode_body = msgspec.json.Decoder(_Body).decode
+    _decode_key = msgspec.json.Decoder(_Key).decode
+    _compact = msgspec.json.format
+
+    def _split(body: bytes | str) -> _Body | None:
+        """The body's entries as views, or None when msgspec cannot tell (the fallback decides)."""
+        try:
+            return _decode_body(body)
+        except msgspec.ValidationError as err:  # standard JSON, but not the shape of a page
+            if "`$." in str(err) or "entries" in str(err):  # entries missing, or not a list
+                raise RawPageError("no entries list") from None
+            raise RawPageError("a body that is not a JSON object") from None
+        except msgspec.DecodeError:
+            return None
+
+    def read_raw_page(body: bytes | str) -> RawPage:
+        """The entries of the ``logs`` answer ``body`` (its bytes, or its text) and its next cursor.
+
+        Raises :class:`RawPageError` when the body is not a page: not JSON or cut short, not an
+        object, no ``entries`` list, an entry that is not an object, a ``next_cursor`` that is not a
+        string. The entries' texts are views of ``body``: they keep it in memory while they live.
+        """
+        split = _split(body)
+        if split is None:
+            return _read_decoded(body)
+        raws: Sequence[Any] = split.entries
+        has_breaks = (b"\n" in body or b"\r" in body) if isinstance(body, bytes) else ("\n" in body or "\r" in body)
+        entries: list[RawEntry] = []
+        append = entries.append
+        for raw in raws:
+            try:
+                key = _decode_key(raw)
+            except msgspec.ValidationError:
+                raise _not_an_object(msgspec.json.decode(raw)) from None
+            text = raw
+            if has_breaks:
+                data = bytes(raw)
+                if b"\n" in data or b"\r" in data:
+                    text = _compact(data, indent=-1)
+            append(RawEntry(text, _id(key.id), key.date_create))
+        return RawPage(entries, _next_cursor(split.response_metadata))
+
+else:  # pragma: no cover
+    read_raw_page = _read_decoded
