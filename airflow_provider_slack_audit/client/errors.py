@@ -153,6 +153,8 @@ def error_for_response(response: AuditLogsResponse, *, attempts: int = 1) -> Sla
         attempts: how many attempts led to it (said in the message of retryable failures).
     """
     status = response.status_code
+    if response.raw_page is not None:
+        return None  # a 2xx body already read as a page of entries (and not as an error)
     body = response.body
     code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
     ok = 200 <= status < 300

@@ -12,6 +12,7 @@ from airflow_provider_slack_audit.client.errors import (
     error_for_response,
 )
 from airflow_provider_slack_audit.client.params import MAX_LIMIT, logs_query
+from airflow_provider_slack_audit.client.raw_page import RawEntry, RawPageError, read_raw_page
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ class AuditLogsPage:
     """One page of a range, entries already de-duplicated.
 
     Attributes:
-        entries: the page's events as Slack sent them (dicts), each id once across the whole walk.
+        entries: the page's events as Slack sent them, each id once across the whole walk: dicts, or
+            :class:`RawEntry` (the event's bytes, its id and date_create) in a walk with ``raw_entries``.
         response: the answer the page came from.
         number: 1 for the first page, counting every page of the walk (restarts included).
         raw_count: how many entries Slack sent in this page, duplicates included.
@@ -32,7 +34,7 @@ class AuditLogsPage:
         next_cursor: the cursor of the next page, or None at the end.
     """
 
-    entries: list[dict[str, Any]]
+    entries: list[dict[str, Any]] | list[RawEntry]
     response: AuditLogsResponse = field(repr=False)
     number: int
     raw_count: int = 0
@@ -94,6 +96,7 @@ def iter_pages(
     entity: Any = None,
     limit: Any = None,
     max_cursor_restarts: int = 5,
+    raw_entries: bool = False,
 ) -> Iterator[AuditLogsPage]:
     """Every page of a ``logs`` range; see :meth:`SlackAuditLogsClient.iter_pages`."""
     query = logs_query(
@@ -104,7 +107,7 @@ def iter_pages(
         actor=actor,
         entity=entity,
     )
-    return _walk(client, query, max_cursor_restarts)
+    return _walk(client, PageWalk(query, max_cursor_restarts, raw_entries=raw_entries))
 
 
 class PageWalk:
@@ -123,7 +126,9 @@ class PageWalk:
             page = walk.accept(response)  # entries de-duplicated across the whole walk
 
     Entries are each yielded once across pages and restarts (see :class:`_Seen`); the bounds and
-    filters of ``query`` go with every cursor.
+    filters of ``query`` go with every cursor. With ``raw_entries`` the pages are read entry by
+    entry as Slack sent them (the answers asked for with ``raw_entries``, see :mod:`.raw_page`):
+    the same walk, the same de-duplication, on each entry's id and date_create only.
 
     Attributes:
         query: the ``logs`` query without a cursor; ``latest`` moves back to the oldest second read
@@ -135,9 +140,10 @@ class PageWalk:
         restarts: times the walk started over after a rejected cursor.
     """
 
-    def __init__(self, query: dict[str, Any], max_cursor_restarts: int) -> None:
+    def __init__(self, query: dict[str, Any], max_cursor_restarts: int, *, raw_entries: bool = False) -> None:
         self.query = query
         self.max_cursor_restarts = max_cursor_restarts
+        self.raw_entries = raw_entries
         self.cursor: str | None = None
         self.pages = 0
         self.restarts = 0
@@ -198,27 +204,33 @@ class PageWalk:
         Raises ``SlackAuditLogsServerError`` when the body cannot be read as a page (no entries list,
         an entry that is not an object, a next_cursor that is not a string).
         """
-        body = response.body or {}
-        entries = body.get("entries")
-        if not isinstance(entries, list):
-            raise _bad_body(response, "no entries list")
-        seen = self._seen
-        kept: list[dict[str, Any]] = []
-        for entry in entries:
-            if not isinstance(entry, dict):
-                raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
-            entry_id = entry.get("id")
-            if not isinstance(entry_id, str):
-                entry_id = None  # no usable id: kept, never de-duplicated
-            second = entry.get("date_create")
-            if entry_id is not None and seen.is_repeat(entry_id, second):
-                continue
-            seen.add(entry_id, second)
-            kept.append(entry)
-        metadata = body.get("response_metadata")
-        next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
-        if next_cursor is not None and not isinstance(next_cursor, str):
-            raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
+        if self.raw_entries:
+            raw_page = response.raw_page
+            if raw_page is None:  # a 2xx the client could not read as a page: say why
+                try:
+                    raw_page = read_raw_page(response.raw_body or "")
+                except RawPageError as err:
+                    raise _bad_body(response, str(err)) from None
+            raw_count = len(raw_page.entries)
+            kept: list[Any] = [e for e in raw_page.entries if self._is_new(e.id, e.date_create)]
+            next_cursor = raw_page.next_cursor
+        else:
+            body = response.body or {}
+            entries = body.get("entries")
+            if not isinstance(entries, list):
+                raise _bad_body(response, "no entries list")
+            raw_count = len(entries)
+            kept = []
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
+                entry_id = entry.get("id")
+                if self._is_new(entry_id if isinstance(entry_id, str) else None, entry.get("date_create")):
+                    kept.append(entry)
+            metadata = body.get("response_metadata")
+            next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+            if next_cursor is not None and not isinstance(next_cursor, str):
+                raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
         self.pages += 1
         self._accepted = True
         self._next_cursor = next_cursor or None
@@ -227,17 +239,25 @@ class PageWalk:
             entries=kept,
             response=response,
             number=self.pages,
-            raw_count=len(entries),
-            duplicates_dropped=len(entries) - len(kept),
+            raw_count=raw_count,
+            duplicates_dropped=raw_count - len(kept),
             cursor=self.cursor,
             next_cursor=self._next_cursor,
         )
 
 
-def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restarts: int) -> Iterator[AuditLogsPage]:
-    walk = PageWalk(query, max_cursor_restarts)
+    def _is_new(self, entry_id: str | None, second: Any) -> bool:
+        """Whether an entry (its id when it is a string, its date_create) is yielded; remembers it if so."""
+        if entry_id is not None and self._seen.is_repeat(entry_id, second):
+            return False
+        self._seen.add(entry_id, second)
+        return True
+
+
+def _walk(client: SlackAuditLogsClient, walk: PageWalk) -> Iterator[AuditLogsPage]:
+    max_cursor_restarts = walk.max_cursor_restarts
     while (params := walk.next_query()) is not None:
-        response = client.api_call(path="logs", query_params=params)
+        response = client._call("GET", "logs", params, raw_entries=walk.raw_entries)
         error = error_for_response(response)
         if error is not None:
             if walk.restart_after(error):

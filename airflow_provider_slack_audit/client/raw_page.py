@@ -75,6 +75,12 @@ def _next_cursor(metadata: Any) -> str | None:
     return cursor or None
 
 
+def _check_not_an_error(ok: Any, error: Any) -> None:
+    """A body that says it failed (``"ok": false``) is not a page, entries or not."""
+    if ok is False:
+        raise RawPageError(f'"ok": false ({error!r})')
+
+
 def _not_an_object(value: Any) -> RawPageError:
     return RawPageError(f"an entry that is not a JSON object ({type(value).__name__})")
 
@@ -90,6 +96,7 @@ def _read_decoded(body: bytes | str) -> RawPage:
     entries = document.get("entries")
     if not isinstance(entries, list):
         raise RawPageError("no entries list")
+    _check_not_an_error(document.get("ok"), document.get("error"))
     kept: list[RawEntry] = []
     for entry in entries:
         if not isinstance(entry, dict):
@@ -103,6 +110,8 @@ if msgspec is not None:
     class _Body(msgspec.Struct):
         entries: list[msgspec.Raw]
         response_metadata: Any = None
+        ok: Any = None
+        error: Any = None
 
     class _Key(msgspec.Struct):
         id: Any = None
@@ -133,6 +142,7 @@ if msgspec is not None:
         split = _split(body)
         if split is None:
             return _read_decoded(body)
+        _check_not_an_error(split.ok, split.error)
         raws: Sequence[Any] = split.entries
         has_breaks = (b"\n" in body or b"\r" in body) if isinstance(body, bytes) else ("\n" in body or "\r" in body)
         entries: list[RawEntry] = []

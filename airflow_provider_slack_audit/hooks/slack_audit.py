@@ -277,9 +277,19 @@ class SlackAuditLogsHook(BaseHook):
         actor: str | None = None,
         entity: str | None = None,
         page_size: int | None = None,
+        raw_entries: bool = False,
     ) -> Iterator[AuditLogsPage]:
-        """The pages of :meth:`iter_events`' range, newest first (``page.entries`` holds the events)."""
-        return self.client.iter_pages(oldest=oldest, latest=latest, **self._filters(action, actor, entity, page_size))
+        """The pages of :meth:`iter_events`' range, newest first (``page.entries`` holds the events).
+
+        :param raw_entries: give each event as its JSON bytes as Slack sent them, with its id and
+            date_create (:class:`~airflow_provider_slack_audit.client.raw_page.RawEntry`), not as a dict.
+        """
+        return self.client.iter_pages(
+            oldest=oldest,
+            latest=latest,
+            raw_entries=raw_entries,
+            **self._filters(action, actor, entity, page_size),
+        )
 
     @staticmethod
     def _filters(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
 import uuid
 from collections import deque
@@ -13,7 +12,9 @@ from typing import Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Asset, AssetAlias, ObjectStoragePath
 
-from airflow_provider_slack_audit.client.jsonio import iter_lines_chunks
+from airflow_provider_slack_audit.client.jsonio import CHUNK_ENTRIES, iter_lines_chunks
+from airflow_provider_slack_audit.client.raw_page import RawEntry
+from airflow_provider_slack_audit.operators._parallel_gzip import ParallelGzipWriter
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ _CHUNKS_IN_FLIGHT = 4
 class AtomicJsonLinesWriter:
     """Writes pages of events to a temporary sibling of the target and moves it into place on success.
 
-    Compressing and storing happen in one background thread (zlib and file or network writes release
-    the GIL) while the task's thread fetches and encodes the next events; at most a few chunks wait.
+    gzip output is compressed on every core, as a series of gzip members (one gzip file to every
+    reader; see :class:`ParallelGzipWriter`); plain output is stored by one background thread. Either
+    way (zlib and file or network writes release the GIL) the task's thread fetches the next page
+    meanwhile, and at most a few chunks wait.
 
     :param target: where the finished file goes.
     :param gzip: compress the stream with gzip.
@@ -150,13 +153,11 @@ class AtomicJsonLinesWriter:
         self._raw = self.temp.open("wb")
         self._counter = _CountingWriter(self._raw)
         if self.gzip:
-            # No file name and mtime 0 in the header: the same events give the same bytes on every store.
-            self._stream = gzip.GzipFile(
-                filename="", fileobj=self._counter, mode="wb", compresslevel=self.compresslevel, mtime=0
-            )
+            # No file name and mtime 0 in the headers: the same events give the same bytes on every store.
+            self._stream = ParallelGzipWriter(self._counter, compresslevel=self.compresslevel)
         else:
             self._stream = self._counter
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
         return self
 
     def write_page(self, entries: list[dict[str, Any]]) -> None:
@@ -164,10 +165,22 @@ class AtomicJsonLinesWriter:
         if not entries:
             return
         for chunk in iter_lines_chunks(entries):
-            while len(self._pending) >= _CHUNKS_IN_FLIGHT:
-                self._pending.popleft().result()  # also raises what the writer thread hit
-            self._pending.append(self._executor.submit(self._stream.write, chunk))  # type: ignore[union-attr]
+            self._write_chunk(chunk)
         self.events += len(entries)
+
+    def write_raw_entries(self, entries: list[RawEntry]) -> None:
+        """Append events as Slack sent them: each entry's JSON bytes, one per line."""
+        for start in range(0, len(entries), CHUNK_ENTRIES):
+            self._write_chunk(b"\n".join([entry.json for entry in entries[start : start + CHUNK_ENTRIES]]) + b"\n")
+        self.events += len(entries)
+
+    def _write_chunk(self, chunk: bytes) -> None:
+        if self._executor is None:  # gzip: the members are compressed on their own threads
+            self._stream.write(chunk)
+            return
+        while len(self._pending) >= _CHUNKS_IN_FLIGHT:
+            self._pending.popleft().result()  # also raises what the writer thread hit
+        self._pending.append(self._executor.submit(self._stream.write, chunk))
 
     def _drain(self) -> None:
         """Wait until every chunk handed to the writer thread is written; raise what it hit."""
@@ -191,7 +204,7 @@ class AtomicJsonLinesWriter:
         try:
             self._drain()
             if self._stream is not self._counter:
-                self._stream.close()
+                self._stream.close()  # the last member, then every member still in flight, in order
             self._raw.close()
             self.temp.move(self.target.path)
         except BaseException:
@@ -202,6 +215,8 @@ class AtomicJsonLinesWriter:
         """Throw the partial object away; nothing is left at the target."""
         try:
             self._drain()  # the writer thread must be done with the file before it is thrown away
+            if isinstance(self._stream, ParallelGzipWriter):
+                self._stream.abort()  # and so must the compressing threads
         except Exception:
             log.debug("the writer thread failed as well", exc_info=True)
         discard = getattr(self._raw, "discard", None)

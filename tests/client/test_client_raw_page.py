@@ -110,6 +110,8 @@ def test_keys_that_are_missing_or_odd_are_reported_as_such(entry: str, key: tupl
         (b'{"entries":[{"id":"a"},5]}', "an entry that is not a JSON object (int)"),
         (b'{"entries":[["id","a"]]}', "an entry that is not a JSON object (list)"),
         (b'{"entries":[],"response_metadata":{"next_cursor":5}}', "a next_cursor that is not a string (5)"),
+        (b'{"ok":false,"entries":[]}', '"ok": false'),
+        (b'{"ok":false,"error":"invalid_cursor","entries":[]}', "\"ok\": false ('invalid_cursor')"),
     ],
 )
 def test_a_body_that_is_not_a_page_says_what_it_is(body: bytes, message: str) -> None:
