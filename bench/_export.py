@@ -191,15 +191,9 @@ def raw_floor(args: argparse.Namespace) -> dict[str, Any]:
 
     import msgspec
 
-    class Page(msgspec.Struct):
-        entries: list[msgspec.Raw]
-        response_metadata: dict[str, Any] = {}
-
-    class Key(msgspec.Struct):
-        id: str
-        date_create: int
-
-    decode_page, decode_key = msgspec.json.Decoder(Page).decode, msgspec.json.Decoder(Key).decode
+    page_type = msgspec.defstruct("Page", [("entries", list[msgspec.Raw]), ("response_metadata", dict, {})])
+    key_type = msgspec.defstruct("Key", [("id", str), ("date_create", int)])
+    decode_page, decode_key = msgspec.json.Decoder(page_type).decode, msgspec.json.Decoder(key_type).decode
     parts = urlsplit(args.base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
     headers = {"Authorization": f"Bearer {TOKEN}"}

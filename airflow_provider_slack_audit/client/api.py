@@ -322,12 +322,15 @@ class SlackAuditLogsClient:
                 f" proxy={redact_url(self.proxy)}" if proxies and self.proxy else "",
             )
         settings = self._session.merge_environment_settings(url, proxies or {}, None, None, None)
+        settings["stream"] = True
         answer = self._session.send(prepared.copy(), timeout=self.timeout, allow_redirects=True, **settings)
-        # Entries read raw keep the bytes (JSON is UTF-8); else the text, and the bytes (a page is
-        # ~6.5 MB) need not outlive it while the body is parsed.
-        raw: str | bytes = (
-            answer.content if raw_entries else answer.content.decode(answer.encoding or "utf-8", errors="replace")
-        )
+        # The body in one read (requests' .content reads 10 kB pieces and joins them: two copies of
+        # a ~6.5 MB page at once); iter_content still maps transport errors to requests' exceptions.
+        content = b"".join(answer.iter_content(chunk_size=None))
+        # Entries read raw keep the bytes (JSON is UTF-8); else the text, and the bytes need not
+        # outlive it while the body is parsed.
+        raw: str | bytes = content if raw_entries else content.decode(answer.encoding or "utf-8", errors="replace")
+        del content
         answer_url, status_code, headers = answer.url, answer.status_code, answer.headers
         del answer
         response = AuditLogsResponse(

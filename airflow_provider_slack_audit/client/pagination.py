@@ -12,7 +12,7 @@ from airflow_provider_slack_audit.client.errors import (
     error_for_response,
 )
 from airflow_provider_slack_audit.client.params import MAX_LIMIT, logs_query
-from airflow_provider_slack_audit.client.raw_page import RawEntry, RawPageError, read_raw_page
+from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class AuditLogsPage:
 
     Attributes:
         entries: the page's events as Slack sent them, each id once across the whole walk: dicts, or
-            :class:`RawEntry` (the event's bytes, its id and date_create) in a walk with ``raw_entries``.
+            a :class:`RawPage` (the events' bytes, ids and date_create) in a walk with ``raw_entries``.
         response: the answer the page came from.
         number: 1 for the first page, counting every page of the walk (restarts included).
         raw_count: how many entries Slack sent in this page, duplicates included.
@@ -34,7 +34,7 @@ class AuditLogsPage:
         next_cursor: the cursor of the next page, or None at the end.
     """
 
-    entries: list[dict[str, Any]] | list[RawEntry]
+    entries: list[dict[str, Any]] | RawPage
     response: AuditLogsResponse = field(repr=False)
     number: int
     raw_count: int = 0
@@ -72,6 +72,37 @@ class _Seen:
                 self.oldest_ids = set()
             if second == self.oldest_second and entry_id is not None:
                 self.oldest_ids.add(entry_id)
+
+    def keep(self, ids: list[str | None], seconds: list[Any]) -> list[int] | None:
+        """Which entries of a page (their ids and seconds, in order) are new; each one kept is remembered.
+
+        Returns None when all are (the usual page: checked with set operations, no loop per entry),
+        else the indexes of those to keep.
+        """
+        unique = set(ids)
+        if (
+            len(unique) == len(ids)
+            and None not in unique
+            and unique.isdisjoint(self.current)
+            and unique.isdisjoint(self.previous)
+            and unique.isdisjoint(self.oldest_ids)
+            and (not seconds or set(map(type, seconds)) == {int})
+        ):
+            self.current |= unique
+            if seconds:
+                oldest = min(seconds)
+                if self.oldest_second is None or oldest < self.oldest_second:
+                    self.oldest_second, self.oldest_ids = oldest, set()
+                if oldest == self.oldest_second:
+                    self.oldest_ids.update(i for i, second in zip(ids, seconds, strict=True) if second == oldest)
+            return None
+        kept = []
+        for index, (entry_id, second) in enumerate(zip(ids, seconds, strict=True)):
+            if entry_id is not None and self.is_repeat(entry_id, second):
+                continue
+            self.add(entry_id, second)
+            kept.append(index)
+        return kept
 
     def next_page(self) -> None:
         self.previous, self.current = self.current, set()
@@ -211,22 +242,24 @@ class PageWalk:
                     raw_page = read_raw_page(response.raw_body or "")
                 except RawPageError as err:
                     raise _bad_body(response, str(err)) from None
-            raw_count = len(raw_page.entries)
-            kept: list[Any] = [e for e in raw_page.entries if self._is_new(e.id, e.date_create)]
+            raw_count = len(raw_page)
+            keep = self._seen.keep(raw_page.ids, raw_page.seconds)
+            kept: Any = raw_page if keep is None else raw_page.subset(keep)
             next_cursor = raw_page.next_cursor
         else:
             body = response.body or {}
             entries = body.get("entries")
             if not isinstance(entries, list):
                 raise _bad_body(response, "no entries list")
-            raw_count = len(entries)
-            kept = []
             for entry in entries:
                 if not isinstance(entry, dict):
                     raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
-                entry_id = entry.get("id")
-                if self._is_new(entry_id if isinstance(entry_id, str) else None, entry.get("date_create")):
-                    kept.append(entry)
+            raw_count = len(entries)
+            ids = [entry.get("id") for entry in entries]
+            keep = self._seen.keep(
+                [i if isinstance(i, str) else None for i in ids], [entry.get("date_create") for entry in entries]
+            )
+            kept = entries if keep is None else [entries[i] for i in keep]
             metadata = body.get("response_metadata")
             next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
             if next_cursor is not None and not isinstance(next_cursor, str):
@@ -244,14 +277,6 @@ class PageWalk:
             cursor=self.cursor,
             next_cursor=self._next_cursor,
         )
-
-
-    def _is_new(self, entry_id: str | None, second: Any) -> bool:
-        """Whether an entry (its id when it is a string, its date_create) is yielded; remembers it if so."""
-        if entry_id is not None and self._seen.is_repeat(entry_id, second):
-            return False
-        self._seen.add(entry_id, second)
-        return True
 
 
 def _walk(client: SlackAuditLogsClient, walk: PageWalk) -> Iterator[AuditLogsPage]:

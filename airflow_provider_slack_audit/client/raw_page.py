@@ -16,7 +16,7 @@ decoded and written compactly (the same values, not necessarily the same bytes).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -52,16 +52,36 @@ class RawEntry(NamedTuple):
 class RawPage:
     """The entries of one ``logs`` answer and the cursor of the next page.
 
+    Held as three lists of the same length, not an object per event: a page is 10,000 events, and
+    objects the cycle collector tracks cost more than the copy itself (see ``bench/``).
+
     Attributes:
-        entries: the page's events in the order Slack sent them.
+        lines: each event's JSON text on one line, without the line end (bytes or views of the body).
+        ids: each event's ``id`` when it is a string, else None (never de-duplicated).
+        seconds: each event's ``date_create`` as decoded (an int on Slack's answers), None when absent.
         next_cursor: the cursor of the next page, or None at the end (absent or empty).
     """
 
-    entries: list[RawEntry]
-    next_cursor: str | None
+    lines: list[Any]
+    ids: list[str | None]
+    seconds: list[Any]
+    next_cursor: str | None = None
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.lines)
+
+    def __iter__(self) -> Iterator[RawEntry]:
+        return map(RawEntry, self.lines, self.ids, self.seconds)
+
+    def subset(self, keep: Iterable[int]) -> RawPage:
+        """The page with only the entries at the indexes ``keep`` (in that order)."""
+        keep = list(keep)
+        return RawPage(
+            [self.lines[i] for i in keep],
+            [self.ids[i] for i in keep],
+            [self.seconds[i] for i in keep],
+            self.next_cursor,
+        )
 
 
 def _id(value: Any) -> str | None:
@@ -97,12 +117,15 @@ def _read_decoded(body: bytes | str) -> RawPage:
     if not isinstance(entries, list):
         raise RawPageError("no entries list")
     _check_not_an_error(document.get("ok"), document.get("error"))
-    kept: list[RawEntry] = []
     for entry in entries:
         if not isinstance(entry, dict):
             raise _not_an_object(entry)
-        kept.append(RawEntry(dumps_lines([entry])[:-1], _id(entry.get("id")), entry.get("date_create")))
-    return RawPage(kept, _next_cursor(document.get("response_metadata")))
+    return RawPage(
+        [dumps_lines([entry])[:-1] for entry in entries],
+        [_id(entry.get("id")) for entry in entries],
+        [entry.get("date_create") for entry in entries],
+        _next_cursor(document.get("response_metadata")),
+    )
 
 
 if msgspec is not None:
@@ -113,7 +136,7 @@ if msgspec is not None:
         ok: Any = None
         error: Any = None
 
-    class _Key(msgspec.Struct):
+    class _Key(msgspec.Struct, gc=False):  # untracked by the cycle collector: 10,000 a page
         id: Any = None
         date_create: Any = None
 
@@ -143,22 +166,27 @@ if msgspec is not None:
         if split is None:
             return _read_decoded(body)
         _check_not_an_error(split.ok, split.error)
-        raws: Sequence[Any] = split.entries
-        has_breaks = (b"\n" in body or b"\r" in body) if isinstance(body, bytes) else ("\n" in body or "\r" in body)
-        entries: list[RawEntry] = []
-        append = entries.append
-        for raw in raws:
-            try:
-                key = _decode_key(raw)
-            except msgspec.ValidationError:
-                raise _not_an_object(msgspec.json.decode(raw)) from None
-            text = raw
-            if has_breaks:
-                data = bytes(raw)
-                if b"\n" in data or b"\r" in data:
-                    text = _compact(data, indent=-1)
-            append(RawEntry(text, _id(key.id), key.date_create))
-        return RawPage(entries, _next_cursor(split.response_metadata))
+        lines: list[Any] = split.entries
+        try:
+            keys = list(map(_decode_key, lines))
+        except msgspec.ValidationError:
+            for raw in lines:
+                value = msgspec.json.decode(raw)
+                if not isinstance(value, dict):
+                    raise _not_an_object(value) from None
+            raise  # pragma: no cover - every entry decoded as an object
+        ids = [key.id for key in keys]
+        if ids and set(map(type, ids)) != {str}:  # the common case, all strings, checked at C speed
+            ids = list(map(_id, ids))
+        breaks = (b"\n", b"\r") if isinstance(body, bytes) else ("\n", "\r")
+        if breaks[0] in body or breaks[1] in body:  # some entry may span lines (whitespace between them too)
+            lines = [_one_line(raw) for raw in lines]
+        return RawPage(lines, ids, [key.date_create for key in keys], _next_cursor(split.response_metadata))
+
+    def _one_line(raw: Any) -> Any:
+        """An entry's text as is, or with its whitespace taken out when it spans lines."""
+        data = bytes(raw)
+        return _compact(data, indent=-1) if b"\n" in data or b"\r" in data else raw
 
 else:  # pragma: no cover
     read_raw_page = _read_decoded

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from airflow.providers.common.compat.sdk import AirflowFailException, Asset, AssetAlias, ObjectStoragePath
 
 from airflow_provider_slack_audit.client.jsonio import CHUNK_ENTRIES, iter_lines_chunks
-from airflow_provider_slack_audit.client.raw_page import RawEntry
+from airflow_provider_slack_audit.client.raw_page import RawPage
 from airflow_provider_slack_audit.operators._parallel_gzip import ParallelGzipWriter
 
 log = logging.getLogger(__name__)
@@ -168,11 +168,12 @@ class AtomicJsonLinesWriter:
             self._write_chunk(chunk)
         self.events += len(entries)
 
-    def write_raw_entries(self, entries: list[RawEntry]) -> None:
-        """Append events as Slack sent them: each entry's JSON bytes, one per line."""
-        for start in range(0, len(entries), CHUNK_ENTRIES):
-            self._write_chunk(b"\n".join([entry.json for entry in entries[start : start + CHUNK_ENTRIES]]) + b"\n")
-        self.events += len(entries)
+    def write_raw_page(self, page: RawPage) -> None:
+        """Append a page's events as Slack sent them: each entry's JSON bytes, one per line."""
+        lines = page.lines
+        for start in range(0, len(lines), CHUNK_ENTRIES):
+            self._write_chunk(b"\n".join(lines[start : start + CHUNK_ENTRIES]) + b"\n")
+        self.events += len(lines)
 
     def _write_chunk(self, chunk: bytes) -> None:
         if self._executor is None:  # gzip: the members are compressed on their own threads

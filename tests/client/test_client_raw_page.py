@@ -29,7 +29,7 @@ ENTRIES = st.lists(
 
 
 def lines(page: RawPage) -> list[bytes]:
-    return [bytes(entry.json) for entry in page.entries]
+    return [bytes(line) for line in page.lines]
 
 
 def slack_body(texts: list[str], cursor: str = "") -> bytes:
@@ -45,7 +45,7 @@ def test_each_line_is_the_entry_as_sent(entries: list[dict[str, Any]], ascii_onl
     texts = [json.dumps(entry, ensure_ascii=ascii_only, separators=(",", ":")) for entry in entries]
     page = read_raw_page(slack_body(texts, cursor))
     assert lines(page) == [text.encode() for text in texts]
-    assert [(e.id, e.date_create) for e in page.entries] == [(x["id"], x["date_create"]) for x in entries]
+    assert [(e.id, e.date_create) for e in page] == [(x["id"], x["date_create"]) for x in entries]
     assert page.next_cursor == (cursor or None)
     assert len(page) == len(entries)
 
@@ -60,7 +60,7 @@ def test_the_bytes_are_kept_even_where_a_decoder_would_change_them() -> None:
     ]
     page = read_raw_page(slack_body(texts))
     assert lines(page) == [text.encode() for text in texts]
-    assert [e.id for e in page.entries] == ["a", "b", "c"]
+    assert [e.id for e in page] == ["a", "b", "c"]
 
 
 def test_an_entry_with_a_line_break_is_written_on_one_line_with_the_same_tokens() -> None:
@@ -91,7 +91,7 @@ def test_text_bodies_are_read_like_bytes() -> None:
 )
 def test_keys_that_are_missing_or_odd_are_reported_as_such(entry: str, key: tuple[Any, Any]) -> None:
     """An id that is not a string cannot be de-duplicated on: None; date_create as Slack sent it."""
-    (found,) = read_raw_page(slack_body([entry])).entries
+    (found,) = read_raw_page(slack_body([entry]))
     assert (found.id, found.date_create) == key
 
 
@@ -128,7 +128,7 @@ def test_what_msgspec_refuses_is_read_by_the_standard_library_and_written_compac
     body = b'{"entries":[{"id":"a","date_create":1,"x":NaN, "y": [1, 2]}],"response_metadata":{"next_cursor":"c"}}'
     page = read_raw_page(body)
     assert lines(page) == [b'{"id":"a","date_create":1,"x":NaN,"y":[1,2]}']
-    assert (page.entries[0].id, page.next_cursor) == ("a", "c")
+    assert (page.ids[0], page.next_cursor) == ("a", "c")
 
 
 def test_without_msgspec_the_standard_library_gives_the_same_page(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,8 +140,8 @@ def test_without_msgspec_the_standard_library_gives_the_same_page(monkeypatch: p
     spec.loader.exec_module(plain)
     body = slack_body(['{"id":"a","date_create":1,"name":"Zoë"}', '{"id":"b","date_create":0}'], "c")
     page = plain.read_raw_page(body)
-    assert [bytes(e.json) for e in page.entries] == lines(read_raw_page(body))
-    assert [(e.id, e.date_create) for e in page.entries] == [("a", 1), ("b", 0)]
+    assert [bytes(e.json) for e in page] == lines(read_raw_page(body))
+    assert [(e.id, e.date_create) for e in page] == [("a", 1), ("b", 0)]
     assert page.next_cursor == "c"
     with pytest.raises(plain.RawPageError, match="no entries list"):
         plain.read_raw_page(b"{}")
@@ -165,4 +165,4 @@ def test_the_emulator_page_is_read_byte_for_byte(slack_audit_emulator: Any) -> N
     assert body[start:].startswith(b",".join(lines(page)) + b"]")
     decoded = json.loads(body)["entries"]
     assert [json.loads(line) for line in lines(page)] == decoded
-    assert [(e.id, e.date_create) for e in page.entries] == [(d["id"], d["date_create"]) for d in decoded]
+    assert [(e.id, e.date_create) for e in page] == [(d["id"], d["date_create"]) for d in decoded]
