@@ -150,7 +150,10 @@ class AtomicJsonLinesWriter:
             )
         if self.target.is_local:
             self.target.path.parent.mkdir(parents=True, exist_ok=True)
-        self._raw = self.temp.open("wb")
+        # The storage's own file, not ObjectStoragePath.open()'s lineage wrapper: that records the
+        # temporary object as an output asset on every write (the export reports the real object
+        # itself), and its first write loads Airflow's plugins in the writer thread (~1 s, ~8 MB).
+        self._raw = self.temp.fs.open(self.temp.path, mode="wb")
         self._counter = _CountingWriter(self._raw)
         if self.gzip:
             # No file name and mtime 0 in the headers: the same events give the same bytes on every store.
