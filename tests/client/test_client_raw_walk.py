@@ -10,11 +10,10 @@ from client_helpers import LOGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_slack_audit.client import SlackAuditLogsServerError
-from airflow_provider_slack_audit.client.errors import error_for_response
-from airflow_provider_slack_audit.client.pagination import PageWalk, _Seen
-from airflow_provider_slack_audit.client.response import _UNREAD, AuditLogsResponse
-from airflow_provider_slack_audit.client.retry import RetryPolicy, is_rate_limited
+from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsServerError
+from airflow_provider_slack_audit.client.response import _UNREAD, AuditLogsResponse, error_for_response
+from airflow_provider_slack_audit.client.retrying import is_rate_limited, response_retry_reason
+from airflow_provider_slack_audit.client.walk import PageWalk, _Seen
 
 IDS = st.sampled_from(["a", "b", "c", "d", "e", "f", None, 7])
 SECONDS = st.one_of(st.integers(95, 100), st.none(), st.just("100"), st.just(True))
@@ -70,7 +69,7 @@ def test_the_raw_walk_yields_the_events_the_dict_walk_yields(pages: list[list[tu
         body([event(i, s, n=n) for n, (i, s) in enumerate(entries)], f"c{k}" if k < len(pages) - 1 else "")
         for k, entries in enumerate(pages)
     ]
-    walks = {raw: PageWalk({"limit": 6}, max_cursor_restarts=1, raw_entries=raw) for raw in (False, True)}
+    walks = {raw: PageWalk(LogsQuery(limit=6), max_cursor_restarts=1, raw_entries=raw) for raw in (False, True)}
     yielded: dict[bool, list[Any]] = {False: [], True: []}
     for raw, walk in walks.items():
         for k, data in enumerate(bodies):
@@ -99,7 +98,7 @@ def test_a_raw_answer_is_read_once_and_its_body_only_on_demand() -> None:
     assert response._body is _UNREAD  # not decoded yet
     assert error_for_response(response) is None
     assert not is_rate_limited(response)
-    assert RetryPolicy().reason(response, None) is None
+    assert response_retry_reason(response) is None
     assert response.body == json.loads(data)  # decoded when read, for whoever asks
     assert response.raw_body == data.decode()
     assert response.ok
@@ -120,22 +119,22 @@ def test_a_raw_answer_that_is_not_a_good_page_is_checked_and_retried_as_before(
     response = answer(data, raw=True, status=status)
     assert response.raw_page is None
     assert error_for_response(response) is not None
-    assert what in (RetryPolicy().reason(response, None) or "")
+    assert what in (response_retry_reason(response) or "")
 
 
 def test_a_good_answer_that_is_not_a_page_fails_the_raw_walk_with_what_it_is() -> None:
-    walk = PageWalk({"limit": 6}, max_cursor_restarts=1, raw_entries=True)
+    walk = PageWalk(LogsQuery(limit=6), max_cursor_restarts=1, raw_entries=True)
     walk.next_query()
     with pytest.raises(SlackAuditLogsServerError, match=r"an entry that is not a JSON object \(int\)"):
         walk.accept(answer(b'{"ok":true,"entries":[{"id":"a"},5]}', raw=True))
-    walk = PageWalk({"limit": 6}, max_cursor_restarts=1, raw_entries=True)
+    walk = PageWalk(LogsQuery(limit=6), max_cursor_restarts=1, raw_entries=True)
     walk.next_query()
     with pytest.raises(SlackAuditLogsServerError, match="no entries list"):
         walk.accept(answer(b'{"ok":true}', raw=True))
 
 
 def test_a_page_of_duplicates_keeps_the_first_of_each_id_in_slacks_bytes() -> None:
-    walk = PageWalk({"limit": 6}, max_cursor_restarts=1, raw_entries=True)
+    walk = PageWalk(LogsQuery(limit=6), max_cursor_restarts=1, raw_entries=True)
     walk.next_query()
     data = (
         b'{"entries":[{"id":"a","date_create":5, "x":1},{"id":"a","date_create":5,"x":2},{"id":"b","date_create":4}]}'
