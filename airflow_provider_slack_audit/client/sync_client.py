@@ -57,7 +57,7 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
 
     def _walk_pages(self, walk: PageWalk) -> Iterator[AuditLogsPage]:
         while (params := walk.next_query()) is not None:
-            page = walk.take(self.api_call(path="logs", query_params=params))
+            page = walk.take(self._send(self._request("GET", "logs", params, raw_entries=walk.raw_entries)))
             if page is not None:
                 yield page
 
