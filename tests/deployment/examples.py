@@ -24,7 +24,7 @@ SKIP_ON_AIRFLOW_2 = pytest.mark.skipif(
 )
 
 # The sensor example as it ships, with only the poll interval shortened (the worker parses this file too).
-SENSOR_DAG_FILE = f'''"""The Airflow DAG {SENSOR_DAG} from example_dags, polling every {SENSOR_POLL_SECONDS} s (test deployment)."""
+SENSOR_DAG_FILE = f'''"""The Airflow DAG {SENSOR_DAG} of example_dags, polling every {SENSOR_POLL_SECONDS} s."""
 import runpy
 
 dag = runpy.run_path({str(EXAMPLES / "example_slack_audit_sensor.py")!r})["dag"]
