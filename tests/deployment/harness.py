@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -122,7 +123,9 @@ class Deployment:
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                # Five processes write to one SQLite file: wait for its lock as long as a busy machine needs
+                # (pysqlite's default of 5 s makes a CLI call or the scheduler fail with "database is locked").
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}?timeout=60",
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__BASE_URL": self.base_url,
@@ -141,16 +144,23 @@ class Deployment:
 
     # ------------------------------------------------------------------ lifecycle
     def airflow(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run ``airflow <args>`` as a user would in this deployment's environment; fail with its output."""
+        """Run ``airflow <args>`` as a user would in this deployment's environment; fail with its output.
+
+        A command that SQLite refused with "database is locked" (Airflow's SQLite backend is for
+        development: concurrent writers can get SQLITE_BUSY) is run again, at most twice, as a user would.
+        """
         started = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.component_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        for _attempt in range(3):
+            proc = subprocess.run(
+                [sys.executable, "-m", "airflow", *args],
+                env=self.component_env(),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            if proc.returncode == 0 or "database is locked" not in proc.stdout + proc.stderr:
+                break
         self.timings[f"airflow {args[0]}"] = time.monotonic() - started
         if proc.returncode != 0:
             raise DeploymentError(f"airflow {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
@@ -164,6 +174,11 @@ class Deployment:
         for name, text in self.dag_files.items():
             (self.dags_folder / name).write_text(text)
         self.airflow("db", "migrate", timeout=300)
+        # Five processes share one SQLite file: in WAL mode readers do not block the writer (nor it them),
+        # which is what keeps the scheduler and a CLI call from failing with "database is locked".
+        # The mode is stored in the file, so every process of the deployment uses it.
+        with contextlib.closing(sqlite3.connect(self.home / "airflow.db")) as db:
+            db.execute("PRAGMA journal_mode=WAL")
         env = self.component_env()
         for name, args in COMPONENTS.items():
             out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop())
@@ -216,10 +231,11 @@ class Deployment:
         """Everything every component wrote, for checks on what users read."""
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("*.log")))
 
-    def task_logs(self) -> str:
-        """Every task attempt's log file."""
+    def task_logs(self, run_id: str | None = None) -> str:
+        """Every task attempt's log file (of the run ``run_id`` only, when given)."""
         folder = self.root / "task-logs"
-        return "\n".join(p.read_text(errors="replace") for p in sorted(folder.rglob("*.log")))
+        paths = [p for p in sorted(folder.rglob("*.log")) if run_id is None or f"run_id={run_id}" in str(p)]
+        return "\n".join(p.read_text(errors="replace") for p in paths)
 
     # ------------------------------------------------------------------ REST API
     def token(self) -> str:
@@ -250,7 +266,7 @@ class Deployment:
             headers["Authorization"] = f"Bearer {self.token()}"
         request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=30) as resp:
+            with urllib.request.urlopen(request, timeout=90) as resp:
                 status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read()

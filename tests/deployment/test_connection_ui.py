@@ -117,8 +117,8 @@ def saved_from_the_form(browser: Browser, deployment, emulator) -> dict[str, Any
 
 def press_test(browser: Browser, conn_id: str) -> str:
     """Press the Test button on ``conn_id``'s row; return the text of the toast that reports the result."""
-    toasts = "[...document.querySelectorAll('[role=status]')].map(e => e.innerText.trim())"
-    before = len(browser.script(f"return {toasts}"))
+    # Toasts shown so far (e.g. "Connection has been successfully created") are marked, so only a new one counts.
+    browser.script("document.querySelectorAll('[role=status]').forEach(e => e.setAttribute('data-seen', ''))")
     row = browser.find(
         f"{conn_id}'s row",
         "return [...document.querySelectorAll('tr')].find(r => r.innerText.split(/\\s+/).includes(arguments[0]))",
@@ -133,8 +133,8 @@ def press_test(browser: Browser, conn_id: str) -> str:
     browser.click(button)
     return browser.find(
         "the test's result",
-        f"return {toasts}.slice(arguments[0]).find(t => t.startsWith('Test Connection')) || null",
-        before,
+        "return [...document.querySelectorAll('[role=status]:not([data-seen])')].map(e => e.innerText.trim())"
+        ".find(t => t.startsWith('Test Connection')) || null",
         timeout=60,
     )
 

@@ -7,6 +7,7 @@ with a JWT from ``/auth/token``), the exported files and the component and task 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import gzip
 import json
 import time
@@ -15,7 +16,7 @@ import urllib.parse
 import pytest
 
 from tests.deployment.examples import CONN_ID, EXPORT_DAG, SENSOR_DAG, SKIP_ON_AIRFLOW_2, WATCHER_EXAMPLE
-from tests.deployment.harness import TERMINAL_TI_STATES, wait_for
+from tests.deployment.harness import TERMINAL_TI_STATES, DeploymentError, wait_for
 
 pytestmark = [pytest.mark.airflow, pytest.mark.deployment, SKIP_ON_AIRFLOW_2]
 
@@ -121,7 +122,7 @@ def test_deferrable_sensor_defers_polls_in_the_triggerer_and_succeeds_when_late_
     )
     value = xcom["value"] if isinstance(xcom["value"], list) else json.loads(xcom["value"])
     assert [e["id"] for e in value] == [e["id"] for e in risky[:50]]
-    assert "poll(s) in the triggerer" in deployment.task_logs()
+    assert "poll(s) in the triggerer" in deployment.task_logs(run_id)
     # Unpausing made the scheduler start the latest hour too; it is not this test's business.
     deployment.api("PATCH", f"/dags/{SENSOR_DAG}", {"is_paused": True})
     deployment.fail_scheduled_runs(SENSOR_DAG)
@@ -148,18 +149,20 @@ def test_a_running_export_marked_failed_leaves_nothing_behind(deployment, emulat
         run_id = f"deployment_kill_{start}"
         deployment.trigger(EXPORT_DAG, run_id, start, start + HOUR)
         deployment.wait_for_ti(EXPORT_DAG, run_id, "export_audit_logs", {"running"}, timeout=120)
-        # The slow answer is on its way: the export has started reading its window.
-        wait_for("the export to call Slack", lambda: emulator.stats.faults.get("slow", 0) > 0, timeout=60)
+        # The export is mid-flight: its temporary file is open and Slack has not answered yet.
+        wait_for("the export's temporary file", lambda: partials(export_root) != before, timeout=60)
         quoted = urllib.parse.quote(run_id, safe="")
         deployment.api(
             "PATCH",
             f"/dags/{EXPORT_DAG}/dagRuns/{quoted}/taskInstances/export_audit_logs",
             {"new_state": "failed"},
         )
-        # Airflow sends SIGTERM to the task, then SIGKILL after a grace period: wait for the process to be gone.
-        time.sleep(15)
+        # Airflow sends SIGTERM to the task, then SIGKILL after a grace period: give it that long to clean up.
+        with contextlib.suppress(DeploymentError):
+            wait_for("the export's temporary file to go", lambda: partials(export_root) == before, timeout=20)
     finally:
         emulator.faults.clear()
+    assert deployment.ti_state(EXPORT_DAG, run_id, "export_audit_logs") == "failed"
     assert not window_file(export_root, start).exists()
     assert partials(export_root) == before
 
@@ -176,10 +179,18 @@ def test_an_on_time_export_waits_in_deferred_not_running(deployment):
     run_id = f"deployment_on_time_{end}"
     deployment.trigger(EXPORT_DAG, run_id, end - HOUR, end)
     seen: list = []
+
+    def waiting_or_done() -> bool:
+        state = deployment.ti_state(EXPORT_DAG, run_id, "export_audit_logs")
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if state in {"deferred", *TERMINAL_TI_STATES}:
+            return True
+        # Sleeping through the settle wait in the worker (the operator logs it before it sleeps): no need to watch.
+        return state == "running" and "to settle" in deployment.task_logs(run_id)
+
     try:
-        deployment.wait_for_ti(
-            EXPORT_DAG, run_id, "export_audit_logs", {"deferred", *TERMINAL_TI_STATES}, timeout=60, seen=seen
-        )
+        wait_for("the on-time export to defer", waiting_or_done, timeout=90, interval=1, explain=deployment.log_tails)
     finally:
         quoted = urllib.parse.quote(run_id, safe="")
         deployment.api_status("PATCH", f"/dags/{EXPORT_DAG}/dagRuns/{quoted}", {"state": "failed"})
