@@ -123,6 +123,8 @@ class Deployment:
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+                # A deployment with a triggerer: operators that can wait there do (the exports' settle wait).
+                "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
                 # Five processes write to one SQLite file: wait for its lock as long as a busy machine needs
                 # (pysqlite's default of 5 s makes a CLI call or the scheduler fail with "database is locked").
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}?timeout=60",
