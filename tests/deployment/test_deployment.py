@@ -155,11 +155,6 @@ def start_export_alone(deployment, run_id: str, start: int, end: int, states: se
     return seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 (Export guarantees): the export operators have no on_kill(), so a running export marked "
-    "failed (SIGTERM, then SIGKILL) leaves its .partial beside the target",
-)
 def test_a_running_export_marked_failed_leaves_nothing_behind(deployment, emulator):
     start = calendar.timegm((2024, 3, 2, 6, 0, 0))
     export_root = deployment.export_root
@@ -186,11 +181,6 @@ def test_a_running_export_marked_failed_leaves_nothing_behind(deployment, emulat
     assert partials(export_root) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 (Export guarantees): an on-time export waits settle_seconds for late events inside its "
-    "worker slot (state running) instead of deferring",
-)
 def test_an_on_time_export_waits_in_deferred_not_running(deployment):
     end = int(time.time())
     run_id = f"deployment_on_time_{end}"
