@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -159,14 +158,3 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def wait_for_text(browser: Browser, text: str, timeout: float = 30) -> str:
-    """Wait until ``text`` is visible on the page; return the page's text."""
-    return wait_for(
-        f"{text!r} on the page", lambda: (page := browser.text()) and text in page and page, timeout, interval=0.3
-    )
-
-
-def now() -> float:
-    return time.monotonic()

@@ -50,8 +50,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(what: str, check: Callable[[], T], timeout: float, *, interval: float = 0.5, explain=None) -> T:
-    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds naming ``what``."""
+def wait_for(
+    what: str,
+    check: Callable[[], T],
+    timeout: float,
+    *,
+    interval: float = 0.5,
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds naming ``what``.
+
+    :param explain: called on failure for what helps to understand it (e.g. the tails of the component logs).
+    """
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while True:

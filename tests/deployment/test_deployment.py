@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from tests.deployment.examples import CONN_ID, EXPORT_DAG, SENSOR_DAG, SKIP_ON_AIRFLOW_2, WATCHER_EXAMPLE
+from tests.deployment.examples import EXPORT_DAG, SENSOR_DAG, SKIP_ON_AIRFLOW_2, WATCHER_EXAMPLE
 from tests.deployment.harness import TERMINAL_TI_STATES, DeploymentError, wait_for
 
 pytestmark = [pytest.mark.airflow, pytest.mark.deployment, SKIP_ON_AIRFLOW_2]
@@ -231,4 +231,3 @@ def test_the_watcher_dag_starts_a_run_from_a_new_event(deployment, emulator):
         timeout=120,
     )  # fmt: skip
     assert done["state"] == "success"
-    assert CONN_ID  # the watcher reads Slack through the default connection like the other examples
