@@ -405,10 +405,11 @@ def test_the_operators_close_the_hooks_http_session(slack_conn, closes):
 
 
 def giving_up_line(caplog, capsys) -> str:
-    """The sensor's "Giving up" line: Airflow 3 logs through structlog to stdout, 2.11 through logging."""
+    """The sensor's "Giving up" message: Airflow 3 logs through structlog to stdout, 2.11 through logging
+    (captured there and echoed to stdout, so the same message may come twice)."""
     lines = (caplog.text + capsys.readouterr().out).splitlines()
-    (line,) = [line for line in lines if "Giving up" in line]
-    return line
+    (message,) = {line[line.index("Giving up") :] for line in lines if "Giving up" in line}
+    return message
 
 
 def test_a_timed_out_deferrable_sensor_logs_why_before_it_is_skipped(caplog, capsys):
