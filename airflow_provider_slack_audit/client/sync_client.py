@@ -122,8 +122,11 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         if isinstance(error, requests.exceptions.ConnectTimeout) or _in_connect_phase(error):
             proxy = f" through proxy {redact_url(self.proxy)}" if self.proxy else ""
             return TransportFailure(f"could not connect{proxy} ({detail})", reason=root, handler_error=URLError(root))
-        if isinstance(error, requests.exceptions.ReadTimeout):
-            return TransportFailure(f"a read timeout ({detail})", reason=TimeoutError("timed out"))
+        if isinstance(error, requests.exceptions.ReadTimeout):  # a read waited `timeout`: the deadline is reached too
+            return TransportFailure(
+                f"no complete answer within timeout={self.timeout}s (a read timed out)",
+                reason=TimeoutError("timed out"),
+            )
         if isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
             return TransportFailure(f"a body cut short ({detail})", reason=root)
         # urllib lets socket errors after the connect through as they are, and wraps anything else.
