@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import uuid
 from collections import deque
@@ -90,15 +91,17 @@ def export_asset_outlet(path: Any, task_id: str, dag: Any = None) -> Any:
 
 
 class _CountingWriter:
-    """Passes bytes on to ``raw`` and counts them."""
+    """Passes bytes on to ``raw``, counts and hashes them (the stored object's size and sha256)."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.bytes = 0
+        self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
         self.raw.write(data)
         self.bytes += len(data)
+        self.digest.update(data)
         return len(data)
 
     def flush(self) -> None:
@@ -138,6 +141,11 @@ class AtomicJsonLinesWriter:
     def bytes(self) -> int:
         """Bytes written to storage so far (after compression)."""
         return self._counter.bytes if self._counter else 0
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the bytes written to storage (the stored object's, once committed)."""
+        return self._counter.digest.hexdigest() if self._counter else hashlib.sha256().hexdigest()
 
     def __enter__(self) -> AtomicJsonLinesWriter:
         if not self.overwrite and self.target.path.exists():
