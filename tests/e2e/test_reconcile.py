@@ -302,3 +302,36 @@ def test_reconcile_dag_state(airflow_db, slack_conn, tmp_path):
     dag_run, states = run_dag(dag, H0 + HOUR)
     assert state_name(dag_run.state) == "failed"
     assert states == {"reconcile": "failed"}
+
+
+def test_example_reconcile_dag_keeps_the_late_events_of_its_day(airflow_db, slack_conn, tmp_path, monkeypatch):
+    """The example DAG's daily run reconciles the 24 hourly objects of the day before, one mapped task each."""
+    from pathlib import Path
+
+    from tests.fixtures.dag_runs import load_dag_bag
+
+    day = datetime(2024, 3, 2, tzinfo=timezone.utc)
+    start = int(day.timestamp())
+    late_hour = start + 5 * 3600
+    slack_conn.late_events(late_hour + 60, late_hour + 119, delay=HIDDEN)
+    for hour in range(24):  # what the hourly export DAG wrote for that day (its path layout)
+        oldest = start + 3600 * hour
+        key = f"dt=2024-03-02/hour={hour:02d}/{oldest}-{oldest + 3599}.jsonl.gz"
+        SlackAuditLogsToObjectStorageOperator(
+            task_id="export", path=f"file://{tmp_path}/{key}", oldest=oldest, latest=oldest + 3599, settle_seconds=0
+        ).execute({})
+    slack_conn.reset()  # the late minute reaches Slack
+    late = {e["id"] for e in slack_conn.events(late_hour + 60, late_hour + 119)}
+
+    monkeypatch.setenv("AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT", f"file://{tmp_path}")
+    bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_reconcile.py")
+    assert not bag.import_errors
+    dag = bag.get_dag("slack_audit_daily_reconcile")
+    dag_run, _ = run_dag(dag, day + timedelta(days=1, minutes=30))
+    assert state_name(dag_run.state) == "success"
+    mapped = [ti for ti in dag_run.get_task_instances() if ti.task_id == "reconcile_hour"]
+    assert len(mapped) == 24
+    assert {state_name(ti.state) for ti in mapped} == {"success"}
+    late_files = sorted(p for p in tmp_path.rglob("*.late-*.jsonl.gz"))
+    assert [p.parent.name for p in late_files] == ["hour=05"]
+    assert set(ids_of(late_files[0].read_bytes())) == late
