@@ -95,7 +95,7 @@ def test_s3_through_moto_gets_the_same_bytes_as_file(airflow_db, slack_conn, s3_
     assert run(local, H0) == "success"
     assert run(remote, H0) == "success"
     (path,) = tmp_path.glob("*.jsonl.gz")
-    assert s3_server.keys() == [f"slack/{path.name}"]
+    assert s3_server.keys() == [f"slack/{path.name}", f"slack/{path.name}.manifest.json"]
     assert s3_server.read(f"slack/{path.name}") == path.read_bytes()
 
 
