@@ -2,13 +2,15 @@
 
 A late file ``<stem>.late-<unix seconds>.jsonl[.gz]`` holds the events Slack returned for an exported
 window after the export had read it. Its manifest names the object it completes (``object`` and
-``object_sha256``), so a late file of an object that was since exported again is recognised as stale.
+``object_sha256``), so a late file of an object that was since exported again is recognised as stale
+(and removed by that export).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -111,3 +113,25 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
             ) from None
         hashing.drain()
     return hashing.digest.hexdigest(), hashing.bytes, events
+
+
+def remove_stale_late_files(path: ObjectStoragePath, sha256: str, *, gzip: bool) -> list[str]:
+    """Delete the late files of an earlier export of ``path`` (their manifest names another ``object_sha256``).
+
+    Called after an export replaced the object: it read the window again, so it holds their events, and
+    a loader that takes the object and its late files must not get them twice. Late files without a
+    manifest are left alone (nothing says which export they complete). The late file goes first, then
+    its manifest. Returns the names removed.
+    """
+    removed = []
+    for late in late_files(path, gzip=gzip):
+        manifest_file = late.parent / f"{late.name}{MANIFEST_SUFFIX}"
+        try:
+            recorded = json.loads(manifest_file.read_bytes()).get("object_sha256")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if recorded and recorded != sha256:
+            late.unlink()
+            manifest_file.unlink()
+            removed.append(late.name)
+    return removed

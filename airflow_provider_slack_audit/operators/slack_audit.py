@@ -28,7 +28,7 @@ from airflow_provider_slack_audit.operators.manifest import (
     remove_manifest,
     write_manifest,
 )
-from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, scan_ids
+from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, remove_stale_late_files, scan_ids
 from airflow_provider_slack_audit.query import AuditFilters, validate_filters
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
@@ -237,6 +237,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             )
             write_manifest(target.path, manifest, local=target.is_local)
             summary["manifest"] = target.url + MANIFEST_SUFFIX
+        for name in remove_stale_late_files(target.path, writer.sha256, gzip=gzip):
+            self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
         self._lineage = LineageRecord(
             base_url=self.hook.client.base_url,

@@ -335,3 +335,25 @@ def test_example_reconcile_dag_keeps_the_late_events_of_its_day(airflow_db, slac
     late_files = sorted(p for p in tmp_path.rglob("*.late-*.jsonl.gz"))
     assert [p.parent.name for p in late_files] == ["hour=05"]
     assert set(ids_of(late_files[0].read_bytes())) == late
+
+
+def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_needed(airflow_db, slack_conn, store):
+    name = "again.jsonl"
+    kwargs = {"task_id": "export", "path": f"{store.root}/{name}", "conn_id": store.conn_id,
+              "oldest": OLDEST, "latest": OLDEST + 599, "settle_seconds": 0}  # fmt: skip
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    slack_conn.reset()  # the slice reaches Slack
+    result = SlackAuditLogsReconcileOperator(
+        task_id="r", path=kwargs["path"], conn_id=store.conn_id, settle_seconds=0
+    ).execute({})
+    late_name = result["late_path"].rsplit("/", 1)[1]
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    # a re-export that still misses the slice writes the same bytes: the late file still completes it
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    assert late_name in store.names()
+    slack_conn.reset()
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})  # now it holds the late events itself
+    assert store.names() == [name, name + ".manifest.json"]
+    window_ids = [e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599)]
+    assert sorted(ids_of(store.read(name))) == sorted(window_ids)
