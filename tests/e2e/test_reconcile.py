@@ -267,6 +267,18 @@ def test_openlineage_facets_of_both_operators(airflow_db, slack_conn, tmp_path):
     assert run_facet.window == {"oldest": OLDEST, "latest": OLDEST + 599}
     assert run_facet.filters == {"action": ["user_login"], "actor": None, "entity": None}
     assert json.loads(Serde.to_json(run_facet))["window"] == run_facet.window
+    # the openlineage provider's own extraction path (what its listener runs on task success) finds them
+    from types import SimpleNamespace
+
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+    from airflow.utils.state import TaskInstanceState
+
+    extracted = ExtractorManager().extract_metadata(
+        dagrun=SimpleNamespace(run_id="r"), task=export, task_instance_state=TaskInstanceState.SUCCESS,
+        task_instance=None,
+    )  # fmt: skip
+    assert [(d.namespace, d.name) for d in extracted.outputs] == [("file", str(tmp_path / name))]
+    assert extracted.run_facets["slackAuditLogs"].window == run_facet.window
 
     slack_conn.reset()
     reconcile = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, settle_seconds=0)
