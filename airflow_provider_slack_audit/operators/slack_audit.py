@@ -333,6 +333,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)
+        # fsspec filesystems are shared in a process and cache listings and object versions: the object and
+        # its late files must be read as they are now (another task may have written or replaced them).
+        target.path.fs.invalidate_cache()
         if not target.path.exists():
             raise AirflowFailException(
                 f"{target.url} does not exist: reconcile an object that an export wrote (check the path and that "
