@@ -22,8 +22,7 @@ from airflow_provider_slack_audit.operators._ids import SortedIdsDigest
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-    from airflow_provider_slack_audit.client import SlackAuditLogsClient
-    from airflow_provider_slack_audit.query import AuditFilters
+    from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
     from airflow_provider_slack_audit.windows import AuditWindow
 
 #: What a manifest's name adds to its object's.
@@ -42,8 +41,8 @@ def manifest_path(path: ObjectStoragePath) -> ObjectStoragePath:
     return path.parent / f"{path.name}{MANIFEST_SUFFIX}"
 
 
-def filters_record(filters: AuditFilters) -> dict[str, Any]:
-    """The filters as the manifest records them (``page_size`` changes no result, so it is left out)."""
+def filters_record(filters: LogsQuery) -> dict[str, Any]:
+    """The query's filters as the manifest records them (the page size changes no result: left out)."""
     return {
         "action": list(filters.action) if filters.action else None,
         "actor": filters.actor,
@@ -87,7 +86,7 @@ def build_manifest(
     *,
     url: str,
     window: AuditWindow,
-    filters: AuditFilters,
+    filters: LogsQuery,
     tally: ExportTally,
     ids_sha256: str,
     size: int,

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, conf
 
+from airflow_provider_slack_audit._compat import DateTimeTrigger
+from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._ids import IdIndex
 from airflow_provider_slack_audit.operators._lineage import LineageMixin, LineageRecord
 from airflow_provider_slack_audit.operators._progress import PageProgress
-from airflow_provider_slack_audit.operators._writer import (
-    AtomicJsonLinesWriter,
-    ExportTarget,
-    export_asset_outlet,
-    resolve_target,
-)
+from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter, open_sink, resolve_target
 from airflow_provider_slack_audit.operators.manifest import (
     MANIFEST_SUFFIX,
     ExportTally,
@@ -29,8 +30,7 @@ from airflow_provider_slack_audit.operators.manifest import (
     write_manifest,
 )
 from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, remove_stale_late_files, scan_ids
-from airflow_provider_slack_audit.query import AuditFilters, validate_filters
-from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
+from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
 if TYPE_CHECKING:
@@ -43,6 +43,13 @@ if TYPE_CHECKING:
 DEFAULT_SETTLE_SECONDS = 120
 #: How early before its window ends a run may start and still wait for it (clock skew, early triggers).
 MAX_EARLY_START_SECONDS = 60
+#: A deferrable task defers its settle wait only when it is longer than this; shorter waits cost less in
+#: the worker than a round trip through the triggerer.
+MIN_DEFER_SECONDS = 5
+
+
+class TaskKilled(AirflowException):
+    """``on_kill()`` was called: the task stops reading and writing."""
 
 
 class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
@@ -53,8 +60,11 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
 
     :param settle_seconds: how long after the window's last second to wait before reading it, for events
         that reach Slack's audit log late (Slack documents no delay; collectors hold back 60 to 300 s). A
-        run that starts sooner waits in the worker; a window that ends further in the future than that
-        fails, since it cannot be read whole yet.
+        run that starts sooner waits (see ``deferrable``); a window that ends further in the future than
+        that fails, since it cannot be read whole yet. A past window neither waits nor defers.
+    :param deferrable: wait for the window to settle in the triggerer (a ``DateTimeTrigger`` at the exact
+        moment) instead of in a worker slot, when the wait is longer than a few seconds. Defaults to
+        ``[operators] default_deferrable``.
     """
 
     template_fields: Sequence[str] = QUERY_TEMPLATE_FIELDS
@@ -72,6 +82,7 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         entity: str | None = None,
         page_size: int | str | None = None,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,34 +90,89 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         if isinstance(settle_seconds, bool) or not isinstance(settle_seconds, (int, float)) or settle_seconds < 0:
             raise ValueError(f"settle_seconds={settle_seconds!r}: give a number of seconds, 0 or more.")
         self.settle_seconds = settle_seconds
+        self.deferrable = deferrable
+        self._killed: threading.Event | None = None
 
-    def wait_until_settled(self, window: AuditWindow) -> None:
-        """Wait until ``settle_seconds`` have passed since the window's end; refuse a window still open."""
-        wait = window.latest + 1 + self.settle_seconds - time.time()
+    def settle_moment(self, window: AuditWindow) -> float:
+        """The epoch second from which ``window`` counts as settled: its end plus ``settle_seconds``."""
+        return window.latest + 1 + self.settle_seconds
+
+    def settle_wait(self, window: AuditWindow) -> float:
+        """Seconds still to wait before ``window`` may be read (0 for a past window); refuse a window still open."""
+        wait = self.settle_moment(window) - time.time()
         if wait <= 0:
-            return
+            return 0.0
         if wait > self.settle_seconds + MAX_EARLY_START_SECONDS:
             raise AirflowFailException(
                 f"The window {window.describe()} has not ended yet, so it cannot be exported whole: Slack would "
                 f"return only the events so far. Export windows that have ended (the run's data interval does), "
                 f"or set latest to a past second."
             )
-        self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
-        time.sleep(wait)
+        return wait
 
-    def iter_pages(self, window: AuditWindow, filters: AuditFilters) -> Iterator[AuditLogsPage]:
-        """Every page of the window, oldest bound and filters sent with each cursor; failures that a
-        retry cannot fix (a refused token, a rejected query) fail the task at once."""
-        self.wait_until_settled(window)
-        with self.failing_fast():
-            yield from self.hook.iter_pages(
-                window.oldest,
-                window.latest,
-                action=filters.action,
-                actor=filters.actor,
-                entity=filters.entity,
-                page_size=filters.page_size,
+    @property
+    def killed(self) -> threading.Event:
+        """Set by :meth:`on_kill`; made per execution (an Event cannot be copied with the task)."""
+        if self._killed is None:
+            self._killed = threading.Event()
+        return self._killed
+
+    def execute(self, context: Context) -> Any:
+        """Resolve the window, wait for it to settle (deferring when asked), then :meth:`read_window`."""
+        window, _ = self.resolve_query(context)  # fails at once on bad input, before any wait
+        wait = self.settle_wait(window)
+        if wait > MIN_DEFER_SECONDS and self.deferrable:
+            moment = datetime.fromtimestamp(self.settle_moment(window), tz=timezone.utc)
+            self.log.info(
+                "Deferring for %.0f s until %s, when late audit events of %s have settled",
+                wait,
+                moment.isoformat(),
+                window.describe(),
             )
+            self.defer(
+                trigger=DateTimeTrigger(moment=moment),
+                method_name="execute_settled",
+                kwargs={"window": [window.oldest, window.latest]},  # resume on this window, even if "now" moved
+            )
+        return self.execute_settled(context, window=[window.oldest, window.latest])
+
+    def execute_settled(self, context: Context, event: Any = None, window: list[int] | None = None) -> Any:
+        """Read the window once it has settled (also where a deferred task resumes).
+
+        :param window: ``[oldest, latest]`` as resolved when the task started; None resolves it again.
+        """
+        resolved, query = self.resolve_query(context)
+        if window is not None:
+            resolved = AuditWindow(int(window[0]), int(window[1]))
+            query = replace(query, oldest=resolved.oldest, latest=resolved.latest)
+        wait = self.settle_wait(resolved)
+        if wait > 0:
+            self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, resolved.describe())
+            if self.killed.wait(wait):
+                raise TaskKilled(f"Killed while waiting for {resolved.describe()} to settle; nothing was read.")
+        return self.read_window(context, resolved, query)
+
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> Any:
+        """Read the settled window and produce the task's result."""
+        raise NotImplementedError
+
+    def on_kill(self) -> None:
+        """Stop reading (and, for exports, throw the partial object away). Airflow calls this from the task's
+        SIGTERM handler, so it only sets flags and aborts; the running ``execute`` then fails."""
+        self.killed.set()
+
+    def iter_pages(self, window: AuditWindow, query: LogsQuery) -> Iterator[AuditLogsPage]:
+        """Every page of the window's query, bounds and filters sent with each cursor; failures that a
+        retry cannot fix (a refused token, a rejected query) fail the task at once. Stops when killed.
+        The hook's connections are closed when the walk ends, however it ends."""
+        try:
+            with self.failing_fast():
+                for page in self.hook.iter_pages(query):
+                    if self.killed.is_set():
+                        raise TaskKilled(f"Killed while reading {window.describe()}.")
+                    yield page
+        finally:
+            self.close_hook()
 
 
 class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
@@ -125,21 +191,21 @@ class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
             raise ValueError(f"max_events={max_events!r}: give a whole number of events, 0 or more.")
         self.max_events = max_events
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        window, filters = self.resolve_query(context)
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> list[dict[str, Any]]:
         self.log.info("Reading Slack audit logs for %s", window.describe())
         events: list[dict[str, Any]] = []
         progress = PageProgress(self.log)
-        for page in self.iter_pages(window, filters):
-            events.extend(page.entries)
-            progress.page_done(len(page.entries))
-            if len(events) > self.max_events:
-                raise AirflowFailException(
-                    f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
-                    "kept in Airflow's metadata database and is meant for small results: write the window to a "
-                    "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
-                    "interval, or raise max_events."
-                )
+        with closing(self.iter_pages(window, query)) as pages:  # closed (and the hook with it) on any exit
+            for page in pages:
+                events.extend(page.entries)
+                progress.page_done(len(page.entries))
+                if len(events) > self.max_events:
+                    raise AirflowFailException(
+                        f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
+                        "kept in Airflow's metadata database and is meant for small results: write the window to a "
+                        "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
+                        "interval, or raise max_events."
+                    )
         progress.finish()
         return events
 
@@ -149,9 +215,11 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
     Write the run's window of Slack audit log events to object storage as JSON Lines.
 
     One compact JSON event per line, as Slack sent it, newest first; gzip-compressed when the path ends in
-    ``.gz`` or ``compression="gzip"``. The window is streamed page by page (memory stays bounded by a page),
-    into a temporary sibling of ``path`` that is moved onto ``path`` only once the whole window was read and
-    written: on any failure nothing appears at ``path`` and an earlier file there is left as it was.
+    ``.gz`` or ``compression="gzip"``. The window is streamed page by page (memory stays bounded by a page).
+    Nothing appears at ``path`` unless the whole window was read and written, and an earlier object there
+    is left as it was on any failure or kill: on object stores the object is one upload that the store
+    makes visible only when it completes; locally a temporary sibling ``.<name>.<random>.partial`` is
+    renamed into place. Nothing is opened before the settle wait ends.
 
     :param path: where to write, as a URL Airflow's object storage understands: ``file:///data/audit.jsonl.gz``,
         ``s3://bucket/slack/audit.jsonl.gz``, ``gs://...``. Templated, so a run can write its own object.
@@ -159,10 +227,17 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         uses the scheme's default.
     :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
     :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
-        the task instead. The object's manifest is replaced with it (and removed when ``manifest=False``).
+        the task instead, also when another run creates the object while this one is writing (S3's
+        conditional write, a hard link locally; other stores refuse ``overwrite=False`` with an error).
     :param manifest: write ``<path>.manifest.json`` once the object is in place: the window, filters, counts,
         the sha256 of the stored bytes and of the sorted event ids (evidence that the export is whole and
-        unaltered; :class:`SlackAuditLogsReconcileOperator` checks it).
+        unaltered; :class:`SlackAuditLogsReconcileOperator` checks it). The manifest of an object being
+        replaced is removed first, also with ``manifest=False``: a manifest never describes another object.
+    :param asset: the Asset this task declares and records one event on per run (extra: ``path``,
+        ``events``, ``bytes``, ``oldest``, ``latest``): an ``Asset``, a URI, or an ``AssetAlias`` to name
+        each object as an Asset of its own. Default: ``path`` itself when it has no template, else its
+        static part (``s3://bucket/slack/{{ ds }}.jsonl`` -> ``s3://bucket/slack``), else
+        ``slack-audit://<slack_audit_conn_id>/<dag_id>/<task_id>``.
     """
 
     template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
@@ -175,10 +250,9 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         compression: str | None = "infer",
         overwrite: bool = True,
         manifest: bool = True,
+        asset: Any = None,
         **kwargs: Any,
     ) -> None:
-        outlet = export_asset_outlet(path, kwargs.get("task_id", "export"), kwargs.get("dag"))
-        kwargs["outlets"] = [*(kwargs.get("outlets") or []), outlet]
         super().__init__(**kwargs)
         if compression not in ("infer", "gzip", None):
             raise ValueError(f'compression={compression!r}: use "infer" (by the .gz suffix), "gzip" or None.')
@@ -187,10 +261,18 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         self.compression = compression
         self.overwrite = overwrite
         self.manifest = manifest
-        self._outlet = outlet
+        dag = getattr(self, "dag", None) if self.has_dag() else None
+        self.asset = export_asset(
+            path,
+            asset=asset,
+            slack_audit_conn_id=self.slack_audit_conn_id,
+            dag_id=getattr(dag, "dag_id", None),
+            task_id=self.task_id,
+        )
+        self.outlets = [*(self.outlets or []), self.asset]
+        self._writer: ExportWriter | None = None
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        window, filters = self.resolve_query(context)
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)
         gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
         self.log.info(
@@ -198,20 +280,25 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         )
         progress = PageProgress(self.log)
         tally = ExportTally()
+        client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
+        writer = self._writer = ExportWriter(open_sink(target, overwrite=self.overwrite), gzip=gzip)
+        if self.killed.is_set():  # on_kill came before the writer existed
+            writer.abort()
         try:
-            with AtomicJsonLinesWriter(target, gzip=gzip, overwrite=self.overwrite) as writer:
-                for page in self.iter_pages(window, filters):
+            with writer:
+                for page in self.iter_pages(window, query):
                     writer.write_page(page.entries)
                     if self.manifest:
                         tally.add_page(page.entries)
                     progress.page_done(len(page.entries))
                     del page  # let the page go before the next one is fetched: memory stays at one page
-                # The object and its manifest are one: an earlier manifest goes before the object it
-                # describes is replaced, and the new one is written only once the new object is in place.
+                # The object and its manifest are one: the manifest of the object being replaced goes before
+                # the commit, and the new one is written only once the new object is in place.
                 if remove_manifest(target.path):
                     self.log.info("Removed the manifest of the object being replaced at %s", target.url)
             ids_sha256 = tally.ids.hexdigest() if self.manifest else None
         finally:
+            self._writer = None
             tally.close()
         progress.finish()
         summary: dict[str, Any] = {
@@ -228,12 +315,12 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             manifest = build_manifest(
                 url=target.url,
                 window=window,
-                filters=filters,
+                filters=query,
                 tally=tally,
                 ids_sha256=ids_sha256 or "",
                 size=writer.bytes,
                 sha256=writer.sha256,
-                client=self.hook.client,
+                client=client,
             )
             write_manifest(target.path, manifest, local=target.is_local)
             summary["manifest"] = target.url + MANIFEST_SUFFIX
@@ -241,24 +328,20 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
         self._lineage = LineageRecord(
-            base_url=self.hook.client.base_url,
+            base_url=client.base_url,
             window={"oldest": window.oldest, "latest": window.latest},
-            filters=filters_record(filters),
+            filters=filters_record(query),
             outputs=[(target.path, writer.events, writer.bytes)],
         )
-        self._record_asset_event(context, target.url, summary)
+        record_asset_event(context, self.asset, target.url, summary)
         return summary
 
-    def _record_asset_event(self, context: Context, url: str, summary: dict[str, Any]) -> None:
-        outlet_events = context.get("outlet_events")
-        if outlet_events is None:
-            return
-        if hasattr(self._outlet, "uri"):
-            outlet_events[self._outlet].extra.update(summary)
-        else:  # an alias: the path was templated, so the object is only known now
-            from airflow.providers.common.compat.sdk import Asset
-
-            outlet_events[self._outlet].add(Asset(url), extra=summary)
+    def on_kill(self) -> None:
+        """Stop reading and throw the partial object away: nothing is left at ``path`` or beside it."""
+        super().on_kill()
+        writer = self._writer
+        if writer is not None:
+            writer.abort()
 
 
 #: Vanished ids listed in the log at most (all are counted).
@@ -307,13 +390,21 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         self.conn_id = conn_id
         self.fail_on_late = fail_on_late
         self.fail_on_vanished = fail_on_vanished
+        self._writer: ExportWriter | None = None
 
-    def _query(self, context: Context, manifest: dict[str, Any] | None) -> tuple[AuditWindow, AuditFilters]:
-        """The window and filters: the task's own, else the manifest's; both given must agree."""
+    def on_kill(self) -> None:
+        """Stop reading and throw a partial late file away: nothing is left beside ``path``."""
+        super().on_kill()
+        writer = self._writer
+        if writer is not None:
+            writer.abort()
+
+    def _query(self, context: Context, manifest: dict[str, Any] | None) -> tuple[AuditWindow, LogsQuery]:
+        """The window and query: the task's own, else the manifest's; both given must agree."""
         if manifest is None:
             return self.resolve_query(context)
         window = AuditWindow(int(manifest["window"]["oldest"]), int(manifest["window"]["latest"]))
-        if self.oldest not in (None, "") or self.latest not in (None, ""):
+        if _given(self.oldest) is not None or _given(self.latest) is not None:
             given = resolve_window(context, self.oldest, self.latest)
             if given != window:
                 raise AirflowFailException(
@@ -322,14 +413,24 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     "Leave oldest/latest unset to use the manifest's window."
                 )
         rec = manifest.get("filters") or {}
-        filters = validate_filters(rec.get("action"), rec.get("actor"), rec.get("entity"), self.page_size)
-        given_filters = filters_record(validate_filters(self.action, self.actor, self.entity, self.page_size))
-        if given_filters != filters_record(AuditFilters()) and given_filters != filters_record(filters):
+        with self.failing_fast():
+            query = LogsQuery(
+                oldest=window.oldest,
+                latest=window.latest,
+                action=rec.get("action"),
+                actor=rec.get("actor"),
+                entity=rec.get("entity"),
+                limit=_given(self.page_size),
+            )
+            given_filters = filters_record(
+                LogsQuery(action=_given(self.action), actor=_given(self.actor), entity=_given(self.entity))
+            )
+        if given_filters != filters_record(LogsQuery()) and given_filters != filters_record(query):
             raise AirflowFailException(
-                f"The filters {given_filters} differ from the export's {filters_record(filters)} recorded in its "
+                f"The filters {given_filters} differ from the export's {filters_record(query)} recorded in its "
                 "manifest. Leave action/actor/entity unset to use the manifest's."
             )
-        return window, filters
+        return window, query
 
     def execute(self, context: Context) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)
@@ -342,7 +443,22 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 "the export task succeeded)."
             )
         manifest = read_manifest(target.path, target.url)
-        window, filters = self._query(context, manifest)
+        window, query = self._query(context, manifest)
+        wait = self.settle_wait(window)
+        if wait > 0:
+            self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
+            if self.killed.wait(wait):
+                raise TaskKilled(f"Killed while waiting for {window.describe()} to settle; nothing was read.")
+        return self._reconcile(context, target, manifest, window, query)
+
+    def _reconcile(
+        self,
+        context: Context,
+        target: ExportTarget,
+        manifest: dict[str, Any] | None,
+        window: AuditWindow,
+        query: LogsQuery,
+    ) -> dict[str, Any]:
         gzip = target.name.endswith(".gz")
         index = IdIndex()
         sha256, size, events = scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
@@ -372,22 +488,27 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         )
         checked = 0
         tally = ExportTally()
-        writer: AtomicJsonLinesWriter | None = None
+        client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
+        writer: ExportWriter | None = None
         progress = PageProgress(self.log)
         try:
             with ExitStack() as stack:
-                for page in self.iter_pages(window, filters):
+                for page in self.iter_pages(window, query):
                     late = [entry for entry in page.entries if not index.mark(entry["id"])]
                     checked += len(page.entries)
                     if late:
                         if writer is None:  # opened on the first late event: a run that finds none writes nothing
-                            writer = stack.enter_context(AtomicJsonLinesWriter(late_target, gzip=gzip, overwrite=False))
+                            writer = self._writer = ExportWriter(open_sink(late_target, overwrite=False), gzip=gzip)
+                            if self.killed.is_set():
+                                writer.abort()
+                            stack.enter_context(writer)
                         writer.write_page(late)
                         tally.add_page(late)
                     progress.page_done(len(page.entries))
                     del page
             ids_sha256 = tally.ids.hexdigest() if writer is not None else None
         finally:
+            self._writer = None
             tally.close()
         progress.finish()
         late_count = writer.events if writer is not None else 0
@@ -395,12 +516,12 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             late_manifest = build_manifest(
                 url=late_target.url,
                 window=window,
-                filters=filters,
+                filters=query,
                 tally=tally,
                 ids_sha256=ids_sha256 or "",
                 size=writer.bytes,
                 sha256=writer.sha256,
-                client=self.hook.client,
+                client=client,
                 kind="late",
                 object=target.url,
                 object_sha256=sha256,
@@ -417,9 +538,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         }
         outputs = [(late_target.path, late_count, writer.bytes)] if writer is not None else []
         self._lineage = LineageRecord(
-            base_url=self.hook.client.base_url,
+            base_url=client.base_url,
             window={"oldest": window.oldest, "latest": window.latest},
-            filters=filters_record(filters),
+            filters=filters_record(query),
             inputs=[(target.path, events, size)],
             outputs=outputs,
             details={k: v for k, v in result.items() if k != "path"},
