@@ -280,7 +280,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         )
         progress = PageProgress(self.log)
         tally = ExportTally()
-        client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
+        with self.failing_fast():  # a bad connection fails the task at once, as in the walk
+            client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
         writer = self._writer = ExportWriter(open_sink(target, overwrite=self.overwrite), gzip=gzip)
         if self.killed.is_set():  # on_kill came before the writer existed
             writer.abort()
@@ -488,7 +489,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         )
         checked = 0
         tally = ExportTally()
-        client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
+        with self.failing_fast():  # a bad connection fails the task at once, as in the walk
+            client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
         writer: ExportWriter | None = None
         progress = PageProgress(self.log)
         try:
