@@ -7,6 +7,7 @@ sha256 of the sorted event ids (``ids_sha256``), the API usage, and when the exp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -147,13 +148,25 @@ def write_manifest(path: ObjectStoragePath, manifest: dict[str, Any], *, local: 
     return where
 
 
-def remove_manifest(path: ObjectStoragePath) -> bool:
-    """Delete the manifest of the object at ``path`` if there is one (before the object is replaced)."""
+#: What stands at a manifest's place while its object is replaced, where the store refuses to delete the old
+#: manifest (a role without s3:DeleteObject): a manifest of no object, so none ever describes another object.
+REPLACING_MARKER = {"replacing": True, "note": "the object beside this file is being replaced; no manifest yet"}
+
+
+def remove_manifest(path: ObjectStoragePath, *, local: bool) -> bool:
+    """Take the manifest of the object at ``path`` away, if there is one (before the object is replaced).
+
+    Deleted where the store allows it; where it refuses (s3fs reports no error for a refused delete, so
+    this checks), overwritten with :data:`REPLACING_MARKER`, which :func:`read_manifest` reads as no manifest.
+    """
     where = manifest_path(path)
-    if where.exists():
+    if not where.exists():
+        return False
+    with contextlib.suppress(PermissionError):
         where.unlink()
-        return True
-    return False
+    if where.exists():
+        put_atomically(where, json.dumps(REPLACING_MARKER).encode() + b"\n", local=local)
+    return True
 
 
 def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
@@ -168,6 +181,8 @@ def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
             f"The manifest {url}{MANIFEST_SUFFIX} is not JSON ({err}): it was altered or cut. Export the window "
             "again to get a sound object and manifest."
         ) from None
+    if manifest == REPLACING_MARKER:
+        return None  # an export that replaced the object did not finish: the object has no manifest
     missing = {"window", "filters", "events", "sha256"} - set(manifest) if isinstance(manifest, dict) else {"all"}
     if missing:
         raise AirflowFailException(

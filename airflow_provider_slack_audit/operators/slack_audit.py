@@ -320,7 +320,7 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
                     del page, entries  # let the page go before the next one is fetched
                 # The object and its manifest are one: the manifest of the object being replaced goes before
                 # the commit, and the new one is written only once the new object is in place.
-                if remove_manifest(target.path):
+                if remove_manifest(target.path, local=target.is_local):
                     self.log.info("Removed the manifest of the object being replaced at %s", target.url)
             ids_sha256 = tally.ids.hexdigest() if self.manifest else None
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -146,4 +147,25 @@ def test_s3_export_with_a_role_that_may_not_delete_replaces_the_object(airflow_d
     assert ids_in(s3_no_delete.read("slack/audit.jsonl")) == expected_ids(slack_conn, H0)
     # the earlier object had no manifest, so nothing was deleted (replacing a manifest needs s3:DeleteObject)
     assert s3_no_delete.keys() == ["slack/audit.jsonl", "slack/audit.jsonl.manifest.json"]
+    assert s3_no_delete.uploads() == []
+
+
+def test_s3_re_export_with_a_role_that_may_not_delete_replaces_object_and_manifest(
+    airflow_db, slack_conn, s3_no_delete
+):
+    """A re-run of a window whose object already has a manifest: the role cannot delete that manifest, yet the
+    re-run succeeds and leaves the new object with a manifest that describes it (not the earlier one)."""
+    path = f"s3://{s3_no_delete.bucket}/slack/again.jsonl"
+    dag = hourly_dag("e2e_s3_no_delete_rerun", path=path, conn_id=NO_DELETE_CONN_ID)
+    assert run(dag, H0) == "success"
+    s3_no_delete.client().put_object(Bucket=s3_no_delete.bucket, Key="slack/again.jsonl", Body=b"altered\n")
+
+    assert run(dag, H0) == "success"
+
+    body = s3_no_delete.read("slack/again.jsonl")
+    manifest = json.loads(s3_no_delete.read("slack/again.jsonl.manifest.json"))
+    assert ids_in(body) == expected_ids(slack_conn, H0)
+    assert manifest["sha256"] == hashlib.sha256(body).hexdigest()
+    assert manifest["events"] == len(body.splitlines())
+    assert s3_no_delete.keys() == ["slack/again.jsonl", "slack/again.jsonl.manifest.json"]
     assert s3_no_delete.uploads() == []

@@ -6,6 +6,7 @@ delete); local files are the test's tmp_path.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -181,3 +182,33 @@ def test_an_abort_before_the_writer_opens_creates_nothing(tmp_path):
     with pytest.raises(ExportAborted):
         writer.open()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("store", ["s3_no_delete", "local"])
+def test_the_manifest_of_an_object_being_replaced_is_gone_or_marked_even_where_delete_is_refused(
+    store, request, tmp_path
+):
+    from airflow_provider_slack_audit.operators.manifest import (
+        REPLACING_MARKER,
+        manifest_path,
+        read_manifest,
+        remove_manifest,
+        write_manifest,
+    )
+
+    if store == "local":
+        target = resolve_target(f"file://{tmp_path}/out.jsonl", None)
+    else:
+        s3 = request.getfixturevalue("s3_no_delete")
+        target = resolve_target(f"s3://{s3.bucket}/slack/out.jsonl", NO_DELETE_CONN_ID)
+    write_manifest(target.path, {"window": {}, "filters": {}, "events": 1, "sha256": "old"}, local=target.is_local)
+
+    assert remove_manifest(target.path, local=target.is_local) is True
+
+    where = manifest_path(target.path)
+    if store == "local":
+        assert not where.exists()  # deleted
+    else:  # the role may not delete: the old manifest is overwritten with a marker of no object
+        assert json.loads(where.read_bytes()) == REPLACING_MARKER
+    assert read_manifest(target.path, target.url) is None
+    assert remove_manifest(target.path, local=target.is_local) is (store != "local")
