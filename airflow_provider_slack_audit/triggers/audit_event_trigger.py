@@ -286,12 +286,12 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                             next_poll = time.monotonic() + refused_wait
                             break
                         self.log.warning(
-                            "Poll of [%d, %d] failed (%s: %s); polling again in %.0f s.",
+                            "Poll of [%d, %d] failed; polling again in %.0f s: %s: %s",
                             window.oldest,
                             window.latest,
+                            self.poll_interval,
                             type(exc).__name__,
                             exc,
-                            self.poll_interval,
                         )
                         continue
                     refused_wait = 0.0
@@ -314,19 +314,18 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         if _is_refusal(exc):
             wait = min(MAX_REFUSED_WAIT, max(MIN_REFUSED_WAIT, self.poll_interval, previous_wait * 2))
             self.log.error(
-                "Slack audit watcher on connection %r stopped polling: %s: %s. Fix the connection or the "
-                "watcher's filters; it tries again in %.0f s.",
+                "Slack audit watcher on connection %r stopped polling and tries again in %.0f s: %s: %s",
                 self.slack_audit_conn_id,
+                wait,
                 type(exc).__name__,
                 exc,
-                wait,
             )
             return wait
         self.log.warning(
-            "Could not build the Slack client (%s: %s); trying again in %.0f s.",
+            "Could not build the Slack client; trying again in %.0f s: %s: %s",
+            self.poll_interval,
             type(exc).__name__,
             exc,
-            self.poll_interval,
         )
         return self.poll_interval
 
