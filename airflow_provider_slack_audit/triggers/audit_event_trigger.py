@@ -262,7 +262,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         refused_wait = 0.0
         next_poll = time.monotonic()
         while True:
-            await asyncio.sleep(max(0.0, next_poll - time.monotonic()))
+            await self._wait_saving(next_poll, checkpoints)
             try:
                 client = await _open_client(self.slack_audit_conn_id, max_total_wait=self.poll_interval)
             except Exception as exc:
@@ -271,10 +271,8 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                 continue
             async with client:
                 while True:
-                    await asyncio.sleep(max(0.0, next_poll - time.monotonic()))
+                    await self._wait_saving(next_poll, checkpoints)
                     next_poll = time.monotonic() + self.poll_interval
-                    if (ripe := checkpoints.ripe(time.monotonic())) is not None:
-                        await self._save_state(ripe)
                     window = state.window(time.time())
                     if window is None:  # start lies in the future
                         continue
@@ -308,6 +306,17 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                         )
                         yield TriggerEvent(self._payload(batch, window))
                     checkpoints.add(time.monotonic(), state.to_json())
+
+    async def _wait_saving(self, until: float, checkpoints: Checkpoints) -> None:
+        """Sleep until monotonic time ``until``, saving each state as soon as it is old enough."""
+        while True:
+            if (ripe := checkpoints.ripe(time.monotonic())) is not None:
+                await self._save_state(ripe)
+            now = time.monotonic()
+            if now >= until:
+                return
+            due = checkpoints.due()
+            await asyncio.sleep((until if due is None else min(until, due)) - now)
 
     def _log_refusal(self, exc: BaseException, previous_wait: float) -> float:
         """Log why polling stopped and return how long to wait before trying again."""

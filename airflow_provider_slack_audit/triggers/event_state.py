@@ -160,6 +160,10 @@ class Checkpoints:
         """Record the state ``saved`` (``to_json``) as of monotonic time ``taken_at``."""
         self._taken.append((taken_at, saved))
 
+    def due(self) -> float | None:
+        """When the oldest state held becomes old enough to save; None when none is held."""
+        return self._taken[0][0] + self.delay if self._taken else None
+
     def ripe(self, now: float) -> dict[str, Any] | None:
         """The newest state at least ``delay`` old (dropping it and older ones), or None."""
         found = None

@@ -97,10 +97,13 @@ def test_batches_split_newest_first_runs_into_chunks():
 def test_checkpoints_hand_out_the_newest_state_once_it_is_old_enough():
     points = Checkpoints(delay=5)
     assert points.ripe(0) is None
+    assert points.due() is None
     for t in range(10):
         points.add(t, {"covered": t})
+    assert points.due() == 5
     assert points.ripe(4.9) is None
     assert points.ripe(7) == {"covered": 2}
+    assert points.due() == 8
     assert points.ripe(7) is None
     assert points.ripe(100) == {"covered": 9}
 
