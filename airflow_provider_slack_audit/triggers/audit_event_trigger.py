@@ -194,12 +194,24 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                 self.start,
             )
             return None
-        try:
-            saved = await store.aget(self.state_key, default=None)
-        except ValueError as err:  # the trigger watches several assets: no single store
-            self.log.warning("Cannot use the asset state store (%s); the watcher's memory lives in memory only.", err)
-            self._disable_store()
-            return None
+        while True:
+            try:
+                saved = await store.aget(self.state_key, default=None)
+                break
+            except ValueError as err:  # the trigger watches several assets: no single store
+                self.log.warning(
+                    "Cannot use the asset state store (%s); the watcher's memory lives in memory only.", err
+                )
+                self._disable_store()
+                return None
+            except Exception as err:  # starting without the saved memory could skip or repeat events: wait
+                self.log.warning(
+                    "Could not read the watcher's saved state (%s: %s); trying again in %.0f s before polling.",
+                    type(err).__name__,
+                    err,
+                    self.poll_interval,
+                )
+                await asyncio.sleep(self.poll_interval)
         if saved is None:
             return None
         state = WatchState.from_json(saved, self.lookback_seconds)

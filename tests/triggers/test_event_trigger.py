@@ -390,3 +390,35 @@ def test_a_dagbag_parse_of_the_example_registers_the_watcher(airflow_db):
     # Parsed again (the DAG processor does so every few minutes): the same trigger, not a new one.
     again = [w for w in watchers() if w[1] == "slack_audit_risky_actions"]
     assert [w[2] for w in again] == [trigger_id]
+
+
+class FailingFirstRead(MetastoreAssetState):
+    """The metastore store, whose first read fails as a call through an overloaded API server can."""
+
+    def __init__(self, asset_id: int) -> None:
+        super().__init__(asset_id)
+        self.reads = 0
+
+    async def aget(self, key, default=None):
+        self.reads += 1
+        if self.reads == 1:
+            raise RuntimeError("execution API timed out")
+        return await super().aget(key, default)
+
+
+def test_a_failed_read_of_the_saved_state_is_retried_before_polling(live, asset_store, capsys):
+    start = int(time.time()) - 2
+    first = make_trigger(start=start)
+    first.asset_state_store = asset_store
+    run_for(first, 7.5)
+    time.sleep(1)  # a save cancelled mid-way lands meanwhile
+    saved = asyncio.run(asset_store.aget(first.state_key))
+    flaky = FailingFirstRead(asset_store.scope.asset_id)
+    second = make_trigger(start="now")
+    second.asset_state_store = flaky
+    resumed_at = len(live.requests)
+    run_for(second, 2.5)
+    assert flaky.reads == 2
+    assert "Could not read the watcher's saved state (RuntimeError" in capsys.readouterr().out
+    # It polled only once the state was read, from where the saved state says reading stopped.
+    assert int(live.requests[resumed_at]["oldest"]) == saved["covered"] + 1 - LOOKBACK
