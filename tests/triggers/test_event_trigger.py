@@ -280,7 +280,7 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
     resumed_at = len(live.requests)
     fired_second = run_for(second, 5.5)
     first_poll = live.requests[resumed_at]
-    assert int(first_poll["oldest"]) == saved["covered"] + 1 - LOOKBACK
+    assert int(first_poll["oldest"]) == max(saved["floor"], saved["covered"] + 1 - LOOKBACK)
 
     a, b = fired_ids(fired_first), fired_ids(fired_second)
     assert not set(b) & saved_ids, "a restarted watcher fired again what its saved state says it fired"
@@ -421,4 +421,4 @@ def test_a_failed_read_of_the_saved_state_is_retried_before_polling(live, asset_
     assert flaky.reads == 2
     assert "Could not read the watcher's saved state (RuntimeError" in capsys.readouterr().out
     # It polled only once the state was read, from where the saved state says reading stopped.
-    assert int(live.requests[resumed_at]["oldest"]) == saved["covered"] + 1 - LOOKBACK
+    assert int(live.requests[resumed_at]["oldest"]) == max(saved["floor"], saved["covered"] + 1 - LOOKBACK)
