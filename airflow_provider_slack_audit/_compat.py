@@ -7,11 +7,11 @@ needs Python 3.11): there the same lookup is made with common-compat's own helpe
 
 from __future__ import annotations
 
+from airflow.providers.common.compat._compat_utils import create_module_getattr
+
 try:
     from airflow.providers.common.compat.sdk import mask_secret
 except ImportError:  # common-compat < 1.22
-    from airflow.providers.common.compat._compat_utils import create_module_getattr
-
     _MASK_SECRET_MODULES = (
         "airflow.sdk.log",
         "airflow.sdk.execution_time.secrets_masker",
@@ -19,4 +19,10 @@ except ImportError:  # common-compat < 1.22
     )
     mask_secret = create_module_getattr({"mask_secret": _MASK_SECRET_MODULES})("mask_secret")
 
-__all__ = ["mask_secret"]
+#: DateTimeTrigger moved to the standard provider in Airflow 3; common-compat maps only TimeDeltaTrigger,
+#: which computes its moment when it is built, not the exact one an export waits for.
+DateTimeTrigger = create_module_getattr(
+    {"DateTimeTrigger": ("airflow.providers.standard.triggers.temporal", "airflow.triggers.temporal")}
+)("DateTimeTrigger")
+
+__all__ = ["DateTimeTrigger", "mask_secret"]

@@ -1,4 +1,8 @@
-"""What the operators and the sensor share: the connection, the window, the filters, fail-fast errors."""
+"""What the operators and the sensor share: the connection, the window, the query, fail-fast errors.
+
+The one place where the client's and the hook's typed errors become task outcomes: what a retry
+cannot fix fails the task at once (:data:`FINAL_ERRORS` -> ``AirflowFailException``).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,23 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowNotFoundException
 
-from airflow_provider_slack_audit.hooks.slack_audit import FINAL_ERRORS, SlackAuditLogsHook
-from airflow_provider_slack_audit.query import AuditFilters, validate_filters
+from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsAuthError, SlackAuditLogsBadRequestError
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError, SlackAuditLogsHook
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+#: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query
+#: (a bad argument included). Tasks fail at once on them, so that their ``retries`` are not spent.
+FINAL_ERRORS: tuple[type[BaseException], ...] = (
+    SlackAuditConnectionError,
+    AirflowNotFoundException,
+    SlackAuditLogsAuthError,
+    SlackAuditLogsBadRequestError,
+)
 
 #: The templated arguments every Slack audit logs task has.
 QUERY_TEMPLATE_FIELDS = ("slack_audit_conn_id", "oldest", "latest", "action", "actor", "entity", "page_size")
@@ -68,11 +81,28 @@ class AuditLogsQueryMixin:
         """The hook on :attr:`slack_audit_conn_id`."""
         return SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
 
-    def resolve_query(self, context: Mapping[str, Any]) -> tuple[AuditWindow, AuditFilters]:
-        """The run's window and the checked filters; fails the task (no retry) on bad input."""
+    def close_hook(self) -> None:
+        """Close the hook's HTTP connections, if it was made (a later use opens new ones)."""
+        hook = self.__dict__.get("hook")
+        if hook is not None:
+            hook.close()
+
+    def resolve_query(self, context: Mapping[str, Any]) -> tuple[AuditWindow, LogsQuery]:
+        """The run's window and its query (checked once, by the client); fails the task (no retry) on bad input.
+
+        A templated filter that renders blank means no filter.
+        """
         window = resolve_window(context, self.oldest, self.latest)
-        filters = validate_filters(self.action, self.actor, self.entity, self.page_size)
-        return window, filters
+        with self.failing_fast():
+            query = LogsQuery(
+                oldest=window.oldest,
+                latest=window.latest,
+                action=_given(self.action),
+                actor=_given(self.actor),
+                entity=_given(self.entity),
+                limit=_given(self.page_size),
+            )
+        return window, query
 
     @staticmethod
     @contextmanager
@@ -83,3 +113,12 @@ class AuditLogsQueryMixin:
             yield
         except FINAL_ERRORS as exc:
             raise AirflowFailException(str(exc)) from exc
+
+
+def _given(value: Any) -> Any:
+    """``value``, or None when a template rendered it blank (``""``, spaces, an empty list)."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, (list, tuple)) and not [v for v in value if not (isinstance(v, str) and not v.strip())]:
+        return None
+    return value

@@ -12,6 +12,10 @@ same DAG writes to ``s3://bucket/prefix`` by setting that Variable and the stora
 The timetable makes intervals (``CronDataIntervalTimetable``): every run owns
 ``[data_interval_start, data_interval_end)``, so consecutive runs and backfills share no second and miss
 none, and a re-run of an hour replaces that hour's file.
+
+Every run records one event on the task's Asset, ``EXPORT_ASSET`` (the same Asset for every hour), with
+the file's ``path``, ``events``, ``bytes``, ``oldest`` and ``latest`` as extra: a DAG scheduled on it
+(``example_slack_audit_export_consumer.py``) runs once per export and finds the file there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
 
+#: The Asset the export records one event on per run; DAGs that load the files are scheduled on it.
+EXPORT_ASSET = "slack-audit://slack_audit_default/hourly-export"
 EXPORT_ROOT = "{{ var.value.get('slack_audit_export_root', 'file:///tmp/slack-audit-export') }}"
 WINDOW_KEY = (
     "dt={{ data_interval_start.strftime('%Y-%m-%d') }}/hour={{ data_interval_start.strftime('%H') }}/"
@@ -45,4 +51,5 @@ with DAG(
         slack_audit_conn_id="slack_audit_default",
         path=f"{EXPORT_ROOT}/{WINDOW_KEY}",
         conn_id=os.environ.get("SLACK_AUDIT_STORAGE_CONN_ID") or None,
+        asset=EXPORT_ASSET,
     )

@@ -1,4 +1,4 @@
-"""Typed errors of the Slack Audit Logs client, and the mapping from a response to one.
+"""Typed errors of the Slack Audit Logs client, and the codes and hints their messages are made of.
 
 Every message says what happened and what to change. No message ever contains the token:
 they are built from the HTTP status, Slack's error code, the request path and scope names only.
@@ -6,10 +6,8 @@ they are built from the HTTP status, Slack's error code, the request path and sc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from typing import Any
+from urllib.error import URLError
 
 #: Slack's codes for a token, scope, plan or installation that cannot read audit logs.
 AUTH_ERRORS = frozenset(
@@ -44,12 +42,12 @@ BAD_REQUEST_ERRORS = frozenset(
     }
 )
 
-_NEEDED = (
+ACCESS_NEEDED = (
     "The Audit Logs API needs a user token (xoxp-...) of an owner of the Enterprise Grid organization, "
     "with the auditlogs:read scope, from a Slack app installed on the organization (not on a workspace)."
 )
 
-_AUTH_HINTS = {
+AUTH_HINTS = {
     "missing_authentication": "No token was sent.",
     "not_authed": "No token was sent.",
     "invalid_authentication": "Slack rejected the token: it is not an org owner's user token with "
@@ -70,7 +68,7 @@ _AUTH_HINTS = {
     "and reinstall the app on the organization.",
 }
 
-_BAD_REQUEST_HINTS = {
+BAD_REQUEST_HINTS = {
     "invalid_range": "oldest/latest are outside the range Slack can serve: logs start when the "
     "organization enabled audit logs (never before March 2018) and a window must not start in the future; "
     "also check oldest <= latest.",
@@ -96,7 +94,7 @@ class SlackAuditLogsError(Exception):
         status_code: the HTTP status of the last answer, or None when there was no answer
             (connection error, timeout) or the request was refused before it was sent.
         error: Slack's error code (``"invalid_cursor"``, ``"ratelimited"``, ...) or None.
-        response: the last :class:`AuditLogsResponse`, or None.
+        response: the last ``AuditLogsResponse``, or None.
     """
 
     def __init__(
@@ -105,7 +103,7 @@ class SlackAuditLogsError(Exception):
         *,
         status_code: int | None = None,
         error: str | None = None,
-        response: AuditLogsResponse | None = None,
+        response: Any = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -141,62 +139,23 @@ class SlackAuditLogsServerError(SlackAuditLogsError):
     """Slack failed: 5xx, connection errors, read timeouts, or cut or non-JSON bodies, after the retries."""
 
 
-def _where(response: AuditLogsResponse) -> str:
-    return f"{response.method} {response.path}" if response.path else response.url
+class SlackAuditLogsConnectionError(SlackAuditLogsServerError, URLError):
+    """No answer came after the retries: the connection failed, was reset or cut, or timed out.
 
+    Also a ``urllib.error.URLError`` (and so an ``OSError``), as slack_sdk's clients raise, so code
+    that catches those around slack_sdk calls keeps working. ``reason`` is the transport's own error
+    (``ConnectionRefusedError``, ``RemoteDisconnected``, ``TimeoutError``, ...), rebuilt from its
+    arguments alone: it holds no request, header or token, and has no traceback.
 
-def error_for_response(response: AuditLogsResponse, *, attempts: int = 1) -> SlackAuditLogsError | None:
-    """The typed error a response stands for, or None when it is a good answer.
-
-    Args:
-        response: the answer to classify.
-        attempts: how many attempts led to it (said in the message of retryable failures).
+    Attributes:
+        reason: the transport error (as urllib's ``URLError.reason``).
+        attempts: how many attempts were made.
     """
-    status = response.status_code
-    body = response.body
-    code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
-    ok = 200 <= status < 300
-    if ok and isinstance(body, dict) and body.get("ok") is not False:
-        return None
-    where = _where(response)
-    tried = f" after {attempts} attempts" if attempts > 1 else ""
-    kwargs: dict[str, Any] = {"status_code": status, "error": code, "response": response}
-    if code in AUTH_ERRORS or status in (401, 403):
-        hint = _AUTH_HINTS.get(code or "", "Slack refused the token.")
-        if code == "missing_scope" and isinstance(body, dict):
-            needed, provided = body.get("needed"), body.get("provided")
-            if isinstance(needed, str) and isinstance(provided, str):
-                hint += f" Needed: {needed}; the token has: {provided}."
-        return SlackAuditLogsAuthError(
-            f"{where} was refused (HTTP {status}, {code or 'no error code'}). {hint} {_NEEDED}", **kwargs
-        )
-    if code in RATE_LIMIT_ERRORS or status == 429:
-        retry_after = response.headers.get("Retry-After")
-        return SlackAuditLogsRateLimitError(
-            f"{where} was still rate limited by Slack (HTTP {status}, {code or 'no error code'}){tried}"
-            f"{f'; Slack asked to wait {retry_after}s' if retry_after else ''}. The limit (about 50 calls "
-            "a minute) is shared by every app reading this organization's audit logs: set the connection's "
-            "requests_per_minute extra lower, raise its max_retries, or its max_retry_wait if that is below "
-            "Retry-After (each wait is cut to it), or run again later.",
-            **kwargs,
-        )
-    if code in BAD_REQUEST_ERRORS or status in (400, 404, 405, 422):
-        hint = _BAD_REQUEST_HINTS.get(code or "", "Check the query arguments and the path.")
-        return SlackAuditLogsBadRequestError(
-            f"{where} was rejected (HTTP {status}, {code or 'no error code'}). {hint}", **kwargs
-        )
-    if status >= 500 or ok:
-        what = (
-            f"HTTP {status}" + (f", {code}" if code else "")
-            if not ok
-            else f"HTTP {status} with a body that is {'cut short or not JSON' if body is None else 'an error'}"
-        )
-        return SlackAuditLogsServerError(
-            f"{where} failed on Slack's side ({what}){tried}. This is usually temporary: run again later; "
-            "if it persists, check https://slack-status.com.",
-            **kwargs,
-        )
-    return SlackAuditLogsError(
-        f"{where} failed (HTTP {status}, {code or 'no error code'}){tried}.",
-        **kwargs,
-    )
+
+    def __init__(self, message: str, *, reason: BaseException | str | None = None, attempts: int = 1, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.reason = reason if reason is not None else message
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

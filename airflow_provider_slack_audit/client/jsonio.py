@@ -51,8 +51,13 @@ def _float(literal: str) -> float:
 
 
 def _json_loads(data: str | bytes) -> Any:
-    with _no_cyclic_gc():
-        return json.loads(data, parse_constant=_non_finite, parse_float=_float)
+    try:
+        with _no_cyclic_gc():
+            return json.loads(data, parse_constant=_non_finite, parse_float=_float)
+    except RecursionError:
+        failed = True  # raised below, outside this block: the error carries no RecursionError context
+    if failed:
+        raise ValueError("JSON nested too deeply to decode")
 
 
 @contextmanager

@@ -10,8 +10,10 @@ Every object wraps the decoded JSON (``raw``) and exposes:
   is absent (as slack_sdk's classes, whose attributes all default to ``None``);
 * ``unknown_fields``: the fields this module does not type, kept as they came.
 
-Unlike slack_sdk's ``LogsResponse(**body)``, building these never fails: not on ``schemas`` or
-``actions`` bodies, error bodies, new fields, or values of an unexpected type.
+Built as slack_sdk's are (``LogsResponse(**body)``) or from a mapping (``LogsResponse(body)``), they
+never fail: not on ``schemas`` or ``actions`` bodies, error bodies, new fields, or values of an
+unexpected type. ``unknown_fields`` holds what neither the typed properties nor Slack's documented
+fields (``documented_fields``) name.
 """
 
 from __future__ import annotations
@@ -75,20 +77,23 @@ def record(cls: type[R], key: str) -> Field[R]:
 class Record:
     """One JSON object from the API: typed properties, attribute access to the rest, ``raw`` intact."""
 
-    #: Field names the subclass exposes as typed :class:`Field` attributes (excluded from
-    #: ``unknown_fields``); collected from the class body, so each field is declared once.
+    #: Field names the subclass exposes as typed :class:`Field` attributes, and those Slack documents
+    #: (``documented_fields``): excluded from ``unknown_fields``. Collected from the class bodies.
     known_fields: ClassVar[frozenset[str]] = frozenset()
+    #: Fields Slack documents for this object that have no typed property (read them by attribute).
+    documented_fields: ClassVar[frozenset[str]] = frozenset()
 
     __slots__ = ("raw",)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.known_fields = frozenset(
+        cls.known_fields = cls.documented_fields | frozenset(
             value.key for klass in cls.__mro__ for value in vars(klass).values() if isinstance(value, Field)
         )
 
-    def __init__(self, raw: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "raw", dict(raw) if raw is not None else {})
+    def __init__(self, raw: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """``Record(body)`` or ``Record(**body)`` (as slack_sdk's classes), or both (the keywords win)."""
+        object.__setattr__(self, "raw", {**(dict(raw) if raw is not None else {}), **fields})
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names that are not properties: any field of the body, wrapped; else None.
@@ -149,6 +154,10 @@ class Entity(Record):
 
     __slots__ = ()
 
+    documented_fields = frozenset(
+        {"app", "usergroup", "workspace", "enterprise", "file", "channel", "workflow", "barrier", "message"}
+        | {"huddle", "role", "account_type_role", "canvas", "list"}
+    )
     type = Field[str]("type")
     user = record(User, "user")
 
@@ -170,6 +179,7 @@ class Context(Record):
 
     __slots__ = ()
 
+    documented_fields = frozenset({"location", "ua", "ip_address", "app"})
     session_id = Field[str]("session_id", _text, doc="Slack sends a string, integer or null: a string here, or None.")
 
 
@@ -183,11 +193,31 @@ def _user_list(value: Any) -> Any:
     return value
 
 
+#: The ``details`` fields Slack's Audit Logs reference documents (what each holds depends on the action).
+# fmt: off
+DETAILS_FIELDS = (
+    "type", "app_owner_id", "scopes", "bot_scopes", "new_scopes", "previous_scopes", "inviter", "kicker",
+    "installer_user_id", "approver_id", "approval_type", "app_previously_approved", "old_scopes", "name",
+    "bot_id", "channels", "permissions", "shared_to", "reason", "is_internal_integration", "is_workflow",
+    "mobile_only", "web_only", "non_sso_only", "expires_on", "new_version_id", "trigger", "granular_bot_token",
+    "origin_team", "target_team", "resolution", "app_previously_resolved", "admin_app_id", "export_type",
+    "export_start_ts", "export_end_ts", "barrier_id", "primary_usergroup_id", "barriered_from_usergroup_ids",
+    "restricted_subjects", "duration", "desktop_app_browser_quit", "invite_id", "external_organization_id",
+    "external_organization_name", "external_user_id", "external_user_email", "channel_id", "added_team_id",
+    "is_token_rotation_enabled_app", "old_retention_policy", "new_retention_policy", "cleared_resolution",
+    "who_can_post", "can_thread", "is_external_limited", "exporting_team_id", "session_search_start",
+    "channel_type", "channel_name", "enable_at_here", "enable_at_channel", "can_huddle", "url_private",
+    "location", "description",
+)
+# fmt: on
+
+
 class Details(Record):
     """Action-specific details; ``succeeded_users`` / ``failed_users`` decoded to lists when sent as JSON."""
 
     __slots__ = ()
 
+    documented_fields = frozenset(DETAILS_FIELDS)
     succeeded_users = Field[list[Any] | str]("succeeded_users", _user_list)
     failed_users = Field[list[Any] | str]("failed_users", _user_list)
 

@@ -1,16 +1,53 @@
-"""The answer to one API call, shaped like slack_sdk's ``AuditLogsResponse``."""
+"""The answer to one API call, shaped like slack_sdk's ``AuditLogsResponse``, and the error it stands for."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from requests.structures import CaseInsensitiveDict
-
-from airflow_provider_slack_audit.client.errors import error_for_response
+from airflow_provider_slack_audit.client.errors import (
+    ACCESS_NEEDED,
+    AUTH_ERRORS,
+    AUTH_HINTS,
+    BAD_REQUEST_ERRORS,
+    BAD_REQUEST_HINTS,
+    RATE_LIMIT_ERRORS,
+    SlackAuditLogsAuthError,
+    SlackAuditLogsBadRequestError,
+    SlackAuditLogsError,
+    SlackAuditLogsRateLimitError,
+    SlackAuditLogsServerError,
+)
 from airflow_provider_slack_audit.client.jsonio import loads
 from airflow_provider_slack_audit.client.models import LogsResponse
+
+
+class Headers(MutableMapping[str, Any]):
+    """Response headers looked up without regard to case (``headers["retry-after"]`` works)."""
+
+    def __init__(self, headers: Mapping[str, Any] | None = None) -> None:
+        self._items: dict[str, tuple[str, Any]] = {}
+        for key, value in (headers or {}).items():
+            self[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key.lower()][1]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._items[key.lower()] = (key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 def decode_body(raw_body: str | None) -> dict[str, Any] | None:
@@ -19,7 +56,7 @@ def decode_body(raw_body: str | None) -> dict[str, Any] | None:
         return None
     try:
         value = loads(raw_body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than a parser can follow
         return None
     return value if isinstance(value, dict) else None
 
@@ -47,10 +84,12 @@ class AuditLogsResponse:
     ) -> None:
         self.url = url
         self.status_code = status_code
-        self.headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict(headers)
+        self.headers = Headers(headers)
         self.raw_body = raw_body
         self.body = decode_body(raw_body)
         self.method = method
+        #: How many attempts the call made to get this answer (set by the client).
+        self.attempts = 1
 
     @property
     def typed_body(self) -> LogsResponse | None:
@@ -76,3 +115,66 @@ class AuditLogsResponse:
 
     def __repr__(self) -> str:
         return f"<AuditLogsResponse {self.method} {self.path} status_code={self.status_code}>"
+
+
+def _where(response: AuditLogsResponse) -> str:
+    return f"{response.method} {response.path}" if response.path else response.url
+
+
+def error_for_response(response: AuditLogsResponse, *, attempts: int | None = None) -> SlackAuditLogsError | None:
+    """The typed error a response stands for, or None when it is a good answer.
+
+    Args:
+        response: the answer to classify.
+        attempts: how many attempts led to it (said in the message of retryable failures);
+            ``response.attempts`` by default.
+    """
+    attempts = response.attempts if attempts is None else attempts
+    status = response.status_code
+    body = response.body
+    code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+    ok = 200 <= status < 300
+    if ok and isinstance(body, dict) and body.get("ok") is not False:
+        return None
+    where = _where(response)
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    kwargs: dict[str, Any] = {"status_code": status, "error": code, "response": response}
+    if code in AUTH_ERRORS or status in (401, 403):
+        hint = AUTH_HINTS.get(code or "", "Slack refused the token.")
+        if code == "missing_scope" and isinstance(body, dict):
+            needed, provided = body.get("needed"), body.get("provided")
+            if isinstance(needed, str) and isinstance(provided, str):
+                hint += f" Needed: {needed}; the token has: {provided}."
+        return SlackAuditLogsAuthError(
+            f"{where} was refused (HTTP {status}, {code or 'no error code'}). {hint} {ACCESS_NEEDED}", **kwargs
+        )
+    if code in RATE_LIMIT_ERRORS or status == 429:
+        retry_after = response.headers.get("Retry-After")
+        return SlackAuditLogsRateLimitError(
+            f"{where} was still rate limited by Slack (HTTP {status}, {code or 'no error code'}){tried}"
+            f"{f'; Slack asked to wait {retry_after}s' if retry_after else ''}. The limit (about 50 calls "
+            "a minute) is shared by every app reading this organization's audit logs: set the connection's "
+            "requests_per_minute extra lower, raise its max_retries, or its max_retry_wait if that is below "
+            "Retry-After (each wait is cut to it), or run again later.",
+            **kwargs,
+        )
+    if code in BAD_REQUEST_ERRORS or status in (400, 404, 405, 422):
+        hint = BAD_REQUEST_HINTS.get(code or "", "Check the query arguments and the path.")
+        return SlackAuditLogsBadRequestError(
+            f"{where} was rejected (HTTP {status}, {code or 'no error code'}). {hint}", **kwargs
+        )
+    if status >= 500 or ok:
+        what = (
+            f"HTTP {status}" + (f", {code}" if code else "")
+            if not ok
+            else f"HTTP {status} with a body that is {'cut short or not JSON' if body is None else 'an error'}"
+        )
+        return SlackAuditLogsServerError(
+            f"{where} failed on Slack's side ({what}){tried}. This is usually temporary: run again later; "
+            "if it persists, check https://slack-status.com.",
+            **kwargs,
+        )
+    return SlackAuditLogsError(
+        f"{where} failed (HTTP {status}, {code or 'no error code'}){tried}.",
+        **kwargs,
+    )

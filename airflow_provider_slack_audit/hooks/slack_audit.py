@@ -13,11 +13,8 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit._compat import mask_secret
-from airflow_provider_slack_audit.client import (
-    SlackAuditLogsAuthError,
-    SlackAuditLogsBadRequestError,
-    SlackAuditLogsClient,
-)
+from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.hooks.connection_extras import (
     CONN_TYPE,
     EXTRA_FIELDS,
@@ -28,21 +25,15 @@ from airflow_provider_slack_audit.hooks.connection_extras import (
     ui_field_behaviour,
     unknown_extras,
 )
-from airflow_provider_slack_audit.query import normalize_actions
 
 if TYPE_CHECKING:
-    from airflow_provider_slack_audit.client import AuditLogsPage
+    from airflow_provider_slack_audit.client import (
+        AsyncSlackAuditLogsClient,
+        AuditLogsPage,
+        SlackAuditLogsClient,
+    )
 
-__all__ = ["FINAL_ERRORS", "SlackAuditConnectionError", "SlackAuditConnectionSettings", "SlackAuditLogsHook"]
-
-#: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query.
-#: Tasks turn them into AirflowFailException so that their ``retries`` are not spent on them.
-FINAL_ERRORS: tuple[type[BaseException], ...] = (
-    SlackAuditConnectionError,
-    AirflowNotFoundException,
-    SlackAuditLogsAuthError,
-    SlackAuditLogsBadRequestError,
-)
+__all__ = ["SlackAuditConnectionError", "SlackAuditConnectionSettings", "SlackAuditLogsHook"]
 
 #: Client settings that are connection extras too: given to the hook, they win over the extra.
 _EXTRA_KWARGS = ("max_retries", "max_retry_wait", "requests_per_minute")
@@ -54,7 +45,7 @@ _RESERVED_KWARGS = ("token", "base_url", "timeout", "proxy", "retry_handlers")
 
 
 def _client_parameters() -> frozenset[str]:
-    return frozenset(inspect.signature(SlackAuditLogsClient).parameters)
+    return frozenset(inspect.signature(ClientCore).parameters)
 
 
 class SlackAuditLogsHook(BaseHook):
@@ -178,12 +169,20 @@ class SlackAuditLogsHook(BaseHook):
 
     async def aget_connection_settings(self) -> SlackAuditConnectionSettings:
         """
-        :meth:`get_connection_settings` for async code (a trigger), in a worker thread.
+        :meth:`get_connection_settings` for async code (a trigger), without blocking the event loop.
 
-        The lookup (database or secrets backend) and the secrets masker's registration are
-        synchronous; run on the event loop they would stall every other trigger.
+        Reads the connection with Airflow's async connection API (``BaseHook.aget_connection``,
+        Airflow 3) where it exists, else in a worker thread (the lookup is synchronous there).
         """
-        return await asyncio.to_thread(self.get_connection_settings)
+        conn_id = self.slack_audit_conn_id
+        try:
+            if hasattr(BaseHook, "aget_connection"):
+                conn = await self.aget_connection(conn_id)
+            else:
+                conn = await asyncio.to_thread(self.get_connection, conn_id)
+        except AirflowNotFoundException as err:
+            raise self._not_found(err) from err
+        return self._settings_from(conn)
 
     # ------------------------------------------------------------------ legacy form (Airflow < 3.2)
 
@@ -228,27 +227,51 @@ class SlackAuditLogsHook(BaseHook):
 
     @cached_property
     def client(self) -> SlackAuditLogsClient:
-        """The client, built once per hook from the connection (and this hook's arguments)."""
+        """The sync client, built once per hook from the connection (and this hook's arguments)."""
         return self._build_client(self.get_connection_settings())
 
-    def _build_client(self, settings: SlackAuditConnectionSettings, **overrides: Any) -> SlackAuditLogsClient:
+    def _client_arguments(self, settings: SlackAuditConnectionSettings, **overrides: Any) -> dict[str, Any]:
+        """The arguments both clients are built with: one configuration for sync and async."""
         passthrough = {k: v for k, v in self.client_kwargs.items() if k not in _EXTRA_KWARGS}
         kwargs: dict[str, Any] = {**settings.client_kwargs(), **passthrough, **overrides}
         kwargs.setdefault("user_agent_prefix", f"airflow-provider-slack-audit/{__version__}")
         if self.retry_handlers is not None:
             kwargs["retry_handlers"] = self.retry_handlers
-        return SlackAuditLogsClient(settings.token, **kwargs)
+        return {"token": settings.token, **kwargs}
+
+    def _build_client(self, settings: SlackAuditConnectionSettings, **overrides: Any) -> SlackAuditLogsClient:
+        from airflow_provider_slack_audit.client import SlackAuditLogsClient
+
+        return SlackAuditLogsClient(**self._client_arguments(settings, **overrides))
+
+    async def get_async_client(self) -> AsyncSlackAuditLogsClient:
+        """
+        A new async client on the same settings as :attr:`client` (for a trigger); close it with ``aclose()``.
+
+        The connection is read without blocking the event loop; the client is built in a worker
+        thread (loading the TLS trust store reads files for tens of milliseconds).
+        """
+        from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
+
+        settings = await self.aget_connection_settings()
+        return await asyncio.to_thread(lambda: AsyncSlackAuditLogsClient(**self._client_arguments(settings)))
 
     def get_conn(self) -> SlackAuditLogsClient:
         """The client (the same object as :attr:`client`)."""
         return self.client
 
+    def close(self) -> None:
+        """Close the sync client's connections, if it was built (a later use builds a new one)."""
+        client = self.__dict__.pop("client", None)
+        if client is not None:
+            client.close()
+
     # ------------------------------------------------------------------ API
 
     def iter_events(
         self,
-        oldest: int,
-        latest: int,
+        oldest: int | LogsQuery,
+        latest: int | None = None,
         *,
         action: str | Iterable[str] | None = None,
         actor: str | None = None,
@@ -258,40 +281,29 @@ class SlackAuditLogsHook(BaseHook):
         """
         Every event with ``oldest <= date_create <= latest`` that matches the filters, newest first.
 
-        :param oldest: first second of the range (epoch seconds, inclusive).
+        :param oldest: first second of the range (epoch seconds, inclusive), or a whole
+            :class:`~airflow_provider_slack_audit.client.LogsQuery` (then give nothing else).
         :param latest: last second of the range (epoch seconds, inclusive).
         :param action: action name(s) to match, any of them: a list or a comma-separated string (max 30).
         :param actor: id of the user who performed the action.
         :param entity: id of the object acted on (user, channel, file, workspace, ...).
-        :param page_size: events per API call (the API's ``limit``, 1..9999); None: the client's default.
+        :param page_size: events per API call (the API's ``limit``, 1..9999); None: 9999.
+        :raises SlackAuditLogsError: the API refused the request or failed past the retries
+            (``SlackAuditLogsArgumentError`` for a bad argument, before any call).
+        """
+        if not isinstance(oldest, LogsQuery):
+            oldest = LogsQuery(oldest=oldest, latest=latest, action=action, actor=actor, entity=entity, limit=page_size)
+        elif any(v is not None for v in (latest, action, actor, entity, page_size)):
+            raise TypeError("pass either a LogsQuery or oldest, latest and the filters, not both.")
+        return self.client.iter_logs(oldest)
+
+    def iter_pages(self, query: LogsQuery) -> Iterator[AuditLogsPage]:
+        """The pages of a query's range, newest first (``page.entries`` holds the events).
+
+        :param query: the range and filters, checked once when it was made.
         :raises SlackAuditLogsError: the API refused the request or failed past the retries.
         """
-        return self.client.iter_logs(oldest=oldest, latest=latest, **self._filters(action, actor, entity, page_size))
-
-    def iter_pages(
-        self,
-        oldest: int,
-        latest: int,
-        *,
-        action: str | Iterable[str] | None = None,
-        actor: str | None = None,
-        entity: str | None = None,
-        page_size: int | None = None,
-    ) -> Iterator[AuditLogsPage]:
-        """The pages of :meth:`iter_events`' range, newest first (``page.entries`` holds the events)."""
-        return self.client.iter_pages(oldest=oldest, latest=latest, **self._filters(action, actor, entity, page_size))
-
-    @staticmethod
-    def _filters(
-        action: str | Iterable[str] | None, actor: str | None, entity: str | None, page_size: int | None
-    ) -> dict[str, Any]:
-        actions = normalize_actions(action)
-        return {
-            "action": ",".join(actions) if actions else None,
-            "actor": actor,
-            "entity": entity,
-            "limit": page_size,
-        }
+        return self.client.iter_pages(query)
 
     def schemas(self) -> dict[str, Any]:
         """The body of the ``schemas`` method: the entity types the audit log knows."""
@@ -313,7 +325,7 @@ class SlackAuditLogsHook(BaseHook):
         try:
             settings = self.get_connection_settings()
             token = settings.token
-            where = f"{settings.base_url or SlackAuditLogsClient.BASE_URL}logs"
+            where = f"{settings.base_url or ClientCore.BASE_URL}logs"
             # A test answers within seconds: fewer retries and waits than a task's client.
             retries = TEST_MAX_RETRIES
             if settings.max_retries is not None:

@@ -1,19 +1,34 @@
-"""Writing a window of events to object storage as JSON Lines, all or nothing."""
+"""Writing a window of events to storage as JSON Lines, all or nothing.
+
+:class:`ExportWriter` is the seam every export goes through: it takes events (``write_page``) or lines
+already encoded (``write_lines``), compresses them in a background thread, counts and hashes the stored
+bytes (``events``, ``bytes``, ``sha256``), and ends in one :meth:`~ExportWriter.commit` or one
+:meth:`~ExportWriter.abort` (used by failures and by ``on_kill``). Where the bytes go until the commit
+is the job of a sink (:mod:`._storage`): temp-and-rename locally, one conditional upload elsewhere.
+"""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
-import uuid
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, Asset, AssetAlias, ObjectStoragePath
+from airflow.providers.common.compat.sdk import AirflowFailException, ObjectStoragePath
 
 from airflow_provider_slack_audit.client.jsonio import iter_lines_chunks
+from airflow_provider_slack_audit.operators._storage import (
+    DEFAULT_STALE_AFTER,
+    ExportAborted,
+    LocalFileSink,
+    ObjectStoreSink,
+    StorageSink,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,100 +89,110 @@ def resolve_target(path: str, conn_id: str | None) -> ExportTarget:
     return ExportTarget(path=target, url=url)
 
 
-def export_asset_outlet(path: Any, task_id: str, dag: Any = None) -> Any:
-    """The Asset an export task declares: the object itself, or an alias when ``path`` is templated."""
-    if isinstance(path, str) and "://" in path and "{{" not in path and "{%" not in path:
-        scheme = path.strip().split("://", 1)[0]
-        try:
-            return Asset(path.strip())
-        except ValueError as err:  # Airflow checks the URL of each scheme it knows (e.g. an s3:// bucket)
-            raise ValueError(
-                f"path={path!r} is not a storage URL Airflow accepts ({err}). Write it as "
-                f"{scheme}://<bucket>/<key>, e.g. s3://my-bucket/slack/audit.jsonl.gz."
-            ) from None
-    dag_id = getattr(dag, "dag_id", None)
-    return AssetAlias(f"slack-audit-logs:{dag_id}.{task_id}" if dag_id else f"slack-audit-logs:{task_id}")
+class _StoredBytes:
+    """The file object gzip writes into: counts and hashes the stored bytes and hands them to the sink."""
 
-
-class _CountingWriter:
-    """Passes bytes on to ``raw`` and counts them."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
+    def __init__(self, sink: StorageSink) -> None:
+        self.sink = sink
         self.bytes = 0
+        self.hash = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
-        self.raw.write(data)
-        self.bytes += len(data)
+        if data:
+            self.sink.write(data)
+            self.hash.update(data)
+            self.bytes += len(data)
         return len(data)
 
     def flush(self) -> None:
-        self.raw.flush()
+        pass
 
 
 #: Encoded chunks (about 1000 events, ~0.7 MB each) that may wait for the writer thread at once.
 _CHUNKS_IN_FLIGHT = 4
 
 
-class AtomicJsonLinesWriter:
-    """Writes pages of events to a temporary sibling of the target and moves it into place on success.
+class ExportWriter:
+    """One export's bytes, from encoded lines to a committed object.
 
     Compressing and storing happen in one background thread (zlib and file or network writes release
     the GIL) while the task's thread fetches and encodes the next events; at most a few chunks wait.
 
-    :param target: where the finished file goes.
+    Use it as a context manager (the body's exception aborts, a clean exit commits) or call
+    :meth:`open`, :meth:`commit` and :meth:`abort` yourself. :meth:`abort` is safe from a signal handler
+    and from another thread (``on_kill``); after it, every write and the commit raise
+    :class:`ExportAborted`. Once :meth:`commit` returned, the object is in place and :meth:`abort` is
+    a no-op.
+
+    :param sink: where the stored bytes go until the commit (see :func:`open_sink`).
     :param gzip: compress the stream with gzip.
-    :param overwrite: replace an object already at the target; False fails before anything is read.
     :param compresslevel: gzip's level (1 fastest .. 9 smallest).
     """
 
-    def __init__(self, target: ExportTarget, *, gzip: bool, overwrite: bool, compresslevel: int = 6) -> None:
-        self.target = target
+    def __init__(self, sink: StorageSink, *, gzip: bool, compresslevel: int = 6) -> None:
+        self.sink = sink
         self.gzip = gzip
-        self.overwrite = overwrite
         self.compresslevel = compresslevel
         self.events = 0
-        self.temp = target.path.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.partial"
-        self._raw: Any = None
-        self._counter: _CountingWriter | None = None
+        self._stored = _StoredBytes(sink)
         self._stream: Any = None
         self._executor: ThreadPoolExecutor | None = None
         self._pending: deque[Future[Any]] = deque()
+        self._state = "new"  # new -> open -> committing -> committed, or -> aborted
+        self._lock = threading.Lock()
 
     @property
     def bytes(self) -> int:
-        """Bytes written to storage so far (after compression)."""
-        return self._counter.bytes if self._counter else 0
+        """Bytes stored so far (after compression)."""
+        return self._stored.bytes
 
-    def __enter__(self) -> AtomicJsonLinesWriter:
-        if not self.overwrite and self.target.path.exists():
-            raise AirflowFailException(
-                f"{self.target.url} exists and overwrite=False. Delete it, write to another path, or set "
-                "overwrite=True to replace it (a re-run of the same window does)."
-            )
-        if self.target.is_local:
-            self.target.path.parent.mkdir(parents=True, exist_ok=True)
-        self._raw = self.temp.open("wb")
-        self._counter = _CountingWriter(self._raw)
-        if self.gzip:
-            # No file name and mtime 0 in the header: the same events give the same bytes on every store.
-            self._stream = gzip.GzipFile(
-                filename="", fileobj=self._counter, mode="wb", compresslevel=self.compresslevel, mtime=0
-            )
-        else:
-            self._stream = self._counter
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the bytes stored so far (after compression): of the whole object once committed."""
+        return self._stored.hash.hexdigest()
+
+    @property
+    def aborted(self) -> bool:
+        return self._state == "aborted"
+
+    def open(self) -> ExportWriter:
+        """Open the sink and the writer thread. Nothing is created at or beside the target before this."""
+        if self._state != "new":
+            raise ExportAborted(f"cannot open: the export is {self._state}")
+        self.sink.open()
+        try:
+            if self.gzip:
+                # No file name and mtime 0 in the header: the same events give the same bytes on every store.
+                self._stream = gzip.GzipFile(
+                    filename="", fileobj=self._stored, mode="wb", compresslevel=self.compresslevel, mtime=0
+                )
+            else:
+                self._stream = self._stored
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
+            with self._lock:
+                if self._state == "aborted":  # killed while opening
+                    raise ExportAborted("the export was aborted while it opened")
+                self._state = "open"
+        except BaseException:
+            self.abort()
+            self.close()
+            raise
         return self
 
     def write_page(self, entries: list[dict[str, Any]]) -> None:
         """Append one page of events, one compact JSON object per line (in chunks: the encoded page is never whole)."""
-        if not entries:
-            return
         for chunk in iter_lines_chunks(entries):
-            while len(self._pending) >= _CHUNKS_IN_FLIGHT:
-                self._pending.popleft().result()  # also raises what the writer thread hit
-            self._pending.append(self._executor.submit(self._stream.write, chunk))  # type: ignore[union-attr]
+            self.write_lines(chunk, 0)
         self.events += len(entries)
+
+    def write_lines(self, chunk: bytes, events: int) -> None:
+        """Append ``chunk``, whole JSON lines already encoded (each ending in a newline) holding ``events`` events."""
+        if self._state != "open":
+            raise ExportAborted(f"cannot write: the export is {self._state}")
+        while len(self._pending) >= _CHUNKS_IN_FLIGHT:
+            self._pending.popleft().result()  # also raises what the writer thread hit
+        self._pending.append(self._executor.submit(self._stream.write, chunk))  # type: ignore[union-attr]
+        self.events += events
 
     def _drain(self) -> None:
         """Wait until every chunk handed to the writer thread is written; raise what it hit."""
@@ -179,43 +204,74 @@ class AtomicJsonLinesWriter:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
 
+    def commit(self) -> None:
+        """Write what is pending, end the stream and make the object appear at the target in one step.
+
+        On any failure the export is aborted and the error raised: nothing appears at the target.
+        """
+        with self._lock:
+            if self._state != "open":
+                raise ExportAborted(f"cannot commit: the export is {self._state}")
+            self._state = "committing"
+        try:
+            self._drain()
+            if self._stream is not self._stored:
+                self._stream.close()  # the gzip trailer
+            self.sink.commit()
+        except BaseException:
+            self.abort()
+            self.close()
+            raise
+        with self._lock:
+            if self._state == "committing":
+                self._state = "committed"
+
+    def abort(self) -> None:
+        """Throw the export away: nothing appears at the target, an earlier object there stays as it was.
+
+        Idempotent; safe from a signal handler or another thread while a write is under way. Does nothing
+        once the commit has completed.
+        """
+        if self._state == "committed":
+            return
+        self._state = "aborted"
+        try:
+            self.sink.abort()
+        except Exception:
+            log.warning("Could not throw away the partial export at %s", self.sink, exc_info=True)
+
+    def close(self) -> None:
+        """After an abort: wait for the writer thread and release files and buffers (never publishes)."""
+        try:
+            self._drain()
+        except Exception:
+            log.debug("the writer thread failed as well", exc_info=True)
+        try:
+            self.sink.close()
+        except Exception:
+            log.debug("releasing the partial export failed", exc_info=True)
+
+    def __enter__(self) -> ExportWriter:
+        return self.open()
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is None:
-            self._commit()
+            self.commit()
         else:
-            self._abort()
+            self.abort()
+            self.close()
 
-    def _commit(self) -> None:
-        try:
-            self._drain()
-            if self._stream is not self._counter:
-                self._stream.close()
-            self._raw.close()
-            self.temp.move(self.target.path)
-        except BaseException:
-            self._abort()
-            raise
 
-    def _abort(self) -> None:
-        """Throw the partial object away; nothing is left at the target."""
-        try:
-            self._drain()  # the writer thread must be done with the file before it is thrown away
-        except Exception:
-            log.debug("the writer thread failed as well", exc_info=True)
-        discard = getattr(self._raw, "discard", None)
-        if callable(discard):
-            try:
-                discard()  # fsspec buffered files (S3, GCS): abort the upload instead of completing it
-            except Exception:  # local files (autocommit) cannot discard: they are closed and deleted below
-                log.debug("discarding the partial export failed", exc_info=True)
-        try:
-            self._raw.close()
-        except Exception:
-            log.debug("closing the partial export failed", exc_info=True)
-        try:
-            if self.temp.exists():
-                self.temp.unlink()
-        except Exception:
-            log.warning("Could not delete the partial export %s; it is safe to delete by hand", self.temp)
+def open_sink(
+    target: ExportTarget, *, overwrite: bool, stale_after: float = DEFAULT_STALE_AFTER
+) -> StorageSink:
+    """The sink for ``target``: temp-and-rename on local files, one conditional upload on object stores.
+
+    :param overwrite: replace an existing object; False refuses one, also one that appears during the export.
+    :param stale_after: (local files) seconds after which a killed run's temporary of this target is removed.
+    """
+    if target.is_local:
+        return LocalFileSink(target.path.path, target.url, overwrite=overwrite, stale_after=stale_after)
+    return ObjectStoreSink(target.path, target.url, overwrite=overwrite)

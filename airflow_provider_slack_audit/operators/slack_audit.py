@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, conf
 
+from airflow_provider_slack_audit._compat import DateTimeTrigger
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._progress import PageProgress
-from airflow_provider_slack_audit.operators._writer import (
-    AtomicJsonLinesWriter,
-    export_asset_outlet,
-    resolve_target,
-)
-from airflow_provider_slack_audit.query import AuditFilters
+from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_slack_audit.client import AuditLogsPage
+    from airflow_provider_slack_audit.client import AuditLogsPage, LogsQuery
 
 
 #: Default wait after a window's end before it is read: events can reach Slack's audit log late.
 DEFAULT_SETTLE_SECONDS = 120
 #: How early before its window ends a run may start and still wait for it (clock skew, early triggers).
 MAX_EARLY_START_SECONDS = 60
+#: A deferrable task defers its settle wait only when it is longer than this; shorter waits cost less in
+#: the worker than a round trip through the triggerer.
+MIN_DEFER_SECONDS = 5
+
+
+class TaskKilled(AirflowException):
+    """``on_kill()`` was called: the task stops reading and writing."""
 
 
 class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
@@ -39,8 +47,11 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
 
     :param settle_seconds: how long after the window's last second to wait before reading it, for events
         that reach Slack's audit log late (Slack documents no delay; collectors hold back 60 to 300 s). A
-        run that starts sooner waits in the worker; a window that ends further in the future than that
-        fails, since it cannot be read whole yet.
+        run that starts sooner waits (see ``deferrable``); a window that ends further in the future than
+        that fails, since it cannot be read whole yet. A past window neither waits nor defers.
+    :param deferrable: wait for the window to settle in the triggerer (a ``DateTimeTrigger`` at the exact
+        moment) instead of in a worker slot, when the wait is longer than a few seconds. Defaults to
+        ``[operators] default_deferrable``.
     """
 
     template_fields: Sequence[str] = QUERY_TEMPLATE_FIELDS
@@ -58,6 +69,7 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         entity: str | None = None,
         page_size: int | str | None = None,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -65,34 +77,89 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         if isinstance(settle_seconds, bool) or not isinstance(settle_seconds, (int, float)) or settle_seconds < 0:
             raise ValueError(f"settle_seconds={settle_seconds!r}: give a number of seconds, 0 or more.")
         self.settle_seconds = settle_seconds
+        self.deferrable = deferrable
+        self._killed: threading.Event | None = None
 
-    def wait_until_settled(self, window: AuditWindow) -> None:
-        """Wait until ``settle_seconds`` have passed since the window's end; refuse a window still open."""
-        wait = window.latest + 1 + self.settle_seconds - time.time()
+    def settle_moment(self, window: AuditWindow) -> float:
+        """The epoch second from which ``window`` counts as settled: its end plus ``settle_seconds``."""
+        return window.latest + 1 + self.settle_seconds
+
+    def settle_wait(self, window: AuditWindow) -> float:
+        """Seconds still to wait before ``window`` may be read (0 for a past window); refuse a window still open."""
+        wait = self.settle_moment(window) - time.time()
         if wait <= 0:
-            return
+            return 0.0
         if wait > self.settle_seconds + MAX_EARLY_START_SECONDS:
             raise AirflowFailException(
                 f"The window {window.describe()} has not ended yet, so it cannot be exported whole: Slack would "
                 f"return only the events so far. Export windows that have ended (the run's data interval does), "
                 f"or set latest to a past second."
             )
-        self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
-        time.sleep(wait)
+        return wait
 
-    def iter_pages(self, window: AuditWindow, filters: AuditFilters) -> Iterator[AuditLogsPage]:
-        """Every page of the window, oldest bound and filters sent with each cursor; failures that a
-        retry cannot fix (a refused token, a rejected query) fail the task at once."""
-        self.wait_until_settled(window)
-        with self.failing_fast():
-            yield from self.hook.iter_pages(
-                window.oldest,
-                window.latest,
-                action=filters.action,
-                actor=filters.actor,
-                entity=filters.entity,
-                page_size=filters.page_size,
+    @property
+    def killed(self) -> threading.Event:
+        """Set by :meth:`on_kill`; made per execution (an Event cannot be copied with the task)."""
+        if self._killed is None:
+            self._killed = threading.Event()
+        return self._killed
+
+    def execute(self, context: Context) -> Any:
+        """Resolve the window, wait for it to settle (deferring when asked), then :meth:`read_window`."""
+        window, _ = self.resolve_query(context)  # fails at once on bad input, before any wait
+        wait = self.settle_wait(window)
+        if wait > MIN_DEFER_SECONDS and self.deferrable:
+            moment = datetime.fromtimestamp(self.settle_moment(window), tz=timezone.utc)
+            self.log.info(
+                "Deferring for %.0f s until %s, when late audit events of %s have settled",
+                wait,
+                moment.isoformat(),
+                window.describe(),
             )
+            self.defer(
+                trigger=DateTimeTrigger(moment=moment),
+                method_name="execute_settled",
+                kwargs={"window": [window.oldest, window.latest]},  # resume on this window, even if "now" moved
+            )
+        return self.execute_settled(context, window=[window.oldest, window.latest])
+
+    def execute_settled(self, context: Context, event: Any = None, window: list[int] | None = None) -> Any:
+        """Read the window once it has settled (also where a deferred task resumes).
+
+        :param window: ``[oldest, latest]`` as resolved when the task started; None resolves it again.
+        """
+        resolved, query = self.resolve_query(context)
+        if window is not None:
+            resolved = AuditWindow(int(window[0]), int(window[1]))
+            query = replace(query, oldest=resolved.oldest, latest=resolved.latest)
+        wait = self.settle_wait(resolved)
+        if wait > 0:
+            self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, resolved.describe())
+            if self.killed.wait(wait):
+                raise TaskKilled(f"Killed while waiting for {resolved.describe()} to settle; nothing was read.")
+        return self.read_window(context, resolved, query)
+
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> Any:
+        """Read the settled window and produce the task's result."""
+        raise NotImplementedError
+
+    def on_kill(self) -> None:
+        """Stop reading (and, for exports, throw the partial object away). Airflow calls this from the task's
+        SIGTERM handler, so it only sets flags and aborts; the running ``execute`` then fails."""
+        self.killed.set()
+
+    def iter_pages(self, window: AuditWindow, query: LogsQuery) -> Iterator[AuditLogsPage]:
+        """Every page of the window's query, bounds and filters sent with each cursor; failures that a
+        retry cannot fix (a refused token, a rejected query) fail the task at once. Stops when killed.
+        The hook's connections are closed when the walk ends, however it ends."""
+        try:
+            with self.failing_fast():
+                for page in self.hook.iter_pages(query):
+                    if self.killed.is_set():
+                        raise TaskKilled(f"Killed while reading {window.describe()}.")
+                    yield page
+        finally:
+            self.close_hook()
 
 
 class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
@@ -111,21 +178,21 @@ class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
             raise ValueError(f"max_events={max_events!r}: give a whole number of events, 0 or more.")
         self.max_events = max_events
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        window, filters = self.resolve_query(context)
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> list[dict[str, Any]]:
         self.log.info("Reading Slack audit logs for %s", window.describe())
         events: list[dict[str, Any]] = []
         progress = PageProgress(self.log)
-        for page in self.iter_pages(window, filters):
-            events.extend(page.entries)
-            progress.page_done(len(page.entries))
-            if len(events) > self.max_events:
-                raise AirflowFailException(
-                    f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
-                    "kept in Airflow's metadata database and is meant for small results: write the window to a "
-                    "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
-                    "interval, or raise max_events."
-                )
+        with closing(self.iter_pages(window, query)) as pages:  # closed (and the hook with it) on any exit
+            for page in pages:
+                events.extend(page.entries)
+                progress.page_done(len(page.entries))
+                if len(events) > self.max_events:
+                    raise AirflowFailException(
+                        f"The window {window.describe()} holds more than max_events={self.max_events} events. XCom is "
+                        "kept in Airflow's metadata database and is meant for small results: write the window to a "
+                        "file with SlackAuditLogsToObjectStorageOperator, narrow the filters or the schedule "
+                        "interval, or raise max_events."
+                    )
         progress.finish()
         return events
 
@@ -135,9 +202,11 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
     Write the run's window of Slack audit log events to object storage as JSON Lines.
 
     One compact JSON event per line, as Slack sent it, newest first; gzip-compressed when the path ends in
-    ``.gz`` or ``compression="gzip"``. The window is streamed page by page (memory stays bounded by a page),
-    into a temporary sibling of ``path`` that is moved onto ``path`` only once the whole window was read and
-    written: on any failure nothing appears at ``path`` and an earlier file there is left as it was.
+    ``.gz`` or ``compression="gzip"``. The window is streamed page by page (memory stays bounded by a page).
+    Nothing appears at ``path`` unless the whole window was read and written, and an earlier object there
+    is left as it was on any failure or kill: on object stores the object is one upload that the store
+    makes visible only when it completes; locally a temporary sibling ``.<name>.<random>.partial`` is
+    renamed into place. Nothing is opened before the settle wait ends.
 
     :param path: where to write, as a URL Airflow's object storage understands: ``file:///data/audit.jsonl.gz``,
         ``s3://bucket/slack/audit.jsonl.gz``, ``gs://...``. Templated, so a run can write its own object.
@@ -145,7 +214,13 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         uses the scheme's default.
     :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
     :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
-        the task instead.
+        the task instead, also when another run creates the object while this one is writing (S3's
+        conditional write, a hard link locally; other stores refuse ``overwrite=False`` with an error).
+    :param asset: the Asset this task declares and records one event on per run (extra: ``path``,
+        ``events``, ``bytes``, ``oldest``, ``latest``): an ``Asset``, a URI, or an ``AssetAlias`` to name
+        each object as an Asset of its own. Default: ``path`` itself when it has no template, else its
+        static part (``s3://bucket/slack/{{ ds }}.jsonl`` -> ``s3://bucket/slack``), else
+        ``slack-audit://<slack_audit_conn_id>/<dag_id>/<task_id>``.
     """
 
     template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
@@ -157,10 +232,9 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         conn_id: str | None = None,
         compression: str | None = "infer",
         overwrite: bool = True,
+        asset: Any = None,
         **kwargs: Any,
     ) -> None:
-        outlet = export_asset_outlet(path, kwargs.get("task_id", "export"), kwargs.get("dag"))
-        kwargs["outlets"] = [*(kwargs.get("outlets") or []), outlet]
         super().__init__(**kwargs)
         if compression not in ("infer", "gzip", None):
             raise ValueError(f'compression={compression!r}: use "infer" (by the .gz suffix), "gzip" or None.')
@@ -168,21 +242,35 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         self.conn_id = conn_id
         self.compression = compression
         self.overwrite = overwrite
-        self._outlet = outlet
+        dag = getattr(self, "dag", None) if self.has_dag() else None
+        self.asset = export_asset(
+            path,
+            asset=asset,
+            slack_audit_conn_id=self.slack_audit_conn_id,
+            dag_id=getattr(dag, "dag_id", None),
+            task_id=self.task_id,
+        )
+        self.outlets = [*(self.outlets or []), self.asset]
+        self._writer: ExportWriter | None = None
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        window, filters = self.resolve_query(context)
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)
         gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
         self.log.info(
             "Exporting Slack audit logs for %s to %s (%s)", window.describe(), target.url, "gzip" if gzip else "plain"
         )
         progress = PageProgress(self.log)
-        with AtomicJsonLinesWriter(target, gzip=gzip, overwrite=self.overwrite) as writer:
-            for page in self.iter_pages(window, filters):
-                writer.write_page(page.entries)
-                progress.page_done(len(page.entries))
-                del page  # let the page go before the next one is fetched: memory stays at one page
+        writer = self._writer = ExportWriter(open_sink(target, overwrite=self.overwrite), gzip=gzip)
+        if self.killed.is_set():  # on_kill came before the writer existed
+            writer.abort()
+        try:
+            with writer:
+                for page in self.iter_pages(window, query):
+                    writer.write_page(page.entries)
+                    progress.page_done(len(page.entries))
+                    del page  # let the page go before the next one is fetched: memory stays at one page
+        finally:
+            self._writer = None
         progress.finish()
         summary = {
             "path": target.url,
@@ -192,16 +280,12 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
             "latest": window.latest,
         }
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
-        self._record_asset_event(context, target.url, summary)
+        record_asset_event(context, self.asset, target.url, summary)
         return summary
 
-    def _record_asset_event(self, context: Context, url: str, summary: dict[str, Any]) -> None:
-        outlet_events = context.get("outlet_events")
-        if outlet_events is None:
-            return
-        if hasattr(self._outlet, "uri"):
-            outlet_events[self._outlet].extra.update(summary)
-        else:  # an alias: the path was templated, so the object is only known now
-            from airflow.providers.common.compat.sdk import Asset
-
-            outlet_events[self._outlet].add(Asset(url), extra=summary)
+    def on_kill(self) -> None:
+        """Stop reading and throw the partial object away: nothing is left at ``path`` or beside it."""
+        super().on_kill()
+        writer = self._writer
+        if writer is not None:
+            writer.abort()

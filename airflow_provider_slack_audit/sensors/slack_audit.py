@@ -19,18 +19,15 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.query import AuditFilters
+from airflow_provider_slack_audit.sensors.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
-from airflow_provider_slack_audit.triggers.slack_audit import (
-    DEFAULT_MAX_EVENTS_RETURNED,
-    MatchCollector,
-    SlackAuditLogsTrigger,
-    query_latest,
-)
+from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_slack_audit.client import LogsQuery
 
 #: Error events whose cause a retry cannot fix: the task fails without retrying.
 _FINAL_ERROR_KINDS = frozenset({"auth", "bad_request", "config"})
@@ -108,31 +105,25 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.poll_interval = float(poll_interval) if poll_interval is not None else self.poke_interval
 
-    def _collect(self, window: AuditWindow, filters: AuditFilters) -> MatchCollector:
+    def _collect(self, window: AuditWindow, query: LogsQuery) -> MatchCollector:
         collector = MatchCollector(self.min_events, self.max_events_returned)
-        latest = query_latest(window.latest)
-        if latest < window.oldest:
+        poke_query = collector.query_for(query)
+        if poke_query is None:
             self.log.info("The window %s has not begun yet: nothing can match.", window.describe())
             return collector
-        with self.failing_fast(), closing(
-            self.hook.iter_events(
-                window.oldest,
-                latest,
-                action=filters.action,
-                actor=filters.actor,
-                entity=filters.entity,
-                page_size=collector.page_size(filters.page_size),
-            )
-        ) as events:
-            for entry in events:
-                if collector.add(entry):
-                    break
+        try:
+            with self.failing_fast(), closing(self.hook.iter_events(poke_query)) as events:
+                for entry in events:
+                    if collector.add(entry):
+                        break
+        finally:
+            self.close_hook()
         return collector
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the window once: done when ``min_events`` match; the newest matches go to XCom."""
-        window, filters = self.resolve_query(context)
-        found = self._collect(window, filters)
+        window, query = self.resolve_query(context)
+        found = self._collect(window, query)
         self.log.info(
             "%d of %d required audit event(s) match in %s",
             found.count,
@@ -146,8 +137,8 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         try:
-            window, filters = self.resolve_query(context)
-            found = self._collect(window, filters)
+            window, query = self.resolve_query(context)
+            found = self._collect(window, query)
         except AirflowFailException as exc:
             self._fail_or_skip(exc)
         if found.done:
@@ -166,10 +157,10 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
                 oldest=window.oldest,
                 latest=window.latest,
                 slack_audit_conn_id=self.slack_audit_conn_id,
-                action=list(filters.action) if filters.action else None,
-                actor=filters.actor,
-                entity=filters.entity,
-                page_size=filters.page_size,
+                action=list(query.action) if query.action else None,
+                actor=query.actor,
+                entity=query.entity,
+                page_size=query.limit,
                 min_events=self.min_events,
                 max_events_returned=self.max_events_returned,
                 poll_interval=self.poll_interval,

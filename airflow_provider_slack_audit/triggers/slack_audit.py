@@ -1,14 +1,15 @@
 """The trigger behind a deferred :class:`~airflow_provider_slack_audit.sensors.slack_audit.SlackAuditLogsSensor`.
 
-It runs in the triggerer, on an event loop shared with every other deferred task: it reads the
-connection asynchronously, polls the window with :class:`AsyncSlackAuditLogsClient` and sleeps
-with ``asyncio.sleep`` between polls. It fires one event:
+It runs in the triggerer, on an event loop shared with every other deferred task: it asks the hook
+for its async client (the connection read without blocking, every hook setting applied), polls the
+window with it and sleeps with ``asyncio.sleep`` between polls. Each poll is bounded by the
+sensor's deadline. It fires one event:
 
 - ``{"status": "success", "events": [...], "count": n, ...}`` once ``min_events`` match;
 - ``{"status": "timeout", ...}`` when the sensor's deadline passes first;
 - ``{"status": "error", "kind": ..., "message": ...}`` on a failure the client gave up on
   (``kind`` is ``config`` for a missing or invalid connection, ``auth``, ``bad_request``,
-  ``rate_limit``, ``server`` or ``error``).
+  ``rate_limit``, ``server`` or ``error`` for anything unexpected: the trigger never dies silently).
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_slack_audit.async_client import AsyncSlackAuditLogsClient
 from airflow_provider_slack_audit.client import (
+    LogsQuery,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
-    SlackAuditLogsError,
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
@@ -34,66 +33,10 @@ from airflow_provider_slack_audit.hooks.slack_audit import (
     SlackAuditConnectionError,
     SlackAuditLogsHook,
 )
-from airflow_provider_slack_audit.query import MAX_PAGE_SIZE, normalize_actions
+from airflow_provider_slack_audit.sensors.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
 
-#: How many matching events go to XCom unless the sensor says otherwise.
-DEFAULT_MAX_EVENTS_RETURNED = 100
-
-
-def query_latest(latest: int, now: float | None = None) -> int:
-    """The ``latest`` to send: the window's, or the current second if the window is still open.
-
-    Slack answers ``invalid_range`` for a ``latest`` in the future, and no event can exist there yet,
-    so a sensor waiting on a window that has not ended asks only up to now.
-    """
-    return min(latest, int(time.time() if now is None else now))
-
-
-@dataclass
-class MatchCollector:
-    """The events that answer one poke: unique by ``id``, newest first, as many as are needed.
-
-    Reading stops once ``max(min_events, max_events_returned)`` distinct events were seen: enough to
-    decide and to fill the XCom, without paging through a busy window to the end.
-    """
-
-    min_events: int
-    max_events_returned: int
-    matches: list[dict[str, Any]] = field(default_factory=list)
-    _seen: set[str] = field(default_factory=set, repr=False)
-
-    @property
-    def needed(self) -> int:
-        """How many distinct events to read before stopping."""
-        return max(self.min_events, self.max_events_returned)
-
-    def add(self, entry: dict[str, Any]) -> bool:
-        """Keep ``entry`` unless its id was seen; True once enough events were read."""
-        key = entry.get("id")
-        if key is None or key not in self._seen:
-            if key is not None:
-                self._seen.add(key)
-            self.matches.append(entry)
-        return len(self.matches) >= self.needed
-
-    def page_size(self, requested: int | None) -> int:
-        """The page size to ask for: ``requested``, else just enough to decide (at most 9999)."""
-        return requested if requested is not None else min(MAX_PAGE_SIZE, max(1, self.needed))
-
-    @property
-    def count(self) -> int:
-        """Distinct matching events read (at most :attr:`needed`)."""
-        return len(self.matches)
-
-    @property
-    def done(self) -> bool:
-        """Whether at least ``min_events`` events match."""
-        return self.count >= self.min_events
-
-    @property
-    def returned(self) -> list[dict[str, Any]]:
-        """The events for XCom: the newest ``max_events_returned`` matches."""
-        return self.matches[: self.max_events_returned]
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
 
 
 def error_kind(exc: BaseException) -> str:
@@ -149,14 +92,15 @@ class SlackAuditLogsTrigger(BaseTrigger):
         max_wait: float | None = None,
     ) -> None:
         super().__init__()
+        # Checked once, here; kept as plain JSON-safe fields for serialize().
+        self.query = LogsQuery(oldest=oldest, latest=latest, action=action, actor=actor, entity=entity, limit=page_size)
         self.oldest = int(oldest)
         self.latest = int(latest)
         self.slack_audit_conn_id = slack_audit_conn_id
-        actions = normalize_actions(action)
-        self.action = list(actions) if actions else None
-        self.actor = actor
-        self.entity = entity
-        self.page_size = int(page_size) if page_size is not None else None
+        self.action = list(self.query.action) if self.query.action else None
+        self.actor = self.query.actor
+        self.entity = self.query.entity
+        self.page_size = self.query.limit
         self.min_events = int(min_events)
         self.max_events_returned = int(max_events_returned)
         self.poll_interval = float(poll_interval)
@@ -206,29 +150,11 @@ class SlackAuditLogsTrigger(BaseTrigger):
             )
         )
 
-    async def _client(self) -> AsyncSlackAuditLogsClient:
-        """The async client on the connection's token and settings, read without blocking the loop.
-
-        Building the client loads the TLS trust store (tens of milliseconds of file reads), so that
-        runs in a worker thread too.
-        """
-        hook = SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id)
-        settings = await hook.aget_connection_settings()
-        return await asyncio.to_thread(AsyncSlackAuditLogsClient, settings.token, **settings.client_kwargs())
-
-    async def _poll(self, client: AsyncSlackAuditLogsClient) -> MatchCollector:
-        collector = MatchCollector(self.min_events, self.max_events_returned)
-        latest = query_latest(self.latest)
-        if latest < self.oldest:  # the window has not begun: nothing can match yet
+    async def _poll(self, client: AsyncSlackAuditLogsClient, collector: MatchCollector) -> MatchCollector:
+        query = collector.query_for(self.query)
+        if query is None:  # the window has not begun: nothing can match yet
             return collector
-        entries = client.iter_logs(
-            oldest=self.oldest,
-            latest=latest,
-            action=self.action,
-            actor=self.actor,
-            entity=self.entity,
-            limit=collector.page_size(self.page_size),
-        )
+        entries = client.iter_logs(query)
         try:
             async for entry in entries:
                 if collector.add(entry):
@@ -237,41 +163,58 @@ class SlackAuditLogsTrigger(BaseTrigger):
             await entries.aclose()
         return collector
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until ``min_events`` match (success), the deadline passes (timeout) or a call fails (error)."""
+    async def _bounded_poll(self, client: AsyncSlackAuditLogsClient) -> tuple[MatchCollector, bool]:
+        """One poll, cut at the deadline: what it matched, and whether it was cut."""
+        collector = MatchCollector(self.min_events, self.max_events_returned)
+        if self.timeout_at is None:
+            return await self._poll(client, collector), False
         try:
-            client = await self._client()
+            await asyncio.wait_for(self._poll(client, collector), max(0.0, self.timeout_at - time.time()))
+        except asyncio.TimeoutError:
+            return collector, True
+        return collector, False
+
+    def _timeout(self, count: int, polls: int) -> TriggerEvent:
+        return TriggerEvent(
+            self._payload(
+                "timeout",
+                count=count,
+                polls=polls,
+                message=f"{count} of {self.min_events} required audit event(s) matched "
+                f"in [{self.oldest}, {self.latest}] before the sensor's timeout.",
+            )
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until ``min_events`` match (success), the deadline passes (timeout) or anything fails (error)."""
+        try:
+            client = await SlackAuditLogsHook(slack_audit_conn_id=self.slack_audit_conn_id).get_async_client()
         except Exception as exc:
             yield self._error(exc)
             return
         polls = 0
+        counted = 0  # matches of the last poll that finished (one the deadline cut may have read fewer)
         async with client:
             while True:
                 polls += 1
                 try:
-                    found = await self._poll(client)
-                except SlackAuditLogsError as exc:
+                    found, cut = await self._bounded_poll(client)
+                except Exception as exc:  # typed client errors, and anything unexpected: an error event
                     yield self._error(exc)
                     return
+                if cut and not found.done:
+                    yield self._timeout(max(counted, found.count), polls)
+                    return
+                counted = found.count
                 if found.done:
                     self.log.info(
                         "%d matching audit event(s) after %d poll(s); %d needed", found.count, polls, self.min_events
                     )
-                    yield TriggerEvent(
-                        self._payload("success", events=found.returned, count=found.count, polls=polls)
-                    )
+                    yield TriggerEvent(self._payload("success", events=found.returned, count=found.count, polls=polls))
                     return
                 now = time.time()
                 if self.timeout_at is not None and now >= self.timeout_at:
-                    yield TriggerEvent(
-                        self._payload(
-                            "timeout",
-                            count=found.count,
-                            polls=polls,
-                            message=f"{found.count} of {self.min_events} required audit event(s) matched "
-                            f"in [{self.oldest}, {self.latest}] before the sensor's timeout.",
-                        )
-                    )
+                    yield self._timeout(found.count, polls)
                     return
                 wait = self.next_wait(polls)
                 if self.timeout_at is not None:

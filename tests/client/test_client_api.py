@@ -12,7 +12,7 @@ from client_helpers import BASE, LOGS, TOKEN, entry, page
 
 import airflow_provider_slack_audit
 from airflow_provider_slack_audit.client import SlackAuditLogsArgumentError, SlackAuditLogsClient
-from airflow_provider_slack_audit.client.session import SSLContextAdapter
+from airflow_provider_slack_audit.client.session import DeadlineAdapter
 
 
 def test_logs_sends_the_query_and_the_token(make_client, requests_mock):
@@ -237,7 +237,7 @@ def test_ssl_context_is_handed_to_urllib3():
     context = ssl.create_default_context()
     client = SlackAuditLogsClient(TOKEN, ssl=context)
     adapter = client._session.get_adapter("https://api.slack.com/audit/v1/logs")
-    assert isinstance(adapter, SSLContextAdapter)
+    assert isinstance(adapter, DeadlineAdapter)
     assert adapter.poolmanager.connection_pool_kw["ssl_context"] is context
     client.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -18,13 +19,15 @@ def test_read_timeouts_are_retried(make_client, loopback, fake_time, caplog):
     response = client.logs(oldest=1, latest=9)
     assert [e.id for e in response.typed_body.entries] == ["a", "b"]
     assert client.stats.retries == 1
-    assert "read timeout; retry 1 of 8" in caplog.text
+    assert re.search(r"(timeout=0\.\d+s|a read timeout).*; retry 1 of 8", caplog.text)
 
 
 def test_read_timeouts_that_persist_raise_server_error(make_client, loopback):
     loopback.script += [stall(loopback), stall(loopback)]
     client = make_client(base_url=loopback.base_url, timeout=0.2, max_retries=1)
-    with pytest.raises(SlackAuditLogsServerError, match="after 2 attempts: a read timeout") as info:
+    with pytest.raises(
+        SlackAuditLogsServerError, match=r"after 2 attempts: (no complete answer within|a read) timeout"
+    ) as info:
         list(client.iter_logs(oldest=1, latest=9))
     assert TOKEN not in str(info.value)
     assert len(loopback.seen) == 2
@@ -39,7 +42,9 @@ def test_connection_resets_are_retried(make_client, loopback):
 
 def test_connection_resets_that_persist_raise_server_error(make_client, loopback):
     loopback.script += [reset] * 3
-    with pytest.raises(SlackAuditLogsServerError, match="after 3 attempts: ConnectionError"):
+    with pytest.raises(
+        SlackAuditLogsServerError, match=r"after 3 attempts: the connection was lost \(ConnectionResetError"
+    ):
         make_client(base_url=loopback.base_url, max_retries=2).logs()
 
 
@@ -47,7 +52,7 @@ def test_connection_refused_raises_server_error(make_client):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}/audit/v1/"
-    with pytest.raises(SlackAuditLogsServerError, match="ConnectionError"):
+    with pytest.raises(SlackAuditLogsServerError, match=r"could not connect \(ConnectionRefusedError"):
         make_client(base_url=url, max_retries=1).logs()
 
 

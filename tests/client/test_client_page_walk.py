@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from client_helpers import LOGS, entry, page
 
-from airflow_provider_slack_audit.client import SlackAuditLogsServerError
-from airflow_provider_slack_audit.client.errors import error_for_response
-from airflow_provider_slack_audit.client.pagination import PageWalk
-from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsServerError
+from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
+from airflow_provider_slack_audit.client.walk import PageWalk
 
 
 def answer(body: dict[str, Any], status: int = 200) -> AuditLogsResponse:
@@ -25,7 +24,7 @@ def rejected_cursor() -> Any:
 
 
 def test_walk_sends_the_cursor_drops_repeats_and_ends_on_an_empty_cursor():
-    walk = PageWalk({"oldest": 1, "latest": 400, "limit": 2}, max_cursor_restarts=1)
+    walk = PageWalk(LogsQuery(oldest=1, latest=400, limit=2), max_cursor_restarts=1)
     assert walk.next_query() == {"oldest": 1, "latest": 400, "limit": 2}
     first = walk.accept(answer(page([entry("a", 300), entry("b", 299)], "c1")))
     assert [e["id"] for e in first.entries] == ["a", "b"]
@@ -39,7 +38,7 @@ def test_walk_sends_the_cursor_drops_repeats_and_ends_on_an_empty_cursor():
 
 
 def test_rejected_cursor_restarts_at_the_oldest_second_read_and_drops_its_ids():
-    walk = PageWalk({"oldest": 1, "latest": 400, "limit": 2}, max_cursor_restarts=1)
+    walk = PageWalk(LogsQuery(oldest=1, latest=400, limit=2), max_cursor_restarts=1)
     walk.next_query()
     walk.accept(answer(page([entry("a", 300), entry("b", 299)], "c1")))
     walk.next_query()
@@ -53,7 +52,7 @@ def test_rejected_cursor_restarts_at_the_oldest_second_read_and_drops_its_ids():
 
 
 def test_a_rejected_first_page_or_another_error_is_not_restarted():
-    walk = PageWalk({"limit": 2}, max_cursor_restarts=5)
+    walk = PageWalk(LogsQuery(limit=2), max_cursor_restarts=5)
     walk.next_query()
     assert not walk.restart_after(rejected_cursor())  # no cursor was sent: nothing to recover
     walk.accept(answer(page([entry("a", 3)], "c1")))
@@ -64,13 +63,13 @@ def test_a_rejected_first_page_or_another_error_is_not_restarted():
 
 
 def test_the_same_cursor_twice_fails_after_its_page_is_handed_out():
-    walk = PageWalk({"limit": 2}, max_cursor_restarts=5)
+    walk = PageWalk(LogsQuery(limit=2), max_cursor_restarts=5)
     walk.next_query()
     walk.accept(answer(page([entry("a", 3)], "c1")))
     walk.next_query()
     looped = walk.accept(answer(page([entry("b", 2)], "c1")))
     assert [e["id"] for e in looped.entries] == ["b"]
-    with pytest.raises(SlackAuditLogsServerError, match="page 2 with the cursor it was asked with"):
+    with pytest.raises(SlackAuditLogsServerError, match="page 2 with a cursor this walk already followed"):
         walk.next_query()
     assert walk.next_query() is None
 
@@ -84,7 +83,7 @@ def test_the_same_cursor_twice_fails_after_its_page_is_handed_out():
     ],
 )
 def test_unreadable_pages_are_refused(body, needle):
-    walk = PageWalk({"limit": 2}, max_cursor_restarts=5)
+    walk = PageWalk(LogsQuery(limit=2), max_cursor_restarts=5)
     walk.next_query()
     with pytest.raises(SlackAuditLogsServerError, match=needle):
         walk.accept(answer(body))

@@ -90,7 +90,7 @@ def test_stops_on_empty_null_or_missing_cursor(make_client, requests_mock, last)
 
 def test_same_cursor_twice_in_a_row_is_an_error_not_a_loop(make_client, requests_mock):
     requests_mock.get(LOGS, [{"json": page([entry("a", 2)], "same")}, {"json": page([entry("b", 1)], "same")}])
-    with pytest.raises(SlackAuditLogsServerError, match="cursor it was asked with"):
+    with pytest.raises(SlackAuditLogsServerError, match="cursor this walk already followed"):
         list(make_client().iter_logs(oldest=1, latest=2))
     assert requests_mock.call_count == 2
 

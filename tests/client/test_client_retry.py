@@ -12,14 +12,14 @@ import requests
 from client_helpers import BASE, LOGS, TOKEN, entry, page
 
 from airflow_provider_slack_audit.client import (
-    RetryPolicy,
+    RetrySettings,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
     SlackAuditLogsError,
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
-from airflow_provider_slack_audit.client.retry import backoff_wait, parse_retry_after
+from airflow_provider_slack_audit.client.retrying import backoff_wait, parse_retry_after
 
 GOOD = {"json": page([entry("a", 5)])}
 
@@ -186,11 +186,15 @@ def test_transport_errors_after_retries_raise_server_error(make_client, requests
     client = make_client(max_retries=2)
     with pytest.raises(SlackAuditLogsServerError, match="after 3 attempts: a read timeout") as info:
         client.logs()
-    assert isinstance(info.value.__cause__, requests.exceptions.ReadTimeout)
+    # No requests error (which holds the request and its Authorization header) is chained.
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
+    assert isinstance(info.value.reason, TimeoutError)
     assert info.value.status_code is None
     messages = warnings_of(caplog)
     assert len(messages) == 2
-    assert re.fullmatch(r"Slack Audit Logs API GET /audit/v1/logs: read timeout; retry 1 of 2 in \d\.\ds", messages[0])
+    first = r"Slack Audit Logs API GET /audit/v1/logs: a read timeout \(.*\); retry 1 of 2 in \d\.\ds"
+    assert re.fullmatch(first, messages[0])
     assert "retry 2 of 2 in" in messages[1]
 
 
@@ -260,7 +264,7 @@ def test_backoff_doubles_with_jitter_and_is_capped():
 )
 def test_policy_refuses_bad_bounds(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
-        RetryPolicy(**kwargs)
+        RetrySettings(**kwargs)
 
 
 # --- slack_sdk's RetryHandler protocol ----------------------------------------------------------

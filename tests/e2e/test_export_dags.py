@@ -16,7 +16,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsToObjectStorageOperator,
 )
 from tests.fixtures.dag_runs import load_dag_bag, run_dag, state_name
-from tests.fixtures.s3 import AWS_CONN_ID
+from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
@@ -134,3 +134,15 @@ def test_example_dags_import_cleanly():
     bag = load_dag_bag(folder)
     assert bag.import_errors == {}
     assert {"slack_audit_hourly_export", "slack_audit_admin_actions_summary"} <= set(bag.dag_ids)
+
+
+def test_s3_export_with_a_role_that_may_not_delete_replaces_the_object(airflow_db, slack_conn, s3_no_delete):
+    """No temporary object, copy or delete: a role without s3:DeleteObject exports, and a re-run replaces."""
+    s3_no_delete.client().put_object(Bucket=s3_no_delete.bucket, Key="slack/audit.jsonl", Body=b"previous run\n")
+    dag = hourly_dag(
+        "e2e_s3_no_delete", path=f"s3://{s3_no_delete.bucket}/slack/audit.jsonl", conn_id=NO_DELETE_CONN_ID
+    )
+    assert run(dag, H0) == "success"
+    assert ids_in(s3_no_delete.read("slack/audit.jsonl")) == expected_ids(slack_conn, H0)
+    assert s3_no_delete.keys() == ["slack/audit.jsonl"]
+    assert s3_no_delete.uploads() == []

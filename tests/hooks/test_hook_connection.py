@@ -64,8 +64,8 @@ def test_json_connection_configures_the_client(set_conn, tmp_path):
     assert client.timeout == 12.0
     assert client.proxy == "http://proxy.internal:3128"
     assert client.ssl == str(bundle)
-    assert client.retry_policy.max_retries == 3
-    assert client.retry_policy.max_retry_wait == 7.0
+    assert client.retry_settings.max_retries == 3
+    assert client.retry_settings.max_retry_wait == 7.0
     assert client.pacer is not None
     assert client.default_headers["User-Agent"].startswith("airflow-provider-slack-audit/")
 
@@ -87,8 +87,8 @@ def test_uri_connection_strings_are_coerced(set_conn):
     assert client.base_url == "http://127.0.0.1:8765/audit/v1/"
     assert client.timeout == 30.0
     assert client.ssl is False
-    assert client.retry_policy.max_retries == 2
-    assert client.retry_policy.max_retry_wait == 1.5
+    assert client.retry_settings.max_retries == 2
+    assert client.retry_settings.max_retry_wait == 1.5
 
 
 def test_empty_extras_leave_the_clients_defaults(set_conn):
@@ -116,8 +116,8 @@ def test_hook_arguments_win_over_extras(set_conn):
     assert client.base_url == "https://b.example.com/v1/"
     assert client.timeout == 4.0
     assert client.proxy == "http://p.internal:8080"
-    assert client.retry_policy.max_retries == 1
-    assert client.retry_policy.max_total_wait == 20
+    assert client.retry_settings.max_retries == 1
+    assert client.retry_settings.max_total_wait == 20
     assert client.ssl is True
 
 

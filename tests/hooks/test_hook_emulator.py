@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_provider_slack_audit.client import SlackAuditLogsAuthError, SlackAuditLogsServerError
+from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsAuthError, SlackAuditLogsServerError
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 
 # Ten minutes of the emulator's default data (about 1,000 events an hour).
@@ -49,7 +49,7 @@ def test_iter_events_returns_exactly_the_window(conn_id, slack_audit_emulator):
 
 
 def test_iter_pages_yields_the_same_events_page_by_page(conn_id, slack_audit_emulator):
-    pages = list(SlackAuditLogsHook(conn_id).iter_pages(OLDEST, LATEST, page_size=100))
+    pages = list(SlackAuditLogsHook(conn_id).iter_pages(LogsQuery(oldest=OLDEST, latest=LATEST, limit=100)))
     assert len(pages) > 1
     assert ids(entry for page in pages for entry in page.entries) == ids(slack_audit_emulator.events(OLDEST, LATEST))
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_slack_audit.operators._writer import AtomicJsonLinesWriter, resolve_target
+from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
 from tests.fixtures.s3 import AWS_CONN_ID
 
 EVENTS = [{"id": f"id-{i}", "date_create": 1704067200 - i, "action": "user_login", "x": "é"} for i in range(5)]
@@ -14,7 +14,7 @@ EVENTS = [{"id": f"id-{i}", "date_create": 1704067200 - i, "action": "user_login
 
 def write(url: str, conn_id: str | None = None, *, gzip_: bool, fail_after: int | None = None, overwrite=True):
     target = resolve_target(url, conn_id)
-    with AtomicJsonLinesWriter(target, gzip=gzip_, overwrite=overwrite) as writer:
+    with ExportWriter(open_sink(target, overwrite=overwrite), gzip=gzip_) as writer:
         for n, page in enumerate([EVENTS[:3], [], EVENTS[3:]]):
             if fail_after is not None and n == fail_after:
                 raise RuntimeError("connection lost mid-window")
@@ -89,7 +89,7 @@ def test_s3_gets_the_same_bytes_and_no_partial_object(s3_server, tmp_path):
 def test_a_storage_error_in_the_writer_thread_fails_the_export_and_leaves_nothing(tmp_path, monkeypatch):
     from airflow_provider_slack_audit.operators import _writer
 
-    real_write = _writer._CountingWriter.write
+    real_write = _writer._StoredBytes.write
     calls = []
 
     def failing_write(self, data):
@@ -98,12 +98,12 @@ def test_a_storage_error_in_the_writer_thread_fails_the_export_and_leaves_nothin
             raise OSError(28, "No space left on device")
         return real_write(self, data)
 
-    monkeypatch.setattr(_writer._CountingWriter, "write", failing_write)
+    monkeypatch.setattr(_writer._StoredBytes, "write", failing_write)
     many = [{"id": f"id-{i}", "date_create": 1704067200 - i // 10} for i in range(5000)]
     target = resolve_target(f"file://{tmp_path}/out.jsonl", None)
 
     def export() -> None:
-        with AtomicJsonLinesWriter(target, gzip=False, overwrite=True) as writer:
+        with ExportWriter(open_sink(target, overwrite=True), gzip=False) as writer:
             for start in range(0, len(many), 1000):
                 writer.write_page(many[start : start + 1000])
 

@@ -133,14 +133,14 @@ def test_window_not_ended_yet(emu, tmp_path):
 def test_page_size_out_of_range(emu, tmp_path, page_size):
     with pytest.raises(AirflowFailException) as err:
         export(tmp_path, page_size=page_size)
-    assert_says(err.value, f"page_size={page_size}", "from 1 to 9999", "Leave it unset")
+    assert_says(err.value, "page_size", f"not {page_size}", "from 1 to 9999", "Leave it unset")
     assert emu.stats["logs"] == 0
 
 
 def test_31_actions(emu, tmp_path):
     with pytest.raises(AirflowFailException) as err:
         export(tmp_path, action=[f"action_{n}" for n in range(31)])
-    assert_says(err.value, "31 action names", "at most 30", "Split them across tasks")
+    assert_says(err.value, "31 action names", "at most 30", "Split them across queries or tasks")
     assert emu.stats["logs"] == 0
 
 

@@ -47,7 +47,7 @@ FAILURE = {
     "http_503": (SlackAuditLogsServerError, "HTTP 503"),
     "http_504": (SlackAuditLogsServerError, "HTTP 504"),
     "reset": (SlackAuditLogsServerError, f"no usable answer after {RETRIES + 1} attempts"),
-    "slow": (SlackAuditLogsServerError, "read timeout"),
+    "slow": (SlackAuditLogsServerError, "no complete answer within timeout"),
     "cut_body": (SlackAuditLogsServerError, "cut short"),
     "not_json": (SlackAuditLogsServerError, "not JSON"),
     "reject_cursor": (SlackAuditLogsBadRequestError, "invalid_cursor"),

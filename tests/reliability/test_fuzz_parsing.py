@@ -21,8 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_slack_audit.async_client import AsyncSlackAuditLogsClient
-from airflow_provider_slack_audit.client import AuditLogsResponse, SlackAuditLogsClient, SlackAuditLogsError
+from airflow_provider_slack_audit.client import (
+    AsyncSlackAuditLogsClient,
+    AuditLogsResponse,
+    SlackAuditLogsClient,
+    SlackAuditLogsError,
+)
 from airflow_provider_slack_audit.client.models import Record
 
 TOKEN = "xoxp-fuzz-token"

@@ -352,3 +352,49 @@ def test_example_dag_alerts_on_the_hours_risky_actions(airflow_db, slack_conn):
     assert states == {"wait_for_risky_action": "success", "notify": "success"}
     assert xcom(dag_run, "wait_for_risky_action") == expected
     assert xcom(dag_run, "notify") == dict(Counter(e["action"] for e in expected))
+
+
+# --------------------------------------------------------------------------- what the tasks open, they close
+
+
+@pytest.fixture
+def closes(monkeypatch):
+    """Counts the sync clients closed (their HTTP session) while a test runs."""
+    from airflow_provider_slack_audit.client import SlackAuditLogsClient
+
+    closed: list[object] = []
+    real = SlackAuditLogsClient.close
+
+    def close(self):
+        closed.append(self)
+        real(self)
+
+    monkeypatch.setattr(SlackAuditLogsClient, "close", close)
+    return closed
+
+
+def test_poke_closes_the_hooks_http_session(slack_conn, closes):
+    sensor = SlackAuditLogsSensor(task_id="s", action=LOGIN)
+    assert sensor.poke(CONTEXT).is_done
+    assert len(closes) == 1
+    assert "client" not in sensor.hook.__dict__  # the next poke opens a new one
+    assert sensor.poke(CONTEXT).is_done
+    assert len(closes) == 2
+
+
+def test_a_failed_poke_closes_the_hooks_http_session_too(slack_conn, closes):
+    with pytest.raises(AirflowFailException, match="invalid_action"):
+        SlackAuditLogsSensor(task_id="s", action="no_such_action").poke(CONTEXT)
+    assert len(closes) == 1
+
+
+def test_the_operators_close_the_hooks_http_session(slack_conn, closes):
+    from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsOperator
+
+    operator = SlackAuditLogsOperator(task_id="o", action=LOGIN, settle_seconds=0, max_events=100_000)
+    assert operator.execute(CONTEXT) == slack_conn.events(OLDEST, LATEST, action=LOGIN)
+    assert len(closes) == 1
+    too_many = SlackAuditLogsOperator(task_id="o2", settle_seconds=0, max_events=1)
+    with pytest.raises(AirflowFailException, match="max_events=1"):
+        too_many.execute(CONTEXT)
+    assert len(closes) == 2  # the walk left mid-way by the failure is closed at once

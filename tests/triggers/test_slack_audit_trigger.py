@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 import pytest
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_slack_audit.triggers.slack_audit import MatchCollector, SlackAuditLogsTrigger, query_latest
+from airflow_provider_slack_audit.sensors.matching import MatchCollector, query_latest
+from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
 
 H0 = int(datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp())
 HOUR_END = H0 + 3599
@@ -175,7 +176,8 @@ def test_min_events_counts_distinct_events_across_pages(conn):
 
 def test_times_out_when_too_few_events_match(conn):
     total = len(conn.events(H0, HOUR_END, action=LOGIN))
-    (event,) = run_trigger(make_trigger(min_events=total + 1, timeout_at=time.time() + 0.5, poll_interval=0.1))
+    # The deadline leaves whole polls time to finish (each poll is cut at the deadline; see the next test).
+    (event,) = run_trigger(make_trigger(min_events=total + 1, timeout_at=time.time() + 3, poll_interval=0.1))
     assert event.payload["status"] == "timeout"
     assert event.payload["count"] == total
     assert f"{total} of {total + 1}" in event.payload["message"]

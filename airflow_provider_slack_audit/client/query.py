@@ -1,10 +1,15 @@
-"""Checks and normalizes the query arguments of ``logs``, before any call is made."""
+"""The query of a ``logs`` range: one frozen value, checked once when it is made.
+
+A :class:`LogsQuery` is built once (by the task, the hook or the client, from whatever the user gave)
+and passed as it is down to the page walk: nothing below re-parses or re-checks it.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsArgumentError
@@ -73,14 +78,14 @@ def page_limit(value: Any) -> int | None:
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 1 <= number <= MAX_LIMIT:
         raise SlackAuditLogsArgumentError(
-            f"limit must be a whole number from 1 to {MAX_LIMIT} (the page size; {MAX_LIMIT} means fewest "
-            f"calls), not {value!r}."
+            f"limit (page_size in the operators and the sensor) must be a whole number from 1 to {MAX_LIMIT}, "
+            f"not {value!r}. Leave it unset for {MAX_LIMIT} (fewest calls)."
         )
     return int(number)
 
 
-def action_names(value: str | Iterable[str] | None) -> str | None:
-    """``action`` as the API's comma-separated list, checked to at most 30 non-empty names, or None."""
+def action_names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """``action`` as a tuple of at most 30 distinct non-empty names, or None."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -104,10 +109,10 @@ def action_names(value: str | Iterable[str] | None) -> str | None:
         )
     if len(names) > MAX_ACTIONS:
         raise SlackAuditLogsArgumentError(
-            f"action has {len(names)} names; the API accepts at most {MAX_ACTIONS} in one query: "
-            "split them over several queries."
+            f"action lists {len(names)} action names; the API accepts at most {MAX_ACTIONS} in one query. Split "
+            f"them across queries or tasks (at most {MAX_ACTIONS} each), or drop the filter and select downstream."
         )
-    return ",".join(names)
+    return tuple(names)
 
 
 def identifier(value: Any, name: str) -> str | None:
@@ -119,23 +124,59 @@ def identifier(value: Any, name: str) -> str | None:
     return value.strip()
 
 
-def logs_query(
-    *,
-    oldest: Any = None,
-    latest: Any = None,
-    limit: Any = None,
-    action: Any = None,
-    actor: Any = None,
-    entity: Any = None,
-) -> dict[str, Any]:
-    """The checked ``logs`` query parameters, without the ones that are None."""
-    query = {
-        "oldest": epoch_seconds(oldest, "oldest", round_up=True),
-        "latest": epoch_seconds(latest, "latest", round_up=False),
-        "limit": page_limit(limit),
-        "action": action_names(action),
-        "actor": identifier(actor, "actor"),
-        "entity": identifier(entity, "entity"),
-    }
-    check_range(query["oldest"], query["latest"])
-    return {k: v for k, v in query.items() if v is not None}
+@dataclass(frozen=True)
+class LogsQuery:
+    """What to read from ``logs``: the inclusive bounds, the filters and the page size, checked.
+
+    Built with the arguments as a user gives them; each is checked and normalized once, here
+    (a bad one raises :class:`SlackAuditLogsArgumentError`, a ``ValueError``, that says what to change).
+
+    Attributes:
+        oldest: oldest ``date_create`` to include, whole unix seconds (a fraction rounds up), or None.
+        latest: newest ``date_create`` to include, whole unix seconds (a fraction rounds down), or None.
+        action: the action names (at most 30, duplicates dropped), from a comma-separated string or a
+            list, or None for every action.
+        actor: id of the user who acted, or None.
+        entity: id of the target (user, channel, file, workspace, ...), or None.
+        limit: page size, 1..9999, or None to let the caller choose (the walks use 9999: fewest calls).
+    """
+
+    oldest: int | None = None
+    latest: int | None = None
+    action: tuple[str, ...] | None = None
+    actor: str | None = None
+    entity: str | None = None
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        checked = {
+            "oldest": epoch_seconds(self.oldest, "oldest", round_up=True),
+            "latest": epoch_seconds(self.latest, "latest", round_up=False),
+            "action": action_names(self.action),
+            "actor": identifier(self.actor, "actor"),
+            "entity": identifier(self.entity, "entity"),
+            "limit": page_limit(self.limit),
+        }
+        check_range(checked["oldest"], checked["latest"])
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    def params(self, *, default_limit: int | None = None) -> dict[str, Any]:
+        """The API's query parameters (``action`` comma-separated), without the unset ones.
+
+        Args:
+            default_limit: the page size to send when :attr:`limit` is None.
+        """
+        params = {
+            "oldest": self.oldest,
+            "latest": self.latest,
+            "limit": self.limit if self.limit is not None else default_limit,
+            "action": ",".join(self.action) if self.action else None,
+            "actor": self.actor,
+            "entity": self.entity,
+        }
+        return {k: v for k, v in params.items() if v is not None}
+
+    def up_to(self, latest: int) -> LogsQuery:
+        """The same query with ``latest`` moved to ``latest`` (a walk restarting after a rejected cursor)."""
+        return replace(self, latest=latest)

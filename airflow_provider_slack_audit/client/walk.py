@@ -1,21 +1,31 @@
-"""Walk every page of a ``logs`` query: newest first, each entry once, memory bounded by a page."""
+"""The page walk of a ``logs`` range, without I/O: newest first, each entry once, and always an end.
+
+Both clients drive one :class:`PageWalk`; only the call that fetches a page differs::
+
+    walk = PageWalk(query, ...)
+    while (params := walk.next_query()) is not None:
+        page = walk.take(<the answer to GET logs with params>)
+        if page is not None:  # None: Slack rejected the cursor and the walk starts over
+            yield page
+
+A walk ends: on the last page, or with a typed error on a cursor it has already sent (a cycle
+A -> B -> A included), or after :data:`MAX_PAGES_WITHOUT_NEW_IDS` pages in a row that bring no
+id it has not yielded.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_slack_audit.client.errors import (
-    SlackAuditLogsError,
-    SlackAuditLogsServerError,
-    error_for_response,
-)
-from airflow_provider_slack_audit.client.params import MAX_LIMIT, logs_query
-from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from airflow_provider_slack_audit.client.errors import SlackAuditLogsError, SlackAuditLogsServerError
+from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
+from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
+from airflow_provider_slack_audit.client.stats import ClientStats
 
-if TYPE_CHECKING:
-    from airflow_provider_slack_audit.client.api import SlackAuditLogsClient
+#: Pages in a row that bring no new id before a walk gives up (Slack looping without a repeated cursor).
+MAX_PAGES_WITHOUT_NEW_IDS = 20
 
 
 @dataclass
@@ -84,61 +94,42 @@ def _bad_body(response: AuditLogsResponse, what: str) -> SlackAuditLogsServerErr
     )
 
 
-def iter_pages(
-    client: SlackAuditLogsClient,
-    *,
-    oldest: Any = None,
-    latest: Any = None,
-    action: Any = None,
-    actor: Any = None,
-    entity: Any = None,
-    limit: Any = None,
-    max_cursor_restarts: int = 5,
-) -> Iterator[AuditLogsPage]:
-    """Every page of a ``logs`` range; see :meth:`SlackAuditLogsClient.iter_pages`."""
-    query = logs_query(
-        oldest=oldest,
-        latest=latest,
-        limit=MAX_LIMIT if limit is None else limit,
-        action=action,
-        actor=actor,
-        entity=entity,
-    )
-    return _walk(client, query, max_cursor_restarts)
-
-
 class PageWalk:
-    """The page walk of one ``logs`` range, without I/O: what to ask next and what each answer yields.
-
-    Both clients drive it the same way, the sync one in :func:`iter_pages` and the asyncio one in
-    ``AsyncSlackAuditLogsClient.iter_logs``::
-
-        while (params := walk.next_query()) is not None:
-            response = ...  # GET logs with params
-            error = error_for_response(response)
-            if error is not None:
-                if walk.restart_after(error):
-                    continue  # a rejected cursor: the walk starts over at the oldest second read
-                raise error
-            page = walk.accept(response)  # entries de-duplicated across the whole walk
+    """The page walk of one ``logs`` range: what to ask next and what each answer yields (see the module).
 
     Entries are each yielded once across pages and restarts (see :class:`_Seen`); the bounds and
     filters of ``query`` go with every cursor.
 
-    Attributes:
-        query: the ``logs`` query without a cursor; ``latest`` moves back to the oldest second read
-            when a rejected cursor restarts the walk.
+    Args:
+        query: the checked query; its ``limit`` defaults to 9999 (fewest calls).
         max_cursor_restarts: how often the walk may start over after Slack rejected its cursor.
+        logger: where a restart is logged (WARNING).
+        stats: the client's counters (``cursor_restarts``).
+
+    Attributes:
+        query: the query; ``latest`` moves back to the oldest second read when a rejected cursor
+            restarts the walk.
         cursor: the cursor the next (or current) page is asked with; None for the first page of a
             walk or restart.
         pages: pages accepted so far, restarts included (the ``number`` of the last page).
         restarts: times the walk started over after a rejected cursor.
     """
 
-    def __init__(self, query: dict[str, Any], max_cursor_restarts: int) -> None:
+    def __init__(
+        self,
+        query: LogsQuery,
+        max_cursor_restarts: int = 5,
+        *,
+        logger: logging.Logger | None = None,
+        stats: ClientStats | None = None,
+    ) -> None:
         self.query = query
         self.max_cursor_restarts = max_cursor_restarts
+        self.logger = logger or logging.getLogger(__name__)
+        self.stats = stats if stats is not None else ClientStats()
         self.cursor: str | None = None
+        self._sent_cursors: set[str] = set()  # the cursors of this chain (since the start or last restart)
+        self._pages_without_new_ids = 0
         self.pages = 0
         self.restarts = 0
         self._seen = _Seen()
@@ -150,8 +141,8 @@ class PageWalk:
     def next_query(self) -> dict[str, Any] | None:
         """The query parameters of the next page, or None when the walk is over.
 
-        Raises ``SlackAuditLogsServerError`` when the last page named as next the cursor it was
-        asked with (paging would never end).
+        Raises ``SlackAuditLogsServerError`` when the last page named as next a cursor this walk
+        already sent (paging would never end), or when too many pages in a row brought nothing new.
         """
         if self._done:
             return None
@@ -161,16 +152,25 @@ class PageWalk:
             if next_cursor is None:
                 self._done = True
                 return None
-            if next_cursor == self.cursor:
+            if next_cursor == self.cursor or next_cursor in self._sent_cursors:
                 self._done = True
                 raise SlackAuditLogsServerError(
-                    f"Slack answered page {self.pages} with the cursor it was asked with: paging would never end. "
-                    "Run again later; if it persists, narrow the window (oldest/latest).",
+                    f"Slack answered page {self.pages} with a cursor this walk already followed: paging would never "
+                    "end. Run again later; if it persists, narrow the window (oldest/latest).",
+                    status_code=self._status,
+                )
+            if self._pages_without_new_ids >= MAX_PAGES_WITHOUT_NEW_IDS:
+                self._done = True
+                raise SlackAuditLogsServerError(
+                    f"Slack sent {self._pages_without_new_ids} pages in a row without an event this walk had not "
+                    f"read (up to page {self.pages}): paging would not end. Run again later; if it persists, "
+                    "narrow the window (oldest/latest).",
                     status_code=self._status,
                 )
             self._seen.next_page()
             self.cursor = next_cursor
-        params = dict(self.query)
+            self._sent_cursors.add(next_cursor)
+        params = self.query.params(default_limit=MAX_LIMIT)
         if self.cursor is not None:
             params["cursor"] = self.cursor
         return params
@@ -188,9 +188,31 @@ class PageWalk:
         if self._seen.oldest_second is not None:
             # Newest first: everything newer than this second was yielded; restart at it
             # (inclusive) and let `_seen` drop the ids already yielded at it.
-            self.query["latest"] = self._seen.oldest_second
+            self.query = self.query.up_to(self._seen.oldest_second)
         self.cursor = None
+        self._sent_cursors = set()
         return True
+
+    def take(self, response: AuditLogsResponse) -> AuditLogsPage | None:
+        """The page of the answer to :meth:`next_query`'s parameters; None when the walk starts over.
+
+        Raises the answer's typed error when it is not a good page and no restart applies.
+        """
+        error = error_for_response(response)
+        if error is None:
+            return self.accept(response)
+        if not self.restart_after(error):
+            raise error
+        self.stats.cursor_restarts += 1
+        self.logger.warning(
+            "Slack rejected a cursor (invalid_cursor) on page %d; restarting the window at latest=%s "
+            "without a cursor (restart %d of at most %d)",
+            self.pages + 1,
+            self.query.latest,
+            self.restarts,
+            self.max_cursor_restarts,
+        )
+        return None
 
     def accept(self, response: AuditLogsResponse) -> AuditLogsPage:
         """The page of a good answer to :meth:`next_query`'s parameters, repeats left out.
@@ -220,6 +242,7 @@ class PageWalk:
         if next_cursor is not None and not isinstance(next_cursor, str):
             raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
         self.pages += 1
+        self._pages_without_new_ids = 0 if kept else self._pages_without_new_ids + 1
         self._accepted = True
         self._next_cursor = next_cursor or None
         self._status = response.status_code
@@ -232,27 +255,3 @@ class PageWalk:
             cursor=self.cursor,
             next_cursor=self._next_cursor,
         )
-
-
-def _walk(client: SlackAuditLogsClient, query: dict[str, Any], max_cursor_restarts: int) -> Iterator[AuditLogsPage]:
-    walk = PageWalk(query, max_cursor_restarts)
-    while (params := walk.next_query()) is not None:
-        response = client.api_call(path="logs", query_params=params)
-        error = error_for_response(response)
-        if error is not None:
-            if walk.restart_after(error):
-                client.stats.cursor_restarts += 1
-                client.logger.warning(
-                    "Slack rejected a cursor (invalid_cursor) on page %d; restarting the window at latest=%s "
-                    "without a cursor (restart %d of at most %d)",
-                    walk.pages + 1,
-                    walk.query.get("latest"),
-                    walk.restarts,
-                    max_cursor_restarts,
-                )
-                continue
-            raise error
-        page = walk.accept(response)
-        yield page
-        # Hold no page while the next one is fetched: memory stays bounded by one page.
-        del response, page

@@ -1,0 +1,173 @@
+"""``AsyncSlackAuditLogsClient``: the shared client core over ``httpx``, retries run by ``tenacity.AsyncRetrying``.
+
+Nothing here blocks an event loop (the triggerer runs every deferred task's trigger on one): requests
+go through ``httpx.AsyncClient`` (a dependency of Airflow itself, 2.11 and 3.x alike) and every wait
+is an ``asyncio.sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_module
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying
+
+from airflow_provider_slack_audit.client.core import BodyLimit, ClientCore, Request
+from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from airflow_provider_slack_audit.client.retrying import TransportFailure, bare, root_error
+from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
+
+
+class AsyncSlackAuditLogsClient(
+    ClientCore[Awaitable[AuditLogsResponse], AsyncIterator[AuditLogsPage], AsyncIterator[dict[str, Any]]]
+):
+    __doc__ = (ClientCore.__doc__ or "").replace(
+        "; see the transports.",
+        ", asyncio on httpx: a drop-in for slack_sdk's ``AsyncAuditLogsClient``. ``schemas``, ``actions``, "
+        "``logs`` and ``api_call`` return awaitables; ``iter_pages`` and ``iter_logs`` async iterators.",
+        1,
+    )
+    http_library = f"httpx/{httpx.__version__}"
+
+    def _open(self) -> None:
+        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self._http = httpx.AsyncClient(
+            headers={"Accept": "application/json", **auth},
+            timeout=httpx.Timeout(self.timeout),
+            # An explicit proxy is used for every request; httpx reads the environment's (and NO_PROXY) itself.
+            proxy=None if self._proxy_from_env else self.proxy,
+            verify=_verify(self.ssl),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncSlackAuditLogsClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @staticmethod
+    def _default_sleep() -> Callable[[float], Any]:
+        return asyncio.sleep
+
+    async def _send(self, request: Request) -> AuditLogsResponse:  # type: ignore[override]
+        retrying = AsyncRetrying(**self._retrying_arguments(request, asynchronous=True))
+        try:
+            return await retrying(self._attempt, request)
+        except TransportFailure as exc:
+            failure = exc
+        raise self._failed(request, failure)
+
+    async def _walk_pages(self, walk: PageWalk) -> AsyncIterator[AuditLogsPage]:  # type: ignore[override]
+        while (params := walk.next_query()) is not None:
+            page = walk.take(await self.api_call(path="logs", query_params=params))
+            if page is not None:
+                yield page
+
+    async def _walk_entries(self, pages: AsyncIterator[AuditLogsPage]) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
+        async for page in pages:
+            for entry in page.entries:
+                yield entry
+
+    async def _attempt(self, request: Request) -> AuditLogsResponse:
+        """One attempt, bounded by ``timeout`` as a whole; no answer raises a :class:`TransportFailure`."""
+        if self.pacer is not None:
+            pause = self.pacer.delay()
+            self.stats.waited_seconds += pause
+            await asyncio.sleep(pause)
+        self.stats.calls += 1
+        request.attempts += 1
+        self._log_request(request)
+        failure: TransportFailure | None = None
+        body = BodyLimit(self.max_body_bytes)
+        try:
+            return await asyncio.wait_for(self._fetch(request, body), self.timeout)
+        except asyncio.TimeoutError:
+            failure = TransportFailure(
+                f"no complete answer within timeout={self.timeout}s",
+                reason=TimeoutError("timed out"),
+                handler_error=asyncio.TimeoutError(),
+            )
+        except httpx.HTTPError as exc:
+            failure = self._failure(exc, in_body=body.started)
+        raise failure  # outside the except blocks: the failure has no httpx error (nor request) as context
+
+    async def _fetch(self, request: Request, body: BodyLimit) -> AuditLogsResponse:
+        async with self._http.stream(
+            request.method, request.url, params=request.params, json=request.body, headers=request.headers
+        ) as answer:
+            body.started = True
+            async for chunk in answer.aiter_bytes():
+                body.add(chunk)
+        return self._response(request, answer.status_code, answer.headers, str(answer.url), body)
+
+    def _failure(self, error: httpx.HTTPError, *, in_body: bool) -> TransportFailure:
+        """What an httpx error means, in words and in the errors slack_sdk's aiohttp client would show."""
+        root = bare(root_error(error))
+        detail = self.redact(f"{type(root).__name__}: {root}")
+        if not isinstance(error, httpx.TransportError) or isinstance(error, httpx.UnsupportedProtocol):
+            return TransportFailure(f"the request could not be sent ({detail})", retryable=False)
+        if isinstance(error, httpx.ConnectError) and isinstance(root, ssl_module.SSLError):
+            return TransportFailure(
+                f"TLS verification failed ({detail}). Pass ssl= an ssl.SSLContext or the path of the CA bundle "
+                "that signs the server's certificate",
+                retryable=False,
+                reason=root,
+            )
+        if isinstance(error, httpx.TimeoutException):
+            return TransportFailure(
+                f"a timeout ({detail})", reason=TimeoutError("timed out"), handler_error=asyncio.TimeoutError()
+            )
+        if isinstance(error, (httpx.ConnectError, httpx.ProxyError)):
+            return TransportFailure(f"could not connect ({detail})", reason=root, handler_error=_aiohttp_error(root))
+        if in_body and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError)):
+            return TransportFailure(
+                f"a body cut short ({detail})", reason=root, handler_error=_aiohttp_error(root, payload=True)
+            )
+        if isinstance(error, httpx.RemoteProtocolError):
+            return TransportFailure(
+                f"the server closed the connection ({detail})", reason=root, handler_error=_aiohttp_error(root, True)
+            )
+        return TransportFailure(f"the connection was lost ({detail})", reason=root, handler_error=_aiohttp_error(root))
+
+
+def _aiohttp_error(root: BaseException, disconnected: bool = False, *, payload: bool = False) -> BaseException:
+    """The aiohttp error slack_sdk's ``AsyncAuditLogsClient`` would pass to its retry handlers.
+
+    ``ServerDisconnectedError`` for a server that closed the connection before answering,
+    ``ClientPayloadError`` for a body cut short, ``ClientOSError`` (with the socket error's errno) for
+    the rest; the bare socket error when aiohttp is not installed.
+    """
+    try:
+        import aiohttp
+    except ImportError:
+        return root
+    if disconnected:
+        return aiohttp.ServerDisconnectedError()
+    if payload:
+        return aiohttp.ClientPayloadError(str(root))
+    errno = root.args[0] if isinstance(root, OSError) and root.args and isinstance(root.args[0], int) else None
+    return aiohttp.ClientOSError(errno, str(root)) if errno is not None else aiohttp.ClientOSError(str(root))
+
+
+def _verify(ssl: ssl_module.SSLContext | bool | str | None) -> ssl_module.SSLContext | bool:
+    """What httpx takes for ``verify`` from the checked ``ssl`` setting."""
+    if ssl is None:
+        return True
+    if isinstance(ssl, (bool, ssl_module.SSLContext)):
+        return ssl
+    import os
+
+    if os.path.isdir(ssl):
+        return ssl_module.create_default_context(capath=ssl)
+    return ssl_module.create_default_context(cafile=ssl)

@@ -1,0 +1,144 @@
+"""``SlackAuditLogsClient``: the shared client core over ``requests``, retries run by ``tenacity.Retrying``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.error import URLError
+
+import requests
+from tenacity import Retrying
+
+from airflow_provider_slack_audit.client.config import redact_url
+from airflow_provider_slack_audit.client.core import BodyLimit, ClientCore, Request
+from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from airflow_provider_slack_audit.client.retrying import TransportFailure, bare, is_socket_level, root_error
+from airflow_provider_slack_audit.client.session import build_session, deadline
+from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
+
+_CHUNK = 64 * 1024
+#: requests' errors raised before anything reached the server: another attempt would fail the same way.
+_NOT_SENT = (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader, requests.exceptions.InvalidSchema)
+#: urllib3 errors of the connect phase (urllib wraps those in URLError; later ones come through raw).
+_CONNECT_PHASE = ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError")
+
+
+class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage], Iterator[dict[str, Any]]]):
+    __doc__ = (ClientCore.__doc__ or "").replace(
+        "; see the transports.", ", on requests: a drop-in for slack_sdk's ``AuditLogsClient``.", 1
+    )
+    http_library = f"requests/{requests.__version__}"
+
+    def _open(self) -> None:
+        self._session = build_session(ssl=self.ssl, headers={"Accept": "application/json"}, token=self.token)
+
+    def close(self) -> None:
+        """Close the keep-alive connections."""
+        self._session.close()
+
+    def __enter__(self) -> SlackAuditLogsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _default_sleep() -> Callable[[float], Any]:
+        return time.sleep
+
+    def _send(self, request: Request) -> AuditLogsResponse:
+        retrying = Retrying(**self._retrying_arguments(request, asynchronous=False))
+        try:
+            return retrying(self._attempt, request)
+        except TransportFailure as exc:
+            failure = exc
+        raise self._failed(request, failure)
+
+    def _walk_pages(self, walk: PageWalk) -> Iterator[AuditLogsPage]:
+        while (params := walk.next_query()) is not None:
+            page = walk.take(self.api_call(path="logs", query_params=params))
+            if page is not None:
+                yield page
+
+    def _walk_entries(self, pages: Iterator[AuditLogsPage]) -> Iterator[dict[str, Any]]:
+        return (entry for page in pages for entry in page.entries)
+
+    def _proxies(self, url: str) -> dict[str, str] | None:
+        if self.proxy is None:
+            return None
+        if self._proxy_from_env and requests.utils.should_bypass_proxies(url, no_proxy=None):
+            return None
+        return {"http": self.proxy, "https": self.proxy}
+
+    def _attempt(self, request: Request) -> AuditLogsResponse:
+        """One attempt, bounded by ``timeout`` as a whole; no answer raises a :class:`TransportFailure`."""
+        if self.pacer is not None:
+            self.stats.waited_seconds += self.pacer.acquire()
+        self.stats.calls += 1
+        request.attempts += 1
+        self._log_request(request)
+        proxies = self._proxies(request.url)
+        failure: TransportFailure | None = None
+        with deadline(self.timeout) as watch:
+            try:
+                with self._session.request(
+                    request.method,
+                    request.url,
+                    params=request.params,
+                    json=request.body,
+                    headers=request.headers,
+                    timeout=self.timeout,
+                    proxies=proxies,
+                    stream=True,
+                ) as answer:
+                    body = BodyLimit(self.max_body_bytes)
+                    for chunk in answer.iter_content(_CHUNK):
+                        body.add(chunk)
+                    status_code, headers, url = answer.status_code, answer.headers, answer.url
+            except (requests.RequestException, OSError) as exc:
+                failure = self._failure(exc, expired=watch.expired)
+        if failure is not None:
+            raise failure  # outside the except block: the failure has no requests error as its context
+        return self._response(request, status_code, headers, url, body)
+
+    def _failure(self, error: BaseException, *, expired: bool) -> TransportFailure:
+        """What a requests error means, in words and in the errors urllib (and slack_sdk) would show."""
+        if expired:
+            timeout = TimeoutError("timed out")
+            return TransportFailure(f"no complete answer within timeout={self.timeout}s", reason=timeout)
+        root = bare(root_error(error))
+        detail = self.redact(f"{type(root).__name__}: {root}")
+        if isinstance(error, _NOT_SENT):
+            return TransportFailure(f"the request could not be sent ({detail})", retryable=False)
+        if isinstance(error, requests.exceptions.SSLError):
+            return TransportFailure(
+                f"TLS verification failed ({detail}). Pass ssl= an ssl.SSLContext or the path of the CA bundle "
+                "that signs the server's certificate",
+                retryable=False,
+                reason=root,
+                handler_error=URLError(root),
+            )
+        if isinstance(error, requests.exceptions.ConnectTimeout) or _in_connect_phase(error):
+            proxy = f" through proxy {redact_url(self.proxy)}" if self.proxy else ""
+            return TransportFailure(f"could not connect{proxy} ({detail})", reason=root, handler_error=URLError(root))
+        if isinstance(error, requests.exceptions.ReadTimeout):
+            return TransportFailure(f"a read timeout ({detail})", reason=TimeoutError("timed out"))
+        if isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+            return TransportFailure(f"a body cut short ({detail})", reason=root)
+        # urllib lets socket errors after the connect through as they are, and wraps anything else.
+        raw = root if is_socket_level(root) else URLError(root)
+        return TransportFailure(f"the connection was lost ({detail})", reason=root, handler_error=raw)
+
+
+def _in_connect_phase(error: BaseException) -> bool:
+    """Whether a requests error comes from connecting (urllib wraps those in ``URLError``)."""
+    current: Any = error
+    for _ in range(5):
+        if type(current).__name__ in _CONNECT_PHASE:
+            return True
+        inner = getattr(current, "reason", None) or (current.args[0] if current.args else None)
+        if not isinstance(inner, BaseException):
+            return False
+        current = inner
+    return False

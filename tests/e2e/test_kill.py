@@ -1,0 +1,100 @@
+"""A task killed the way Airflow kills it leaves nothing at ``path`` or beside it.
+
+The task runs in ``airflow dags test`` (a CLI subprocess on a fresh Airflow home), so the SIGTERM
+handler is Airflow's own: on 3.3 the task runner's, which calls ``on_kill()`` and lets the task go
+on; on 2.11 the task instance's, which calls ``on_kill()`` and raises. As 3.3's supervisor does, the
+process gets SIGKILL when it is still alive 5 s after the SIGTERM (mark failed, clear, lost heartbeat).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.airflow_cli import terminate_like_airflow, wait_for, write_dag
+from tests.fixtures.dag_runs import AIRFLOW_3
+from tests.fixtures.s3 import AWS_CONN_ID
+
+pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
+
+PREVIOUS = b"previous run\n"
+
+
+@pytest.fixture
+def env(slack_audit_emulator) -> dict[str, str]:
+    return {"AIRFLOW_CONN_SLACK_AUDIT_DEFAULT": slack_audit_emulator.airflow_conn_json(extra={"timeout": 120})}
+
+
+def start(airflow_cli, dag_id: str, env: dict[str, str], log: Path):
+    return airflow_cli.start("dags", "test", dag_id, "2024-03-01T01:00:00+00:00", env=env, log=log)
+
+
+def test_a_killed_local_export_leaves_nothing_beside_the_path(airflow_cli, env, slack_audit_emulator, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "audit.jsonl").write_bytes(PREVIOUS)
+    dag_id = write_dag(airflow_cli, "kill_local_export", path=f"file://{out}/audit.jsonl")
+    slack_audit_emulator.faults.add("slow", skip=2, delay=60, count=None)  # the third page hangs
+
+    proc = start(airflow_cli, dag_id, env, tmp_path / "task.log")
+    try:
+        partial = lambda: [p for p in out.iterdir() if p.name.endswith(".partial") and p.stat().st_size > 0]  # noqa: E731
+        wait_for(lambda: len(slack_audit_emulator.requests) >= 3 and partial(), 120, "two pages written")
+    finally:
+        how = terminate_like_airflow(proc)
+
+    assert sorted(p.name for p in out.iterdir()) == ["audit.jsonl"], how
+    assert (out / "audit.jsonl").read_bytes() == PREVIOUS
+
+
+def test_a_killed_s3_export_leaves_no_object_and_no_upload(airflow_cli, env, slack_audit_emulator, s3_server, tmp_path):
+    client = s3_server.client()
+    client.put_object(Bucket=s3_server.bucket, Key="slack/audit.jsonl", Body=PREVIOUS)
+    env[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"]
+    path = f"s3://{s3_server.bucket}/slack/audit.jsonl"
+    dag_id = write_dag(airflow_cli, "kill_s3_export", path=path, conn_id=AWS_CONN_ID)
+    slack_audit_emulator.faults.add("slow", skip=2, delay=60, count=None)
+
+    def uploads() -> list:
+        return client.list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads") or []
+
+    proc = start(airflow_cli, dag_id, env, tmp_path / "task.log")
+    try:
+        wait_for(lambda: len(slack_audit_emulator.requests) >= 3 and uploads(), 120, "a part uploaded")
+    finally:
+        how = terminate_like_airflow(proc)
+
+    assert s3_server.keys() == ["slack/audit.jsonl"], how
+    assert s3_server.read("slack/audit.jsonl") == PREVIOUS
+    assert uploads() == [], how  # the multipart upload was aborted by on_kill, not left to linger
+
+
+@pytest.mark.parametrize("operator", ["SlackAuditLogsToObjectStorageOperator", "SlackAuditLogsOperator"])
+def test_a_kill_during_the_settle_wait_ends_the_task_and_leaves_nothing(
+    operator, airflow_cli, env, slack_audit_emulator, tmp_path
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    now = int(time.time())
+    arguments = {"oldest": now - 10, "latest": now - 1, "settle_seconds": 120, "deferrable": False}
+    if operator != "SlackAuditLogsOperator":
+        arguments["path"] = f"file://{out}/audit.jsonl"
+    dag_id = write_dag(airflow_cli, f"kill_settle_{operator.lower()}", operator=operator, **arguments)
+    log = tmp_path / "task.log"
+
+    proc = start(airflow_cli, dag_id, env, log)
+    try:
+        wait_for(lambda: b"for late audit events" in log.read_bytes(), 120, "the settle wait")
+        assert list(out.iterdir()) == []  # nothing is opened before the wait ends
+    finally:
+        terminate_like_airflow(proc)
+
+    # The task ended on the SIGTERM, not at the SIGKILL: on 3.3 on_kill ended the wait (the handler only calls
+    # on_kill); on 2.11 the handler raises after on_kill.
+    ended = "Killed while waiting" if AIRFLOW_3 else "AirflowTaskTerminated: Task received SIGTERM signal"
+    assert ended in log.read_text(), log.read_text()[-3000:]
+    assert list(out.iterdir()) == []
+    assert slack_audit_emulator.requests == []  # nothing was read

@@ -1,0 +1,183 @@
+"""What an export leaves on each store when it succeeds, fails, is aborted or races another run.
+
+Object stores are moto's S3 server on loopback (one that enforces IAM for the role that may not
+delete); local files are the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit.operators._storage import ExportAborted
+from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
+from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
+
+#: About 21 MB of JSON Lines: three parts of an S3 multipart upload.
+BIG = [{"id": f"id-{i:06d}", "date_create": 1704067200 - i // 10, "pad": "x" * 1400} for i in range(15_000)]
+PAGE = 2500
+
+
+def writer_for(url: str, conn_id: str | None = None, *, overwrite: bool = True, gzip: bool = False) -> ExportWriter:
+    return ExportWriter(open_sink(resolve_target(url, conn_id), overwrite=overwrite), gzip=gzip)
+
+
+def export(url: str, conn_id: str | None = None, *, events=BIG, fail_after: int | None = None, **kw) -> ExportWriter:
+    with writer_for(url, conn_id, **kw) as writer:
+        for n, start in enumerate(range(0, len(events), PAGE)):
+            if fail_after is not None and n == fail_after:
+                raise RuntimeError("connection lost mid-window")
+            writer.write_page(events[start : start + PAGE])
+    return writer
+
+
+def test_a_role_without_delete_object_exports_and_replaces_in_one_upload(s3_no_delete):
+    client = s3_no_delete.client()
+    client.put_object(Bucket=s3_no_delete.bucket, Key="slack/out.jsonl", Body=b"previous run\n")
+    with pytest.raises(client.exceptions.ClientError, match="AccessDenied"):  # the role really may not delete
+        client.delete_object(Bucket=s3_no_delete.bucket, Key="slack/out.jsonl")
+
+    writer = export(f"s3://{s3_no_delete.bucket}/slack/out.jsonl", NO_DELETE_CONN_ID)
+
+    data = s3_no_delete.read("slack/out.jsonl")
+    assert len(data) == writer.bytes > 16 * 2**20  # several parts
+    assert data.count(b"\n") == writer.events == len(BIG)
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() == writer.sha256
+    assert s3_no_delete.keys() == ["slack/out.jsonl"]  # no temporary object
+    assert s3_no_delete.uploads() == []
+
+
+def test_a_failed_export_leaves_the_earlier_object_byte_for_byte(s3_no_delete):
+    client = s3_no_delete.client()
+    client.put_object(Bucket=s3_no_delete.bucket, Key="slack/out.jsonl", Body=b"previous run\n")
+    before = client.head_object(Bucket=s3_no_delete.bucket, Key="slack/out.jsonl")["ETag"]
+
+    with pytest.raises(RuntimeError, match="mid-window"):
+        export(f"s3://{s3_no_delete.bucket}/slack/out.jsonl", NO_DELETE_CONN_ID, fail_after=5)  # 2 parts sent
+
+    assert s3_no_delete.read("slack/out.jsonl") == b"previous run\n"
+    assert client.head_object(Bucket=s3_no_delete.bucket, Key="slack/out.jsonl")["ETag"] == before
+    assert s3_no_delete.keys() == ["slack/out.jsonl"]
+    assert s3_no_delete.uploads() == []  # the multipart upload was aborted, not left to linger
+
+
+def test_a_reader_never_sees_a_partial_object(s3_server):
+    client = s3_server.client()
+    client.put_object(Bucket=s3_server.bucket, Key="slack/out.jsonl", Body=b"previous run\n")
+    seen_bodies: set[int] = set()
+    seen_keys: set[str] = set()
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            seen_keys.update(s3_server.keys("slack/"))
+            seen_bodies.add(len(s3_server.read("slack/out.jsonl")))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        writer = export(f"s3://{s3_server.bucket}/slack/out.jsonl", AWS_CONN_ID)
+        for _ in range(3):  # a few reads after the commit too
+            seen_bodies.add(len(s3_server.read("slack/out.jsonl")))
+    finally:
+        done.set()
+        thread.join()
+    assert seen_keys == {"slack/out.jsonl"}  # nothing else ever appeared in the prefix
+    assert seen_bodies <= {len(b"previous run\n"), writer.bytes}
+    assert writer.bytes in seen_bodies
+
+
+@pytest.mark.parametrize("store", ["file", "s3"])
+def test_overwrite_false_holds_at_commit_when_two_runs_race(store, s3_server, tmp_path):
+    url = f"file://{tmp_path}/out.jsonl" if store == "file" else f"s3://{s3_server.bucket}/slack/out.jsonl"
+    conn_id = None if store == "file" else AWS_CONN_ID
+    first = writer_for(url, conn_id, overwrite=False).open()
+    second = writer_for(url, conn_id, overwrite=False).open()  # both start before the object exists
+    first.write_page(BIG[:3000])
+    second.write_page(BIG[3000:3100])
+    first.commit()
+    with pytest.raises(AirflowFailException, match="exists and overwrite=False"):
+        second.commit()
+
+    stored = (tmp_path / "out.jsonl").read_bytes() if store == "file" else s3_server.read("slack/out.jsonl")
+    assert stored.count(b"\n") == 3000  # the first run's file, not replaced by the second
+    if store == "file":
+        assert os.listdir(tmp_path) == ["out.jsonl"]
+    else:
+        assert s3_server.keys() == ["slack/out.jsonl"]
+        assert s3_server.client().list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads") is None
+
+
+def test_overwrite_false_holds_for_an_empty_object_too(s3_server):
+    url = f"s3://{s3_server.bucket}/slack/empty.jsonl"
+    first = writer_for(url, AWS_CONN_ID, overwrite=False).open()
+    second = writer_for(url, AWS_CONN_ID, overwrite=False).open()
+    second.write_page(BIG[:10])
+    second.commit()
+    with pytest.raises(AirflowFailException, match="exists and overwrite=False"):
+        first.commit()  # no events: still refuses the object that appeared
+    assert s3_server.read("slack/empty.jsonl").count(b"\n") == 10
+
+
+def test_overwrite_false_on_a_store_without_conditional_writes_says_so():
+    import fsspec
+
+    from airflow_provider_slack_audit.operators._storage import ObjectStoreSink
+
+    # fsspec's in-memory store: a real filesystem whose "xb" mode is not checked at completion
+    target = SimpleNamespace(fs=fsspec.filesystem("memory"), path="/bucket/slack/out.jsonl")
+    sink = ObjectStoreSink(target, "memory://bucket/slack/out.jsonl", overwrite=False)  # type: ignore[arg-type]
+    with pytest.raises(AirflowFailException, match=r"conditional write: .*MemoryFileSystem.*Use overwrite=True"):
+        sink.open()
+
+
+def test_an_abort_from_another_thread_stops_the_export_and_leaves_nothing(s3_server, tmp_path):
+    for url, conn_id in [(f"file://{tmp_path}/out.jsonl", None), (f"s3://{s3_server.bucket}/out.jsonl", AWS_CONN_ID)]:
+        writer = writer_for(url, conn_id).open()
+        writer.write_page(BIG[:7000])  # ~10 MB: on S3 a part is uploaded
+        threading.Thread(target=writer.abort).start()  # what on_kill does, from the SIGTERM handler
+        time.sleep(0.5)
+        with pytest.raises(ExportAborted):
+            writer.write_page(BIG[7000:])
+        with pytest.raises(ExportAborted):
+            writer.commit()
+        writer.close()
+    assert os.listdir(tmp_path) == []
+    assert s3_server.keys() == []
+    assert s3_server.client().list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads") is None
+
+
+def test_a_successful_local_export_removes_stale_temporaries_of_its_target_only(tmp_path):
+    old = time.time() - 2 * 24 * 3600
+    stale = tmp_path / ".out.jsonl.0123456789ab.partial"  # a killed run's, two days old
+    other_target = tmp_path / ".other.jsonl.0123456789ab.partial"  # another target's
+    not_ours = tmp_path / ".out.jsonl.backup"  # a name we never make
+    for path in (stale, other_target, not_ours):
+        path.write_bytes(b"partial")
+        os.utime(path, (old, old))
+    live = writer_for(f"file://{tmp_path}/out.jsonl").open()  # a concurrent run, still writing
+    live.write_page(BIG[:10])
+
+    export(f"file://{tmp_path}/out.jsonl", events=BIG[:100])
+
+    names = sorted(os.listdir(tmp_path))
+    assert stale.name not in names
+    assert {other_target.name, not_ours.name, "out.jsonl"} <= set(names)
+    assert len([n for n in names if n.startswith(".out.jsonl.") and n.endswith(".partial")]) == 1  # the live one
+    live.commit()  # the live run is unharmed
+    assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") == 10
+
+
+def test_an_abort_before_the_writer_opens_creates_nothing(tmp_path):
+    writer = writer_for(f"file://{tmp_path}/out.jsonl")
+    writer.abort()  # on_kill before the export started writing
+    with pytest.raises(ExportAborted):
+        writer.open()
+    assert os.listdir(tmp_path) == []
