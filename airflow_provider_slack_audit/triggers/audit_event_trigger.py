@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_slack_audit.query import MAX_PAGE_SIZE, validate_filters
+from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
 from airflow_provider_slack_audit.triggers.event_state import Checkpoints, PollWindow, WatchState, batches
 from airflow_provider_slack_audit.windows import oldest_seconds
 
 if TYPE_CHECKING:
-    from airflow_provider_slack_audit.async_client import AsyncSlackAuditLogsClient
+    from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
 
 #: The path users import it from; serialize() names it, so the stored trigger survives module moves.
 CLASSPATH = "airflow_provider_slack_audit.triggers.slack_audit.SlackAuditLogsEventTrigger"
@@ -55,21 +55,19 @@ def _airflow_3() -> bool:
 
 
 async def _open_client(slack_audit_conn_id: str, max_total_wait: float) -> AsyncSlackAuditLogsClient:
-    """The async client on the connection's settings, from the hook (connection read in a thread)."""
-    from airflow_provider_slack_audit.async_client import AsyncSlackAuditLogsClient
+    """The hook's async client on the connection (read without blocking the loop), its retries
+    waiting at most ``max_total_wait`` seconds in all per call."""
     from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 
-    hook = SlackAuditLogsHook(slack_audit_conn_id=slack_audit_conn_id)
-    settings = await hook.aget_connection_settings()
-    kwargs = {**settings.client_kwargs(), "max_total_wait": max_total_wait}
-    return await asyncio.to_thread(AsyncSlackAuditLogsClient, settings.token, **kwargs)
+    hook = SlackAuditLogsHook(slack_audit_conn_id=slack_audit_conn_id, max_total_wait=max_total_wait)
+    return await hook.get_async_client()
 
 
 def _is_refusal(exc: BaseException) -> bool:
     """Errors another poll cannot fix: no or bad connection, a refused token, a rejected query."""
-    from airflow_provider_slack_audit.hooks.slack_audit import FINAL_ERRORS
+    from airflow_provider_slack_audit.triggers.slack_audit import error_kind
 
-    return isinstance(exc, FINAL_ERRORS)
+    return error_kind(exc) in ("config", "auth", "bad_request")
 
 
 class SlackAuditLogsEventTrigger(BaseEventTrigger):
@@ -126,7 +124,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         super().__init__()
         if not isinstance(slack_audit_conn_id, str) or not slack_audit_conn_id.strip():
             raise ValueError(f"slack_audit_conn_id={slack_audit_conn_id!r}: pass the id of a slack_audit connection.")
-        filters = validate_filters(action=action, actor=actor, entity=entity)
+        filters = LogsQuery(action=action, actor=actor, entity=entity)  # the operators' rules
         if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
             raise ValueError(f"poll_interval={poll_interval!r}: pass the seconds between polls, a number > 0.")
         if isinstance(lookback_seconds, bool) or not isinstance(lookback_seconds, int) or lookback_seconds < 0:
@@ -244,12 +242,14 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
     async def _read(self, client: AsyncSlackAuditLogsClient, window: PollWindow) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
         walk = client.iter_logs(
-            oldest=window.oldest,
-            latest=window.latest,
-            action=",".join(self.action) if self.action else None,
-            actor=self.actor,
-            entity=self.entity,
-            limit=MAX_PAGE_SIZE,
+            LogsQuery(
+                oldest=window.oldest,
+                latest=window.latest,
+                action=self.action,
+                actor=self.actor,
+                entity=self.entity,
+                limit=MAX_LIMIT,
+            )
         )
         try:
             async for entry in walk:
