@@ -57,10 +57,12 @@ def run_export(
         if value is not None:
             args += [f"--{key.replace('_', '-')}", str(value)]
     env = {**os.environ, "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(ROOT / ".airflow-bench"))}
+    load = os.getloadavg()[0]
     done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"{variant} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load"] = load  # the 1-minute load average as the run started (other work on the machine)
     if not keep:
         out.unlink(missing_ok=True)
     return result
@@ -71,6 +73,7 @@ def median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda r: r["wall"])
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     chosen["walls"] = [round(r["wall"], 1) for r in runs]
+    chosen["loads"] = [round(r.get("load", 0.0), 1) for r in runs]
     chosen["cpu_median"] = statistics.median(r["cpu"] for r in runs)
     return chosen
 

@@ -126,7 +126,9 @@ class AsyncSlackAuditLogsClient(
             )
         if isinstance(error, httpx.TimeoutException):
             return TransportFailure(
-                f"a timeout ({detail})", reason=TimeoutError("timed out"), handler_error=asyncio.TimeoutError()
+                f"no complete answer within timeout={self.timeout}s ({detail})",
+                reason=TimeoutError("timed out"),
+                handler_error=asyncio.TimeoutError(),
             )
         if isinstance(error, (httpx.ConnectError, httpx.ProxyError)):
             return TransportFailure(f"could not connect ({detail})", reason=root, handler_error=_aiohttp_error(root))

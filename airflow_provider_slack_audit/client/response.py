@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from airflow_provider_slack_audit.client.errors import (
 )
 from airflow_provider_slack_audit.client.jsonio import loads
 from airflow_provider_slack_audit.client.models import LogsResponse
+from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
 
 
 class Headers(MutableMapping[str, Any]):
@@ -61,6 +63,9 @@ def decode_body(raw_body: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_UNREAD: Any = object()
+
+
 class AuditLogsResponse:
     """One answer of the Audit Logs API.
 
@@ -71,6 +76,10 @@ class AuditLogsResponse:
         raw_body: the body as text.
         body: the body decoded as a JSON object, or None if it is not one (cut short, HTML, empty).
         typed_body: a typed view of ``body`` (see :mod:`.models`), or None when ``body`` is None.
+        raw_page: for an answer asked for with ``raw_entries=True`` (its body given as bytes): the
+            page read entry by entry (each entry's bytes as Slack sent them, see :mod:`.raw_page`)
+            when it is a good 2xx page; ``body`` and ``raw_body`` are then decoded only if someone
+            reads them. None otherwise.
     """
 
     def __init__(
@@ -78,18 +87,38 @@ class AuditLogsResponse:
         *,
         url: str,
         status_code: int,
-        raw_body: str | None,
+        raw_body: str | bytes | None,
         headers: Mapping[str, Any],
         method: str = "GET",
+        raw_entries: bool = False,
     ) -> None:
         self.url = url
         self.status_code = status_code
         self.headers = Headers(headers)
-        self.raw_body = raw_body
-        self.body = decode_body(raw_body)
+        self._text = raw_body  # bytes are decoded to text when first read
         self.method = method
         #: How many attempts the call made to get this answer (set by the client).
         self.attempts = 1
+        self.raw_page: RawPage | None = None
+        if raw_entries and raw_body and 200 <= status_code < 300:
+            # Not a good page (RawPageError): decoded as a whole below, so the usual checks say what it is.
+            with suppress(RawPageError):
+                self.raw_page = read_raw_page(raw_body)
+        self._body = _UNREAD if self.raw_page is not None else decode_body(self.raw_body)
+
+    @property
+    def raw_body(self) -> str | None:
+        """The body as text."""
+        if isinstance(self._text, bytes):
+            self._text = self._text.decode("utf-8", errors="replace")
+        return self._text
+
+    @property
+    def body(self) -> dict[str, Any] | None:
+        """The body decoded as a JSON object, or None if it is not one."""
+        if self._body is _UNREAD:
+            self._body = decode_body(self.raw_body)
+        return self._body
 
     @property
     def typed_body(self) -> LogsResponse | None:
@@ -131,6 +160,8 @@ def error_for_response(response: AuditLogsResponse, *, attempts: int | None = No
     """
     attempts = response.attempts if attempts is None else attempts
     status = response.status_code
+    if response.raw_page is not None:
+        return None  # a 2xx body already read as a page of entries (and not as an error)
     body = response.body
     code = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
     ok = 200 <= status < 300

@@ -104,7 +104,7 @@ def bare(error: BaseException) -> BaseException:
 
 def is_rate_limited(response: AuditLogsResponse) -> bool:
     """True for HTTP 429 or a body whose error is ``ratelimited`` / ``rate_limited``."""
-    body = response.body
+    body = response.body if response.raw_page is None else None  # a page read entry by entry is no error
     code = body.get("error") if isinstance(body, dict) else None
     return response.status_code == 429 or (isinstance(code, str) and code in RATE_LIMIT_ERRORS)
 
@@ -115,7 +115,7 @@ def response_retry_reason(response: AuditLogsResponse) -> str | None:
         return f"rate limited (HTTP {response.status_code})"
     if response.status_code in RETRY_STATUSES:
         return f"HTTP {response.status_code}"
-    if 200 <= response.status_code < 300 and response.body is None:
+    if 200 <= response.status_code < 300 and response.raw_page is None and response.body is None:
         return f"HTTP {response.status_code} with a body that is cut short or not JSON"
     return None
 

@@ -57,7 +57,7 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
 
     def _walk_pages(self, walk: PageWalk) -> Iterator[AuditLogsPage]:
         while (params := walk.next_query()) is not None:
-            page = walk.take(self.api_call(path="logs", query_params=params))
+            page = walk.take(self._send(self._request("GET", "logs", params, raw_entries=walk.raw_entries)))
             if page is not None:
                 yield page
 
@@ -122,8 +122,11 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         if isinstance(error, requests.exceptions.ConnectTimeout) or _in_connect_phase(error):
             proxy = f" through proxy {redact_url(self.proxy)}" if self.proxy else ""
             return TransportFailure(f"could not connect{proxy} ({detail})", reason=root, handler_error=URLError(root))
-        if isinstance(error, requests.exceptions.ReadTimeout):
-            return TransportFailure(f"a read timeout ({detail})", reason=TimeoutError("timed out"))
+        if isinstance(error, requests.exceptions.ReadTimeout):  # a read waited `timeout`: the deadline is reached too
+            return TransportFailure(
+                f"no complete answer within timeout={self.timeout}s (a read timed out)",
+                reason=TimeoutError("timed out"),
+            )
         if isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
             return TransportFailure(f"a body cut short ({detail})", reason=root)
         # urllib lets socket errors after the connect through as they are, and wraps anything else.

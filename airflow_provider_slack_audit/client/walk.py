@@ -21,6 +21,7 @@ from typing import Any
 
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsError, SlackAuditLogsServerError
 from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
+from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
 from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
 from airflow_provider_slack_audit.client.stats import ClientStats
 
@@ -33,7 +34,8 @@ class AuditLogsPage:
     """One page of a range, entries already de-duplicated.
 
     Attributes:
-        entries: the page's events as Slack sent them (dicts), each id once across the whole walk.
+        entries: the page's events as Slack sent them, each id once across the whole walk: dicts, or
+            a :class:`RawPage` (the events' bytes, ids and date_create) in a walk with ``raw_entries``.
         response: the answer the page came from.
         number: 1 for the first page, counting every page of the walk (restarts included).
         raw_count: how many entries Slack sent in this page, duplicates included.
@@ -42,7 +44,7 @@ class AuditLogsPage:
         next_cursor: the cursor of the next page, or None at the end.
     """
 
-    entries: list[dict[str, Any]]
+    entries: list[dict[str, Any]] | RawPage
     response: AuditLogsResponse = field(repr=False)
     number: int
     raw_count: int = 0
@@ -81,6 +83,37 @@ class _Seen:
             if second == self.oldest_second and entry_id is not None:
                 self.oldest_ids.add(entry_id)
 
+    def keep(self, ids: list[str | None], seconds: list[Any]) -> list[int] | None:
+        """Which entries of a page (their ids and seconds, in order) are new; each one kept is remembered.
+
+        Returns None when all are (the usual page: checked with set operations, no loop per entry),
+        else the indexes of those to keep.
+        """
+        unique = set(ids)
+        if (
+            len(unique) == len(ids)
+            and None not in unique
+            and unique.isdisjoint(self.current)
+            and unique.isdisjoint(self.previous)
+            and unique.isdisjoint(self.oldest_ids)
+            and (not seconds or set(map(type, seconds)) == {int})
+        ):
+            self.current |= unique
+            if seconds:
+                oldest = min(seconds)
+                if self.oldest_second is None or oldest < self.oldest_second:
+                    self.oldest_second, self.oldest_ids = oldest, set()
+                if oldest == self.oldest_second:
+                    self.oldest_ids.update(i for i, second in zip(ids, seconds, strict=True) if second == oldest)
+            return None
+        kept = []
+        for index, (entry_id, second) in enumerate(zip(ids, seconds, strict=True)):
+            if entry_id is not None and self.is_repeat(entry_id, second):
+                continue
+            self.add(entry_id, second)
+            kept.append(index)
+        return kept
+
     def next_page(self) -> None:
         self.previous, self.current = self.current, set()
 
@@ -105,6 +138,9 @@ class PageWalk:
         max_cursor_restarts: how often the walk may start over after Slack rejected its cursor.
         logger: where a restart is logged (WARNING).
         stats: the client's counters (``cursor_restarts``).
+        raw_entries: read pages entry by entry as Slack sent them (answers fetched with
+            ``raw_entries``, see :mod:`.raw_page`): the same walk and de-duplication, over each
+            entry's id and date_create only; ``page.entries`` is then a :class:`RawPage`.
 
     Attributes:
         query: the query; ``latest`` moves back to the oldest second read when a rejected cursor
@@ -122,8 +158,10 @@ class PageWalk:
         *,
         logger: logging.Logger | None = None,
         stats: ClientStats | None = None,
+        raw_entries: bool = False,
     ) -> None:
         self.query = query
+        self.raw_entries = raw_entries
         self.max_cursor_restarts = max_cursor_restarts
         self.logger = logger or logging.getLogger(__name__)
         self.stats = stats if stats is not None else ClientStats()
@@ -220,27 +258,35 @@ class PageWalk:
         Raises ``SlackAuditLogsServerError`` when the body cannot be read as a page (no entries list,
         an entry that is not an object, a next_cursor that is not a string).
         """
-        body = response.body or {}
-        entries = body.get("entries")
-        if not isinstance(entries, list):
-            raise _bad_body(response, "no entries list")
-        seen = self._seen
-        kept: list[dict[str, Any]] = []
-        for entry in entries:
-            if not isinstance(entry, dict):
-                raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
-            entry_id = entry.get("id")
-            if not isinstance(entry_id, str):
-                entry_id = None  # no usable id: kept, never de-duplicated
-            second = entry.get("date_create")
-            if entry_id is not None and seen.is_repeat(entry_id, second):
-                continue
-            seen.add(entry_id, second)
-            kept.append(entry)
-        metadata = body.get("response_metadata")
-        next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
-        if next_cursor is not None and not isinstance(next_cursor, str):
-            raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
+        if self.raw_entries:
+            raw_page = response.raw_page
+            if raw_page is None:  # a 2xx the client could not read as a page: say why
+                try:
+                    raw_page = read_raw_page(response.raw_body or "")
+                except RawPageError as err:
+                    raise _bad_body(response, str(err)) from None
+            raw_count = len(raw_page)
+            keep = self._seen.keep(raw_page.ids, raw_page.seconds)
+            kept: Any = raw_page if keep is None else raw_page.subset(keep)
+            next_cursor = raw_page.next_cursor
+        else:
+            body = response.body or {}
+            entries = body.get("entries")
+            if not isinstance(entries, list):
+                raise _bad_body(response, "no entries list")
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
+            raw_count = len(entries)
+            ids = [entry.get("id") for entry in entries]
+            keep = self._seen.keep(
+                [i if isinstance(i, str) else None for i in ids], [entry.get("date_create") for entry in entries]
+            )
+            kept = entries if keep is None else [entries[i] for i in keep]
+            metadata = body.get("response_metadata")
+            next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+            if next_cursor is not None and not isinstance(next_cursor, str):
+                raise _bad_body(response, f"a next_cursor that is not a string ({next_cursor!r})")
         self.pages += 1
         self._pages_without_new_ids = 0 if kept else self._pages_without_new_ids + 1
         self._accepted = True
@@ -250,8 +296,8 @@ class PageWalk:
             entries=kept,
             response=response,
             number=self.pages,
-            raw_count=len(entries),
-            duplicates_dropped=len(entries) - len(kept),
+            raw_count=raw_count,
+            duplicates_dropped=raw_count - len(kept),
             cursor=self.cursor,
             next_cursor=self._next_cursor,
         )

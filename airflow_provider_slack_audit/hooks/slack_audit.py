@@ -297,13 +297,15 @@ class SlackAuditLogsHook(BaseHook):
             raise TypeError("pass either a LogsQuery or oldest, latest and the filters, not both.")
         return self.client.iter_logs(oldest)
 
-    def iter_pages(self, query: LogsQuery) -> Iterator[AuditLogsPage]:
+    def iter_pages(self, query: LogsQuery, *, raw_entries: bool = False) -> Iterator[AuditLogsPage]:
         """The pages of a query's range, newest first (``page.entries`` holds the events).
 
         :param query: the range and filters, checked once when it was made.
+        :param raw_entries: give each page's events as their JSON bytes as Slack sent them, with ids
+            and date_create (a :class:`~airflow_provider_slack_audit.client.raw_page.RawPage`), not dicts.
         :raises SlackAuditLogsError: the API refused the request or failed past the retries.
         """
-        return self.client.iter_pages(query)
+        return self.client.iter_pages(query, raw_entries=raw_entries)
 
     def schemas(self) -> dict[str, Any]:
         """The body of the ``schemas`` method: the entity types the audit log knows."""

@@ -9,7 +9,6 @@ is the job of a sink (:mod:`._storage`): temp-and-rename locally, one conditiona
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import threading
@@ -21,7 +20,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, ObjectStoragePath
 
-from airflow_provider_slack_audit.client.jsonio import iter_lines_chunks
+from airflow_provider_slack_audit.client.jsonio import CHUNK_ENTRIES, iter_lines_chunks
+from airflow_provider_slack_audit.client.raw_page import RawPage
+from airflow_provider_slack_audit.operators._parallel_gzip import ParallelGzipWriter
 from airflow_provider_slack_audit.operators._storage import (
     DEFAULT_STALE_AFTER,
     ExportAborted,
@@ -115,8 +116,10 @@ _CHUNKS_IN_FLIGHT = 4
 class ExportWriter:
     """One export's bytes, from encoded lines to a committed object.
 
-    Compressing and storing happen in one background thread (zlib and file or network writes release
-    the GIL) while the task's thread fetches and encodes the next events; at most a few chunks wait.
+    gzip output is compressed on every core, as a series of gzip members (one gzip file to every
+    reader; see :class:`ParallelGzipWriter`); plain output is stored by one background thread. Either
+    way (zlib and file or network writes release the GIL) the task's thread fetches the next page
+    meanwhile, and at most a few chunks wait.
 
     Use it as a context manager (the body's exception aborts, a clean exit commits) or call
     :meth:`open`, :meth:`commit` and :meth:`abort` yourself. :meth:`abort` is safe from a signal handler
@@ -162,13 +165,11 @@ class ExportWriter:
         self.sink.open()
         try:
             if self.gzip:
-                # No file name and mtime 0 in the header: the same events give the same bytes on every store.
-                self._stream = gzip.GzipFile(
-                    filename="", fileobj=self._stored, mode="wb", compresslevel=self.compresslevel, mtime=0
-                )
+                # No file name and mtime 0 in the headers: the same events give the same bytes on every store.
+                self._stream = ParallelGzipWriter(self._stored, compresslevel=self.compresslevel)
             else:
                 self._stream = self._stored
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-writer")
             with self._lock:
                 if self._state == "aborted":  # killed while opening
                     raise ExportAborted("the export was aborted while it opened")
@@ -189,10 +190,21 @@ class ExportWriter:
         """Append ``chunk``, whole JSON lines already encoded (each ending in a newline) holding ``events`` events."""
         if self._state != "open":
             raise ExportAborted(f"cannot write: the export is {self._state}")
+        if self._executor is None:  # gzip: the members are compressed on their own threads
+            self._stream.write(chunk)
+            self.events += events
+            return
         while len(self._pending) >= _CHUNKS_IN_FLIGHT:
             self._pending.popleft().result()  # also raises what the writer thread hit
         self._pending.append(self._executor.submit(self._stream.write, chunk))  # type: ignore[union-attr]
         self.events += events
+
+    def write_raw_page(self, page: RawPage) -> None:
+        """Append a page's events as Slack sent them: each entry's JSON bytes, one per line."""
+        lines = page.lines
+        for start in range(0, len(lines), CHUNK_ENTRIES):
+            piece = lines[start : start + CHUNK_ENTRIES]
+            self.write_lines(b"\n".join(piece) + b"\n", len(piece))
 
     def _drain(self) -> None:
         """Wait until every chunk handed to the writer thread is written; raise what it hit."""
@@ -216,7 +228,7 @@ class ExportWriter:
         try:
             self._drain()
             if self._stream is not self._stored:
-                self._stream.close()  # the gzip trailer
+                self._stream.close()  # the last member, then every member still in flight, in order
             self.sink.commit()
         except BaseException:
             self.abort()
@@ -244,6 +256,8 @@ class ExportWriter:
         """After an abort: wait for the writer thread and release files and buffers (never publishes)."""
         try:
             self._drain()
+            if isinstance(self._stream, ParallelGzipWriter):
+                self._stream.abort()  # the compressing threads are done too, nothing more is written
         except Exception:
             log.debug("the writer thread failed as well", exc_info=True)
         try:

@@ -104,6 +104,8 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
         self.max_events_returned = max_events_returned
         self.deferrable = deferrable
         self.poll_interval = float(poll_interval) if poll_interval is not None else self.poke_interval
+        #: What this try's pokes saw, for the line that says why the sensor gives up: (window, matches, pokes).
+        self._pokes_seen: tuple[str, int, int] | None = None
 
     def _collect(self, window: AuditWindow, query: LogsQuery) -> MatchCollector:
         collector = MatchCollector(self.min_events, self.max_events_returned)
@@ -130,12 +132,20 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
             self.min_events,
             window.describe(),
         )
+        pokes = self._pokes_seen[2] + 1 if self._pokes_seen else 1
+        self._pokes_seen = (window.describe(), found.count, pokes)
         return PokeReturnValue(is_done=found.done, xcom_value=found.returned if found.done else None)
 
     def execute(self, context: Context) -> Any:
         """Poke or reschedule as any sensor; when deferrable, check once, then defer to the trigger."""
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except (AirflowSensorTimeout, AirflowSkipException) as exc:
+                if self._pokes_seen:  # a timeout (or a soft-failed one): say what the pokes saw
+                    window, count, pokes = self._pokes_seen
+                    self._log_why_it_stops(exc.__cause__ or exc, window, count, f"{pokes} poke(s)")
+                raise
         try:
             window, query = self.resolve_query(context)
             found = self._collect(window, query)
@@ -172,6 +182,23 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
             timeout=timedelta(seconds=self.timeout),
         )
 
+    def _log_why_it_stops(self, reason: object, window: str, count: int | None, checks: str) -> None:
+        """Say why the sensor stops without its events: with soft_fail Airflow itself logs only "Skipping task."."""
+        self.log.warning(
+            "Giving up (the task will be %s): %s of %d required audit event(s) matched action=%s actor=%s "
+            "entity=%s in %s after %s, within the sensor's timeout of %.0f s. %s",
+            "skipped: soft_fail=True" if self.soft_fail else "failed",
+            "?" if count is None else count,
+            self.min_events,
+            self.action or "any",
+            self.actor or "any",
+            self.entity or "any",
+            window,
+            checks,
+            self.timeout,
+            reason,
+        )
+
     def _fail_or_skip(self, exc: BaseException) -> NoReturn:
         """Raise ``exc``, or skip as the sensor's ``soft_fail`` / ``never_fail`` ask."""
         if self.soft_fail:
@@ -198,6 +225,12 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
             )
             return event.get("events", [])
         message = str(event.get("message") or event)
+        self._log_why_it_stops(
+            message,
+            f"[{event.get('oldest')}, {event.get('latest')}]",
+            event.get("count"),
+            f"{event.get('polls', '?')} poll(s) in the triggerer",
+        )
         if status == "timeout":
             raise AirflowSensorTimeout(f"Sensor has timed out: {message}")
         if status == "error" and event.get("kind") in _FINAL_ERROR_KINDS:

@@ -158,7 +158,7 @@ def test_the_example_consumer_finds_the_exported_file_in_its_triggering_events(
     bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags")
     export, consumer = bag.get_dag("slack_audit_hourly_export"), bag.get_dag("slack_audit_export_consumer")
     uri = export.get_task("export_audit_logs").asset.uri
-    condition = consumer.timetable.asset_condition if AIRFLOW_3 else consumer.dataset_triggers
+    condition = consumer.timetable.asset_condition if AIRFLOW_3 else consumer.timetable.dataset_condition
     assert [a.uri for a in condition.objects] == [uri]  # the consumer is scheduled on the export's Asset
 
     dag_run, states = run_dag(export, H0 + HOUR, synced=True)

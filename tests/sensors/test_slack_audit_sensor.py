@@ -19,6 +19,7 @@ from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     task,
 )
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -398,3 +399,39 @@ def test_the_operators_close_the_hooks_http_session(slack_conn, closes):
     with pytest.raises(AirflowFailException, match="max_events=1"):
         too_many.execute(CONTEXT)
     assert len(closes) == 2  # the walk left mid-way by the failure is closed at once
+
+
+# --------------------------------------------------------------------------- why it gives up
+
+
+def giving_up_line(caplog, capsys) -> str:
+    """The sensor's "Giving up" message: Airflow 3 logs through structlog to stdout, 2.11 through logging
+    (captured there and echoed to stdout, so the same message may come twice)."""
+    lines = (caplog.text + capsys.readouterr().out).splitlines()
+    (message,) = {line[line.index("Giving up") :] for line in lines if "Giving up" in line}
+    return message
+
+
+def test_a_timed_out_deferrable_sensor_logs_why_before_it_is_skipped(caplog, capsys):
+    sensor = SlackAuditLogsSensor(task_id="s", action=RISKY, min_events=2, timeout=60, soft_fail=True)
+    event = {"status": "timeout", "count": 1, "polls": 7, "oldest": OLDEST, "latest": LATEST, "message": "1 of 2"}
+    with caplog.at_level("WARNING"), pytest.raises(AirflowSensorTimeout):
+        sensor.execute_complete({}, event)
+    line = giving_up_line(caplog, capsys)
+    assert "the task will be skipped: soft_fail=True" in line
+    assert f"1 of 2 required audit event(s) matched action={RISKY}" in line
+    assert f"in [{OLDEST}, {LATEST}] after 7 poll(s) in the triggerer" in line
+    assert "timeout of 60 s" in line
+
+
+def test_a_timed_out_poking_sensor_logs_what_its_pokes_saw(slack_audit_emulator, monkeypatch, caplog, capsys):
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", slack_audit_emulator.airflow_conn_json())
+    slack_audit_emulator.late_events(OLDEST, LATEST, delay=3600)  # nothing shows up while it pokes
+    sensor = SlackAuditLogsSensor(
+        task_id="s", oldest=OLDEST, latest=LATEST, action=LOGIN, poke_interval=0.2, timeout=1, soft_fail=True
+    )
+    with caplog.at_level("WARNING"), pytest.raises(AirflowSkipException):
+        sensor.execute({})
+    line = giving_up_line(caplog, capsys)
+    assert f"0 of 1 required audit event(s) matched action={LOGIN} actor=any entity=any in [{OLDEST}, {LATEST}]" in line
+    assert "poke(s), within the sensor's timeout of 1 s" in line

@@ -1,0 +1,192 @@
+"""A ``logs`` page read without building its events: each entry's bytes as Slack sent them.
+
+An export copies events from Slack to a file; it needs to know only two things about each one:
+its ``id`` (to write it once) and its ``date_create`` (to check it belongs to the window). Decoding
+every entry into dicts and encoding them again is most of an export's work otherwise (see
+``bench/``), and changes nothing in the file. :func:`read_raw_page` therefore splits the body into
+its entries' JSON texts (msgspec, which Airflow installs, gives each as a view of the body) and
+decodes only those two fields of each.
+
+Each entry's text becomes one line of JSON Lines: Slack's answers are compact, so it is written as
+it came; an entry with a line break inside (a pretty-printed body) has its whitespace taken out,
+every other byte kept (strings, escapes, numbers as written). A body msgspec refuses (``NaN``,
+lone surrogates) or a machine without msgspec falls back to the standard library: entries are then
+decoded and written compactly (the same values, not necessarily the same bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from airflow_provider_slack_audit.client.jsonio import dumps_lines, loads
+
+try:
+    import msgspec
+except ImportError:  # pragma: no cover - Airflow installs it; tests force this path by hiding it
+    msgspec = None  # type: ignore[assignment]
+
+__all__ = ["RawEntry", "RawPage", "RawPageError", "read_raw_page"]
+
+
+class RawPageError(ValueError):
+    """The body is not a page of entries; the message completes "answered HTTP 200 with ..."."""
+
+
+class RawEntry(NamedTuple):
+    """One event of a page.
+
+    Attributes:
+        json: the event's JSON text on one line, without the line end (bytes or a view of the body).
+        id: its ``id`` when that is a string, else None (such an entry is never de-duplicated).
+        date_create: its ``date_create`` as decoded (an int on Slack's answers), None when absent.
+    """
+
+    json: bytes | Any
+    id: str | None
+    date_create: Any
+
+
+@dataclass
+class RawPage:
+    """The entries of one ``logs`` answer and the cursor of the next page.
+
+    Held as three lists of the same length, not an object per event: a page is 10,000 events, and
+    objects the cycle collector tracks cost more than the copy itself (see ``bench/``).
+
+    Attributes:
+        lines: each event's JSON text on one line, without the line end (bytes or views of the body).
+        ids: each event's ``id`` when it is a string, else None (never de-duplicated).
+        seconds: each event's ``date_create`` as decoded (an int on Slack's answers), None when absent.
+        next_cursor: the cursor of the next page, or None at the end (absent or empty).
+    """
+
+    lines: list[Any]
+    ids: list[str | None]
+    seconds: list[Any]
+    next_cursor: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __iter__(self) -> Iterator[RawEntry]:
+        return map(RawEntry, self.lines, self.ids, self.seconds)
+
+    def subset(self, keep: Iterable[int]) -> RawPage:
+        """The page with only the entries at the indexes ``keep`` (in that order)."""
+        keep = list(keep)
+        return RawPage(
+            [self.lines[i] for i in keep],
+            [self.ids[i] for i in keep],
+            [self.seconds[i] for i in keep],
+            self.next_cursor,
+        )
+
+
+def _id(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _next_cursor(metadata: Any) -> str | None:
+    cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+    if cursor is not None and not isinstance(cursor, str):
+        raise RawPageError(f"a next_cursor that is not a string ({cursor!r})")
+    return cursor or None
+
+
+def _check_not_an_error(ok: Any, error: Any) -> None:
+    """A body that says it failed (``"ok": false``) is not a page, entries or not."""
+    if ok is False:
+        raise RawPageError(f'"ok": false ({error!r})')
+
+
+def _not_an_object(value: Any) -> RawPageError:
+    return RawPageError(f"an entry that is not a JSON object ({type(value).__name__})")
+
+
+def _read_decoded(body: bytes | str) -> RawPage:
+    """The standard-library path: decode the whole body, write each entry back compactly."""
+    try:
+        document = loads(body)
+    except ValueError:
+        raise RawPageError("a body that is cut short or not JSON") from None
+    if not isinstance(document, dict):
+        raise RawPageError("a body that is not a JSON object")
+    entries = document.get("entries")
+    if not isinstance(entries, list):
+        raise RawPageError("no entries list")
+    _check_not_an_error(document.get("ok"), document.get("error"))
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise _not_an_object(entry)
+    return RawPage(
+        [dumps_lines([entry])[:-1] for entry in entries],
+        [_id(entry.get("id")) for entry in entries],
+        [entry.get("date_create") for entry in entries],
+        _next_cursor(document.get("response_metadata")),
+    )
+
+
+if msgspec is not None:
+
+    class _Body(msgspec.Struct):
+        entries: list[msgspec.Raw]
+        response_metadata: Any = None
+        ok: Any = None
+        error: Any = None
+
+    class _Key(msgspec.Struct, gc=False):  # untracked by the cycle collector: 10,000 a page
+        id: Any = None
+        date_create: Any = None
+
+    _decode_body = msgspec.json.Decoder(_Body).decode
+    _decode_key = msgspec.json.Decoder(_Key).decode
+    _compact = msgspec.json.format
+
+    def _split(body: bytes | str) -> _Body | None:
+        """The body's entries as views, or None when msgspec cannot tell (the fallback decides)."""
+        try:
+            return _decode_body(body)
+        except msgspec.ValidationError as err:  # standard JSON, but not the shape of a page
+            if "`$." in str(err) or "entries" in str(err):  # entries missing, or not a list
+                raise RawPageError("no entries list") from None
+            raise RawPageError("a body that is not a JSON object") from None
+        except msgspec.DecodeError:
+            return None
+
+    def read_raw_page(body: bytes | str) -> RawPage:
+        """The entries of the ``logs`` answer ``body`` (its bytes, or its text) and its next cursor.
+
+        Raises :class:`RawPageError` when the body is not a page: not JSON or cut short, not an
+        object, no ``entries`` list, an entry that is not an object, a ``next_cursor`` that is not a
+        string. The entries' texts are views of ``body``: they keep it in memory while they live.
+        """
+        split = _split(body)
+        if split is None:
+            return _read_decoded(body)
+        _check_not_an_error(split.ok, split.error)
+        lines: list[Any] = split.entries
+        try:
+            keys = list(map(_decode_key, lines))
+        except msgspec.ValidationError:
+            for raw in lines:
+                value = msgspec.json.decode(raw)
+                if not isinstance(value, dict):
+                    raise _not_an_object(value) from None
+            raise  # pragma: no cover - every entry decoded as an object
+        ids = [key.id for key in keys]
+        if ids and set(map(type, ids)) != {str}:  # the common case, all strings, checked at C speed
+            ids = list(map(_id, ids))
+        breaks = (b"\n", b"\r") if isinstance(body, bytes) else ("\n", "\r")
+        if breaks[0] in body or breaks[1] in body:  # some entry may span lines (whitespace between them too)
+            lines = [_one_line(raw) for raw in lines]
+        return RawPage(lines, ids, [key.date_create for key in keys], _next_cursor(split.response_metadata))
+
+    def _one_line(raw: Any) -> Any:
+        """An entry's text as is, or with its whitespace taken out when it spans lines."""
+        data = bytes(raw)
+        return _compact(data, indent=-1) if b"\n" in data or b"\r" in data else raw
+
+else:  # pragma: no cover
+    read_raw_page = _read_decoded

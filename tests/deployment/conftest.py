@@ -1,0 +1,59 @@
+"""One real Airflow 3 deployment (and one emulator) shared by every test of this package."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_slack_audit.emulator.server import Emulator
+from tests.deployment.examples import CONN_ID, EXPORT_DAG, SENSOR_DAG, dag_files
+from tests.deployment.harness import Deployment
+
+
+@pytest.fixture(scope="package")
+def emulator() -> Iterator[Emulator]:
+    """The emulator as Slack: data from 2024-01-01 up to now (a live stream), no rate limit."""
+    emu = Emulator(rate_limit=0, end="now").start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture(scope="package")
+def deployment(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Airflow 3.3 api-server, scheduler, dag-processor and triggerer on a fresh home; stopped whatever happens.
+
+    ``slack_audit_default`` is created through the REST API (stored in the database, as from the UI) and
+    points at the emulator; the export DAG writes under ``<root>/export``.
+    """
+    root = tmp_path_factory.mktemp("deployment")
+    export_root = root / "export"
+    deployment = Deployment(
+        root=root,
+        dag_files=dag_files(),
+        env={"AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT": f"file://{export_root}"},
+    )
+    deployment.export_root = export_root  # type: ignore[attr-defined]
+    begun = time.monotonic()
+    try:
+        deployment.start()
+        deployment.api(
+            "POST",
+            "/connections",
+            {
+                "connection_id": CONN_ID,
+                "conn_type": "slack_audit",
+                "password": emulator.token,
+                "extra": json.dumps({"base_url": emulator.base_url}),
+            },
+        )
+        deployment.wait_for_dags([EXPORT_DAG, SENSOR_DAG], timeout=180)
+        deployment.timings["ready"] = time.monotonic() - begun
+        yield deployment
+    finally:
+        deployment.stop()
+        print(f"\ndeployment timings (s): { {k: round(v, 1) for k, v in deployment.timings.items()} }")
