@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -13,12 +13,25 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, conf
 
 from airflow_provider_slack_audit._compat import DateTimeTrigger
+from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
+from airflow_provider_slack_audit.operators._ids import IdIndex
+from airflow_provider_slack_audit.operators._lineage import LineageMixin, LineageRecord
 from airflow_provider_slack_audit.operators._progress import PageProgress
-from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
-from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
-from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
+from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter, open_sink, resolve_target
+from airflow_provider_slack_audit.operators.manifest import (
+    MANIFEST_SUFFIX,
+    ExportTally,
+    build_manifest,
+    filters_record,
+    read_manifest,
+    remove_manifest,
+    write_manifest,
+)
+from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, remove_stale_late_files, scan_ids
+from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
+from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -215,7 +228,7 @@ class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
         return events
 
 
-class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
+class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOperator):
     """
     Write the run's window of Slack audit log events to object storage as JSON Lines.
 
@@ -236,6 +249,10 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
     :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
         the task instead, also when another run creates the object while this one is writing (S3's
         conditional write, a hard link locally; other stores refuse ``overwrite=False`` with an error).
+    :param manifest: write ``<path>.manifest.json`` once the object is in place: the window, filters, counts,
+        the sha256 of the stored bytes and of the sorted event ids (evidence that the export is whole and
+        unaltered; :class:`SlackAuditLogsReconcileOperator` checks it). The manifest of an object being
+        replaced is removed first, also with ``manifest=False``: a manifest never describes another object.
     :param asset: the Asset this task declares and records one event on per run (extra: ``path``,
         ``events``, ``bytes``, ``oldest``, ``latest``): an ``Asset``, a URI, or an ``AssetAlias`` to name
         each object as an Asset of its own. Default: ``path`` itself when it has no template, else its
@@ -252,6 +269,7 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         conn_id: str | None = None,
         compression: str | None = "infer",
         overwrite: bool = True,
+        manifest: bool = True,
         asset: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -262,6 +280,7 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         self.conn_id = conn_id
         self.compression = compression
         self.overwrite = overwrite
+        self.manifest = manifest
         dag = getattr(self, "dag", None) if self.has_dag() else None
         self.asset = export_asset(
             path,
@@ -280,6 +299,9 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
             "Exporting Slack audit logs for %s to %s (%s)", window.describe(), target.url, "gzip" if gzip else "plain"
         )
         progress = PageProgress(self.log)
+        tally = ExportTally()
+        with self.failing_fast():  # a bad connection fails the task at once, as in the walk
+            client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
         writer = self._writer = ExportWriter(open_sink(target, overwrite=self.overwrite), gzip=gzip)
         if self.killed.is_set():  # on_kill came before the writer existed
             writer.abort()
@@ -292,10 +314,18 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
                     entries = _in_window(page.entries, window)
                     outside += len(page.entries) - len(entries)
                     writer.write_raw_page(entries)
+                    if self.manifest:
+                        tally.add(entries.ids, entries.seconds)
                     progress.page_done(len(entries))
                     del page, entries  # let the page go before the next one is fetched
+                # The object and its manifest are one: the manifest of the object being replaced goes before
+                # the commit, and the new one is written only once the new object is in place.
+                if remove_manifest(target.path):
+                    self.log.info("Removed the manifest of the object being replaced at %s", target.url)
+            ids_sha256 = tally.ids.hexdigest() if self.manifest else None
         finally:
             self._writer = None
+            tally.close()
         progress.finish()
         if outside:
             self.log.warning(
@@ -304,14 +334,38 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
                 outside,
                 window.describe(),
             )
-        summary = {
+        summary: dict[str, Any] = {
             "path": target.url,
             "events": writer.events,
             "bytes": writer.bytes,
             "oldest": window.oldest,
             "latest": window.latest,
+            "sha256": writer.sha256,
+            "ids_sha256": ids_sha256,
+            "manifest": None,
         }
+        if self.manifest:
+            manifest = build_manifest(
+                url=target.url,
+                window=window,
+                filters=query,
+                tally=tally,
+                ids_sha256=ids_sha256 or "",
+                size=writer.bytes,
+                sha256=writer.sha256,
+                client=client,
+            )
+            write_manifest(target.path, manifest, local=target.is_local)
+            summary["manifest"] = target.url + MANIFEST_SUFFIX
+        for name in remove_stale_late_files(target.path, writer.sha256, gzip=gzip):
+            self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
+        self._lineage = LineageRecord(
+            base_url=client.base_url,
+            window={"oldest": window.oldest, "latest": window.latest},
+            filters=filters_record(query),
+            outputs=[(target.path, writer.events, writer.bytes)],
+        )
         record_asset_event(context, self.asset, target.url, summary)
         return summary
 
@@ -321,3 +375,259 @@ class SlackAuditLogsToObjectStorageOperator(BaseSlackAuditLogsOperator):
         writer = self._writer
         if writer is not None:
             writer.abort()
+
+
+#: Vanished ids listed in the log at most (all are counted).
+MAX_VANISHED_LISTED = 100
+
+
+class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
+    """
+    Check an exported window against Slack again and keep what arrived late.
+
+    Slack indexes some events late (hours, with no documented bound), so an export can miss events that
+    Slack returns for the same window later. This task re-reads the window, compares ids with the object
+    at ``path`` (and with the late files already written beside it) and:
+
+    * writes the events Slack now returns that the object lacks (**late**) to a sibling
+      ``<path stem>.late-<unix seconds>.jsonl[.gz]`` (all or nothing, with its own manifest); a run that
+      finds nothing new writes nothing, so each late event is written once;
+    * reports the events of the object that Slack no longer returns (**vanished**).
+
+    It reads only ids: memory stays bounded (about 17 bytes an id, ~20 MB for a million events). The window
+    and filters come from the object's manifest when the task gives none; given ones must match it. When
+    the manifest is there, the object's sha256 must match it: an altered object fails the task.
+
+    Returns ``{"path", "checked", "late", "vanished", "late_path"}``: ``checked`` is how many events Slack
+    returned for the window, ``late_path`` the late file written (None when nothing was late).
+
+    :param path: the exported object, as a URL (templated: the run's own object or another run's).
+    :param conn_id: the Airflow connection for the storage, as for the export.
+    :param fail_on_late: fail the task (after writing the late file) when late events were found.
+    :param fail_on_vanished: fail the task when events of the object are no longer returned by Slack.
+    """
+
+    template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        conn_id: str | None = None,
+        fail_on_late: bool = False,
+        fail_on_vanished: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.conn_id = conn_id
+        self.fail_on_late = fail_on_late
+        self.fail_on_vanished = fail_on_vanished
+        self._writer: ExportWriter | None = None
+
+    def on_kill(self) -> None:
+        """Stop reading and throw a partial late file away: nothing is left beside ``path``."""
+        super().on_kill()
+        writer = self._writer
+        if writer is not None:
+            writer.abort()
+
+    def _query(self, context: Context, manifest: dict[str, Any] | None) -> tuple[AuditWindow, LogsQuery]:
+        """The window and query: the task's own, else the manifest's; both given must agree."""
+        if manifest is None:
+            return self.resolve_query(context)
+        window = AuditWindow(int(manifest["window"]["oldest"]), int(manifest["window"]["latest"]))
+        if _given(self.oldest) is not None or _given(self.latest) is not None:
+            given = resolve_window(context, self.oldest, self.latest)
+            if given != window:
+                raise AirflowFailException(
+                    f"The window {given.describe()} differs from the exported one {window.describe()} that the "
+                    "manifest records: the comparison would report events of other seconds as late or vanished. "
+                    "Leave oldest/latest unset to use the manifest's window."
+                )
+        rec = manifest.get("filters") or {}
+        with self.failing_fast():
+            query = LogsQuery(
+                oldest=window.oldest,
+                latest=window.latest,
+                action=rec.get("action"),
+                actor=rec.get("actor"),
+                entity=rec.get("entity"),
+                limit=_given(self.page_size),
+            )
+            given_filters = filters_record(
+                LogsQuery(action=_given(self.action), actor=_given(self.actor), entity=_given(self.entity))
+            )
+        if given_filters != filters_record(LogsQuery()) and given_filters != filters_record(query):
+            raise AirflowFailException(
+                f"The filters {given_filters} differ from the export's {filters_record(query)} recorded in its "
+                "manifest. Leave action/actor/entity unset to use the manifest's."
+            )
+        return window, query
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        target = resolve_target(self.path, self.conn_id)
+        # fsspec filesystems are shared in a process and cache listings and object versions: the object and
+        # its late files must be read as they are now (another task may have written or replaced them).
+        target.path.fs.invalidate_cache()
+        if not target.path.exists():
+            raise AirflowFailException(
+                f"{target.url} does not exist: reconcile an object that an export wrote (check the path and that "
+                "the export task succeeded)."
+            )
+        manifest = read_manifest(target.path, target.url)
+        window, query = self._query(context, manifest)
+        wait = self.settle_wait(window)
+        if wait > 0:
+            self.log.info("Waiting %.0f s for late audit events of %s to settle", wait, window.describe())
+            if self.killed.wait(wait):
+                raise TaskKilled(f"Killed while waiting for {window.describe()} to settle; nothing was read.")
+        return self._reconcile(context, target, manifest, window, query)
+
+    def _reconcile(
+        self,
+        context: Context,
+        target: ExportTarget,
+        manifest: dict[str, Any] | None,
+        window: AuditWindow,
+        query: LogsQuery,
+    ) -> dict[str, Any]:
+        gzip = target.name.endswith(".gz")
+        index = IdIndex()
+        sha256, size, events = scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
+        if manifest is None:
+            self.log.warning(
+                "%s has no manifest: its integrity cannot be checked (export with manifest=True)", target.url
+            )
+        elif sha256 != manifest["sha256"] or size != manifest.get("bytes", size):
+            raise AirflowFailException(
+                f"{target.url} was altered after its export: its sha256 is {sha256} ({size} bytes), its manifest "
+                f"records {manifest['sha256']} ({manifest.get('bytes')} bytes). Find out who changed it; export "
+                "the window again to replace it."
+            )
+        known_late = self._index_late_files(target, sha256, gzip, index)
+        index.freeze()
+        self.log.info(
+            "Reconciling %s (%d events, %d in earlier late files) with Slack for %s",
+            target.url,
+            events,
+            known_late,
+            window.describe(),
+        )
+        now = int(time.time())
+        late_target = ExportTarget(
+            path=target.path.parent / late_name(target.name, now, gzip=gzip),
+            url=f"{target.url.rsplit('/', 1)[0]}/{late_name(target.name, now, gzip=gzip)}",
+        )
+        checked = 0
+        tally = ExportTally()
+        with self.failing_fast():  # a bad connection fails the task at once, as in the walk
+            client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
+        writer: ExportWriter | None = None
+        progress = PageProgress(self.log)
+        try:
+            with ExitStack() as stack:
+                for page in self.iter_pages(window, query):
+                    late = [entry for entry in page.entries if not index.mark(entry["id"])]
+                    checked += len(page.entries)
+                    if late:
+                        if writer is None:  # opened on the first late event: a run that finds none writes nothing
+                            writer = self._writer = ExportWriter(open_sink(late_target, overwrite=False), gzip=gzip)
+                            if self.killed.is_set():
+                                writer.abort()
+                            stack.enter_context(writer)
+                        writer.write_page(late)
+                        tally.add_page(late)
+                    progress.page_done(len(page.entries))
+                    del page
+            ids_sha256 = tally.ids.hexdigest() if writer is not None else None
+        finally:
+            self._writer = None
+            tally.close()
+        progress.finish()
+        late_count = writer.events if writer is not None else 0
+        if writer is not None:
+            late_manifest = build_manifest(
+                url=late_target.url,
+                window=window,
+                filters=query,
+                tally=tally,
+                ids_sha256=ids_sha256 or "",
+                size=writer.bytes,
+                sha256=writer.sha256,
+                client=client,
+                kind="late",
+                object=target.url,
+                object_sha256=sha256,
+            )
+            write_manifest(late_target.path, late_manifest, local=late_target.is_local)
+            self.log.warning("%d late events of %s written to %s", late_count, target.url, late_target.url)
+        vanished = self._report_vanished(target, gzip, index)
+        result = {
+            "path": target.url,
+            "checked": checked,
+            "late": late_count,
+            "vanished": vanished,
+            "late_path": late_target.url if writer is not None else None,
+        }
+        outputs = [(late_target.path, late_count, writer.bytes)] if writer is not None else []
+        self._lineage = LineageRecord(
+            base_url=client.base_url,
+            window={"oldest": window.oldest, "latest": window.latest},
+            filters=filters_record(query),
+            inputs=[(target.path, events, size)],
+            outputs=outputs,
+            details={k: v for k, v in result.items() if k != "path"},
+        )
+        self.log.info("Reconciliation of %s: %s", target.url, result)
+        if late_count and self.fail_on_late:
+            raise AirflowFailException(
+                f"{late_count} events of {window.describe()} reached Slack after the export (kept in "
+                f"{late_target.url}); fail_on_late=True fails the task."
+            )
+        if vanished and self.fail_on_vanished:
+            raise AirflowFailException(
+                f"{vanished} events of {target.url} are no longer returned by Slack for {window.describe()}; "
+                "fail_on_vanished=True fails the task."
+            )
+        return result
+
+    def _index_late_files(self, target: ExportTarget, sha256: str, gzip: bool, index: IdIndex) -> int:
+        """Put the ids of the late files already written for this object in ``index``; how many there were."""
+        count = 0
+        for late in late_files(target.path, gzip=gzip):
+            url = f"{target.url.rsplit('/', 1)[0]}/{late.name}"
+            late_manifest = read_manifest(late, url)
+            if late_manifest is not None and late_manifest.get("object_sha256") not in (None, sha256):
+                self.log.warning("%s completes an earlier export of %s, not this one: ignored", url, target.url)
+                continue
+            late_sha256, _, events = scan_ids(late, url, gzip_=gzip, on_id=index.add)
+            if late_manifest is None:
+                self.log.warning("%s has no manifest (a reconciliation stopped before writing it)", url)
+            elif late_sha256 != late_manifest["sha256"]:
+                raise AirflowFailException(
+                    f"{url} was altered after it was written: its sha256 is {late_sha256}, its manifest records "
+                    f"{late_manifest['sha256']}."
+                )
+            count += events
+        return count
+
+    def _report_vanished(self, target: ExportTarget, gzip: bool, index: IdIndex) -> int:
+        """Count (and log the first ids of) the exported events Slack no longer returns."""
+        vanished = index.unseen
+        if not vanished:
+            return 0
+        listed: list[str] = []
+
+        def note(event_id: str) -> None:
+            if len(listed) < MAX_VANISHED_LISTED and not index.was_seen(event_id) and event_id not in listed:
+                listed.append(event_id)
+
+        scan_ids(target.path, target.url, gzip_=gzip, on_id=note)
+        self.log.warning(
+            "%d events of %s are no longer returned by Slack for its window; the first: %s",
+            vanished,
+            target.url,
+            ", ".join(listed),
+        )
+        return vanished

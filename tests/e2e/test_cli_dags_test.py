@@ -40,6 +40,7 @@ def cli_env(slack_audit_emulator, tmp_path) -> dict[str, str]:
 def test_every_example_dag_is_covered():
     assert EXAMPLE_DAGS == [
         "slack_audit_admin_actions_summary",
+        "slack_audit_daily_reconcile",
         "slack_audit_export_consumer",
         "slack_audit_hourly_export",
         "slack_audit_risky_action_alert",
@@ -49,10 +50,23 @@ def test_every_example_dag_is_covered():
 
 @pytest.mark.parametrize("dag_id", EXAMPLE_DAGS)
 def test_airflow_dags_test_of_each_example_dag_succeeds_on_a_fresh_home(
-    dag_id, airflow_cli, cli_env, slack_audit_emulator, tmp_path
+    dag_id, airflow_cli, cli_env, slack_audit_emulator, tmp_path, monkeypatch
 ):
     if dag_id in AIRFLOW_3_ONLY and not AIRFLOW_3:
         pytest.skip(f"{dag_id} is scheduled by an asset watcher: Airflow 2 has none, the file defines no DAG there")
+    if dag_id == "slack_audit_daily_reconcile":
+        # The run at LOGICAL_DATE reconciles the day before its 00:30 interval start: 2024-02-29, whose 24
+        # hours the hourly export wrote first (here in-process, with the export DAG's path layout).
+        from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
+
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", cli_env["AIRFLOW_CONN_SLACK_AUDIT_DEFAULT"])
+        for hour in range(24):
+            oldest = 1709164800 + 3600 * hour  # 2024-02-29T00:00:00Z
+            key = f"dt=2024-02-29/hour={hour:02d}/{oldest}-{oldest + 3599}.jsonl.gz"
+            SlackAuditLogsToObjectStorageOperator(
+                task_id="export", path=f"{cli_env['AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT']}/{key}",
+                oldest=oldest, latest=oldest + 3599, settle_seconds=0,
+            ).execute({})  # fmt: skip
     result = airflow_cli.dags_test(dag_id, env=cli_env)
 
     assert result.returncode == 0, result.stdout[-6000:]
@@ -64,5 +78,9 @@ def test_airflow_dags_test_of_each_example_dag_succeeds_on_a_fresh_home(
         assert key == "dt=2024-03-01/hour=00/1709251200-1709254799.jsonl.gz"
         ids = [json.loads(line)["id"] for line in gzip.decompress(path.read_bytes()).splitlines()]
         assert ids == [e["id"] for e in slack_audit_emulator.events(1709251200, 1709254799)]
-        assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left beside it
+        # no temporary left beside it; its manifest is there
+        assert sorted(p.name for p in path.parent.iterdir()) == [path.name, f"{path.name}.manifest.json"]
+    if dag_id == "slack_audit_daily_reconcile":
+        assert "Reconciliation of" in result.stdout, result.stdout[-6000:]
+        assert not list((tmp_path / "export").rglob("*.late-*")), "nothing was late: nothing may be written"
 

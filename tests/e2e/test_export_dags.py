@@ -95,7 +95,7 @@ def test_s3_through_moto_gets_the_same_bytes_as_file(airflow_db, slack_conn, s3_
     assert run(local, H0) == "success"
     assert run(remote, H0) == "success"
     (path,) = tmp_path.glob("*.jsonl.gz")
-    assert s3_server.keys() == [f"slack/{path.name}"]
+    assert s3_server.keys() == [f"slack/{path.name}", f"slack/{path.name}.manifest.json"]
     assert s3_server.read(f"slack/{path.name}") == path.read_bytes()
 
 
@@ -144,5 +144,6 @@ def test_s3_export_with_a_role_that_may_not_delete_replaces_the_object(airflow_d
     )
     assert run(dag, H0) == "success"
     assert ids_in(s3_no_delete.read("slack/audit.jsonl")) == expected_ids(slack_conn, H0)
-    assert s3_no_delete.keys() == ["slack/audit.jsonl"]
+    # the earlier object had no manifest, so nothing was deleted (replacing a manifest needs s3:DeleteObject)
+    assert s3_no_delete.keys() == ["slack/audit.jsonl", "slack/audit.jsonl.manifest.json"]
     assert s3_no_delete.uploads() == []

@@ -99,10 +99,11 @@ class RunResult:
         return ids_in_file(self.path)
 
     def leftovers(self) -> list[str]:
-        """Files in the target's folder other than the target (partial uploads left behind)."""
+        """Files in the target's folder other than the target and its manifest (partial uploads left behind)."""
         if not self.path.parent.exists():
             return []
-        return sorted(p.name for p in self.path.parent.iterdir() if p != self.path)
+        manifest = self.path.parent / (self.path.name + ".manifest.json")
+        return sorted(p.name for p in self.path.parent.iterdir() if p not in (self.path, manifest))
 
 
 def record(tally: Tally, result: RunResult) -> None:

@@ -69,5 +69,8 @@ def test_thirty_days_of_hourly_windows_hold_every_event_exactly_once(
     assert lost == 0
     assert repeated == 0
     assert written == expected
-    assert len(list(tmp_path.iterdir())) == HOURS  # one file per window, nothing partial left
+    names = sorted(p.name for p in tmp_path.iterdir())  # one file and its manifest per window, nothing partial
+    objects = [n for n in names if n.endswith(".jsonl")]
+    assert len(objects) == HOURS
+    assert [n for n in names if n not in objects] == [n + ".manifest.json" for n in objects]
     assert stats.responses.get(200, 0) + stats.rate_limited == stats["logs"]

@@ -1,0 +1,188 @@
+"""The manifest beside an export: what the object holds and the evidence that it is whole and unaltered.
+
+``<path>.manifest.json`` is written after its object is in place, so its presence means the export
+completed. It records the window and filters, the counts, the sha256 of the stored bytes and the
+sha256 of the sorted event ids (``ids_sha256``), the API usage, and when the export ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit import __version__
+from airflow_provider_slack_audit.operators._ids import SortedIdsDigest
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
+    from airflow_provider_slack_audit.windows import AuditWindow
+
+#: What a manifest's name adds to its object's.
+MANIFEST_SUFFIX = ".manifest.json"
+#: Bytes read at a time when an object is hashed or scanned.
+READ_CHUNK = 1 << 20
+
+
+def utc_now() -> str:
+    """Now, as ISO-8601 UTC to the second (``2024-03-01T00:02:00Z``)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def manifest_path(path: ObjectStoragePath) -> ObjectStoragePath:
+    """The manifest's place: ``<path>.manifest.json`` beside the object."""
+    return path.parent / f"{path.name}{MANIFEST_SUFFIX}"
+
+
+def filters_record(filters: LogsQuery) -> dict[str, Any]:
+    """The query's filters as the manifest records them (the page size changes no result: left out)."""
+    return {
+        "action": list(filters.action) if filters.action else None,
+        "actor": filters.actor,
+        "entity": filters.entity,
+    }
+
+
+@dataclass
+class ExportTally:
+    """What a manifest says about the events written: counts, first and last second, the ids' digest.
+
+    Fed with each page as it is written; memory stays bounded (see :class:`SortedIdsDigest`).
+    """
+
+    events: int = 0
+    pages: int = 0
+    first_date_create: int | None = None
+    last_date_create: int | None = None
+    started_at: str = field(default_factory=utc_now)
+    ids: SortedIdsDigest = field(default_factory=SortedIdsDigest)
+
+    def add_page(self, entries: list[dict[str, Any]]) -> None:
+        """Count one page of events given as dicts."""
+        self.add([entry.get("id") for entry in entries], [entry.get("date_create") for entry in entries])
+
+    def add(self, ids: list[Any], seconds: list[Any]) -> None:
+        """Count one page of events given as their ids and ``date_create`` values (same order)."""
+        self.pages += 1
+        for event_id in ids:
+            self.ids.add(event_id)
+        created = [second for second in seconds if type(second) is int]
+        if created:
+            low, high = min(created), max(created)
+            if self.first_date_create is None or low < self.first_date_create:
+                self.first_date_create = low
+            if self.last_date_create is None or high > self.last_date_create:
+                self.last_date_create = high
+        self.events += len(ids)
+
+    def close(self) -> None:
+        """Free the id digest's temporary files (an export that failed)."""
+        self.ids.close()
+
+
+def build_manifest(
+    *,
+    url: str,
+    window: AuditWindow,
+    filters: LogsQuery,
+    tally: ExportTally,
+    ids_sha256: str,
+    size: int,
+    sha256: str,
+    client: SlackAuditLogsClient | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The manifest of a written object, fields in a fixed order; ``extra`` adds fields at the end."""
+    stats = client.stats if client is not None else None
+    return {
+        "path": url,
+        "window": {"oldest": window.oldest, "latest": window.latest},
+        "filters": filters_record(filters),
+        "events": tally.events,
+        "bytes": size,
+        "sha256": sha256,
+        "ids_sha256": ids_sha256,
+        "first_date_create": tally.first_date_create,
+        "last_date_create": tally.last_date_create,
+        "pages": tally.pages,
+        "calls": stats.calls if stats else None,
+        "retries": stats.retries if stats else None,
+        "rate_limited": stats.rate_limited if stats else None,
+        "started_at": tally.started_at,
+        "finished_at": utc_now(),
+        "provider_version": __version__,
+        **extra,
+    }
+
+
+def put_atomically(path: ObjectStoragePath, data: bytes, *, local: bool) -> None:
+    """Write a small object so that it appears whole or not at all.
+
+    Locally: a temporary sibling renamed into place. On object stores: one upload (a single PUT for an
+    object this small), which becomes visible only when complete.
+    """
+    if not local:
+        path.write_bytes(data)
+        return
+    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.partial"
+    try:
+        temp.write_bytes(data)
+        temp.move(path)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def write_manifest(path: ObjectStoragePath, manifest: dict[str, Any], *, local: bool) -> ObjectStoragePath:
+    """Write ``manifest`` beside the object at ``path``; returns where it went."""
+    where = manifest_path(path)
+    put_atomically(where, json.dumps(manifest, indent=2).encode() + b"\n", local=local)
+    return where
+
+
+def remove_manifest(path: ObjectStoragePath) -> bool:
+    """Delete the manifest of the object at ``path`` if there is one (before the object is replaced)."""
+    where = manifest_path(path)
+    if where.exists():
+        where.unlink()
+        return True
+    return False
+
+
+def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
+    """The manifest beside the object at ``path``, or None when there is none; a broken one fails clearly."""
+    where = manifest_path(path)
+    if not where.exists():
+        return None
+    try:
+        manifest = json.loads(where.read_bytes())
+    except ValueError as err:
+        raise AirflowFailException(
+            f"The manifest {url}{MANIFEST_SUFFIX} is not JSON ({err}): it was altered or cut. Export the window "
+            "again to get a sound object and manifest."
+        ) from None
+    missing = {"window", "filters", "events", "sha256"} - set(manifest) if isinstance(manifest, dict) else {"all"}
+    if missing:
+        raise AirflowFailException(
+            f"The manifest {url}{MANIFEST_SUFFIX} lacks {sorted(missing)}: it was not written by this provider "
+            "or was altered. Export the window again."
+        )
+    return manifest
+
+
+def sha256_of(path: ObjectStoragePath) -> tuple[str, int]:
+    """The sha256 and size of the stored object, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -1,0 +1,137 @@
+"""The parts of a reconciliation: reading an exported object's ids, naming and finding its late files.
+
+A late file ``<stem>.late-<unix seconds>.jsonl[.gz]`` holds the events Slack returned for an exported
+window after the export had read it. Its manifest names the object it completes (``object`` and
+``object_sha256``), so a late file of an object that was since exported again is recognised as stale
+(and removed by that export).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit.client.jsonio import loads
+from airflow_provider_slack_audit.operators.manifest import MANIFEST_SUFFIX, READ_CHUNK
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+#: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
+_EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
+LATE_MARK = ".late-"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``("2024-03-01T00", ".jsonl.gz")`` for ``2024-03-01T00.jsonl.gz``; no known suffix: ``(name, "")``."""
+    for ext in _EXTENSIONS:
+        if name.endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)], ext
+    return name, ""
+
+
+def late_name(object_name: str, unix_seconds: int, *, gzip: bool) -> str:
+    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``."""
+    stem, _ = split_name(object_name)
+    return f"{stem}{LATE_MARK}{unix_seconds}.jsonl{'.gz' if gzip else ''}"
+
+
+def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath]:
+    """The late files already written beside the object at ``path``, oldest first."""
+    stem, _ = split_name(path.name)
+    pattern = re.compile(re.escape(stem + LATE_MARK) + r"(\d+)\.jsonl" + (r"\.gz" if gzip else "") + "$")
+    found = []
+    for sibling in path.parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and not sibling.name.endswith(MANIFEST_SUFFIX):
+            found.append((int(match.group(1)), sibling.name, sibling))
+    return [sibling for _, _, sibling in sorted(found, key=lambda item: item[:2])]
+
+
+class _HashingReader:
+    """Reads a binary stream and hashes (and counts) every byte that passes."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        self.bytes += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(READ_CHUNK):
+            pass
+
+
+def _lines(stream: Any) -> Iterator[bytes]:
+    rest = b""
+    while chunk := stream.read(READ_CHUNK):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[[str], Any]) -> tuple[str, int, int]:
+    """Stream the JSON Lines object at ``path`` and call ``on_id`` with each event's id.
+
+    Returns ``(sha256, bytes, events)`` of the stored object. Only one chunk and one line are in
+    memory at a time.
+    """
+    events = 0
+    with path.open("rb") as raw:
+        hashing = _HashingReader(raw)
+        stream: Any = gzip.GzipFile(fileobj=hashing, mode="rb") if gzip_ else hashing
+        try:
+            for number, line in enumerate(_lines(stream), 1):
+                if not line.strip():
+                    continue
+                try:
+                    event_id = loads(line)["id"]
+                except (ValueError, KeyError, TypeError):
+                    raise AirflowFailException(
+                        f"{url} line {number} is not an audit event with an id: the object was altered or is not "
+                        "an export of this provider. Export the window again."
+                    ) from None
+                on_id(event_id)
+                events += 1
+        except (OSError, EOFError) as err:  # gzip: a cut or altered stream
+            raise AirflowFailException(
+                f"{url} cannot be read as {'gzip ' if gzip_ else ''}JSON Lines ({err}): it was altered or cut. "
+                "Export the window again."
+            ) from None
+        hashing.drain()
+    return hashing.digest.hexdigest(), hashing.bytes, events
+
+
+def remove_stale_late_files(path: ObjectStoragePath, sha256: str, *, gzip: bool) -> list[str]:
+    """Delete the late files of an earlier export of ``path`` (their manifest names another ``object_sha256``).
+
+    Called after an export replaced the object: it read the window again, so it holds their events, and
+    a loader that takes the object and its late files must not get them twice. Late files without a
+    manifest are left alone (nothing says which export they complete). The late file goes first, then
+    its manifest. Returns the names removed.
+    """
+    removed = []
+    for late in late_files(path, gzip=gzip):
+        manifest_file = late.parent / f"{late.name}{MANIFEST_SUFFIX}"
+        try:
+            recorded = json.loads(manifest_file.read_bytes()).get("object_sha256")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if recorded and recorded != sha256:
+            late.unlink()
+            manifest_file.unlink()
+            removed.append(late.name)
+    return removed

@@ -1,0 +1,371 @@
+"""Manifests and reconciliation against the emulator's late arrivals, on file:// and moto S3.
+
+The emulator hides a slice of a window for a few seconds (``late_events``): an export made meanwhile
+misses those events, exactly as an export misses events Slack indexes late. A reconciliation made
+after they appear must write exactly those to the late file, once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from airflow.providers.common.compat.sdk import DAG, AirflowFailException
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from airflow_provider_slack_audit import __version__
+from airflow_provider_slack_audit.operators.slack_audit import (
+    SlackAuditLogsReconcileOperator,
+    SlackAuditLogsToObjectStorageOperator,
+)
+from tests.fixtures.dag_runs import run_dag, state_name
+from tests.fixtures.s3 import AWS_CONN_ID
+
+pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
+
+H0 = datetime(2024, 3, 1, 0, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
+OLDEST = int(H0.timestamp())
+LATEST = OLDEST + 3599
+#: The slice of the hour that reaches "Slack" late. It stays hidden (for an hour) until the test lets it
+#: arrive with ``emulator.reset()``: a DAG run's start-up time on a busy machine does not matter.
+LATE_FROM, LATE_TO, HIDDEN = OLDEST + 600, OLDEST + 1199, 3600.0
+
+MANIFEST_FIELDS = [
+    "path", "window", "filters", "events", "bytes", "sha256", "ids_sha256", "first_date_create",
+    "last_date_create", "pages", "calls", "retries", "rate_limited", "started_at", "finished_at", "provider_version",
+]  # fmt: skip
+
+
+@pytest.fixture
+def slack_conn(slack_audit_emulator, monkeypatch):
+    conn = slack_audit_emulator.airflow_conn_json(extra={"max_retries": 2, "max_retry_wait": 0.05})
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", conn)
+    return slack_audit_emulator
+
+
+class Store:
+    """One storage under test: where the export goes and how the test reads it back."""
+
+    def __init__(self, kind: str, tmp_path, s3_server=None) -> None:
+        self.kind = kind
+        self.tmp_path = tmp_path
+        self.s3 = s3_server
+        self.conn_id = AWS_CONN_ID if s3_server else None
+        self.root = f"s3://{s3_server.bucket}/slack" if s3_server else f"file://{tmp_path}"
+
+    def names(self) -> list[str]:
+        if self.s3:
+            return [key.removeprefix("slack/") for key in self.s3.keys("slack/")]
+        return sorted(p.name for p in self.tmp_path.iterdir())
+
+    def read(self, name: str) -> bytes:
+        return self.s3.read(f"slack/{name}") if self.s3 else (self.tmp_path / name).read_bytes()
+
+    def write(self, name: str, data: bytes) -> None:
+        if self.s3:
+            self.s3.client().put_object(Bucket=self.s3.bucket, Key=f"slack/{name}", Body=data)
+        else:
+            (self.tmp_path / name).write_bytes(data)
+
+
+@pytest.fixture(params=["file", "s3"])
+def store(request, tmp_path):
+    if request.param == "s3":
+        return Store("s3", tmp_path, request.getfixturevalue("s3_server"))
+    return Store("file", tmp_path)
+
+
+def ids_of(data: bytes) -> list[str]:
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return [json.loads(line)["id"] for line in data.splitlines()]
+
+
+def export_and_reconcile_dags(dag_id: str, path: str, conn_id: str | None) -> tuple[DAG, DAG]:
+    """An hourly export DAG and a reconcile DAG for the same path (the reconcile reads the manifest's window)."""
+    dags = []
+    for kind in ("export", "reconcile"):
+        with DAG(
+            dag_id=f"{dag_id}_{kind}",
+            schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+            start_date=H0 - timedelta(days=1),
+            catchup=False,
+        ) as dag:
+            if kind == "export":
+                SlackAuditLogsToObjectStorageOperator(task_id=kind, path=path, conn_id=conn_id, settle_seconds=0)
+            else:
+                SlackAuditLogsReconcileOperator(task_id=kind, path=path, conn_id=conn_id, settle_seconds=0)
+        dags.append(dag)
+    return dags[0], dags[1]
+
+
+def xcom(dag_run, task_id: str):
+    (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == task_id]
+    return ti.xcom_pull(task_ids=task_id)
+
+
+def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_conn, store):
+    name = "2024-03-01T00.jsonl.gz"
+    export_dag, reconcile_dag = export_and_reconcile_dags(f"late_{store.kind}", f"{store.root}/{name}", store.conn_id)
+    window = slack_conn.events(OLDEST, LATEST)
+    late = {e["id"] for e in window if LATE_FROM <= e["date_create"] <= LATE_TO}
+    assert late
+
+    slack_conn.late_events(LATE_FROM, LATE_TO, delay=HIDDEN)
+    export_run, states = run_dag(export_dag, H0 + HOUR)
+    assert states == {"export": "success"}
+    exported = ids_of(store.read(name))
+    assert set(exported) == {e["id"] for e in window} - late  # the export missed exactly the hidden events
+
+    summary = xcom(export_run, "export")
+    data = store.read(name)
+    manifest = json.loads(store.read(name + ".manifest.json"))
+    assert list(manifest) == MANIFEST_FIELDS
+    assert manifest["path"] == summary["path"] == f"{store.root}/{name}"
+    assert manifest["window"] == {"oldest": OLDEST, "latest": LATEST}
+    assert manifest["filters"] == {"action": None, "actor": None, "entity": None}
+    assert manifest["events"] == summary["events"] == len(exported)
+    assert manifest["bytes"] == summary["bytes"] == len(data)
+    assert manifest["sha256"] == summary["sha256"] == hashlib.sha256(data).hexdigest()
+    expected_ids_sha256 = hashlib.sha256("\n".join(sorted(exported)).encode()).hexdigest()
+    assert manifest["ids_sha256"] == summary["ids_sha256"] == expected_ids_sha256
+    created = [e["date_create"] for e in window if e["id"] not in late]
+    assert (manifest["first_date_create"], manifest["last_date_create"]) == (min(created), max(created))
+    assert manifest["pages"] >= 1
+    assert manifest["calls"] >= manifest["pages"]
+    assert (manifest["retries"], manifest["rate_limited"]) == (0, 0)
+    assert manifest["started_at"] <= manifest["finished_at"]
+    assert manifest["provider_version"] == __version__
+    assert summary["manifest"] == f"{store.root}/{name}.manifest.json"
+
+    slack_conn.reset()  # the late events reach Slack
+    first_run, states = run_dag(reconcile_dag, H0 + HOUR)
+    assert states == {"reconcile": "success"}
+    result = xcom(first_run, "reconcile")
+    late_names = [n for n in store.names() if ".late-" in n and not n.endswith(".manifest.json")]
+    assert len(late_names) == 1
+    assert re.fullmatch(r"2024-03-01T00\.late-\d{10}\.jsonl\.gz", late_names[0])
+    assert result == {
+        "path": f"{store.root}/{name}",
+        "checked": len(window),
+        "late": len(late),
+        "vanished": 0,
+        "late_path": f"{store.root}/{late_names[0]}",
+    }
+    late_ids = ids_of(store.read(late_names[0]))
+    assert len(late_ids) == len(late)
+    assert set(late_ids) == late
+    # object + late file == the window's events, each once
+    together = exported + late_ids
+    assert sorted(together) == sorted(e["id"] for e in window)
+    late_manifest = json.loads(store.read(late_names[0] + ".manifest.json"))
+    assert late_manifest["events"] == len(late)
+    assert late_manifest["sha256"] == hashlib.sha256(store.read(late_names[0])).hexdigest()
+    assert late_manifest["object"] == f"{store.root}/{name}"
+    assert late_manifest["object_sha256"] == manifest["sha256"]
+
+    before = store.names()
+    second_run, states = run_dag(reconcile_dag, H0 + HOUR)
+    assert states == {"reconcile": "success"}
+    assert xcom(second_run, "reconcile") == {**result, "late": 0, "late_path": None}
+    assert store.names() == before  # nothing new was written
+
+
+def test_an_altered_object_fails_with_a_clear_message(airflow_db, slack_conn, store):
+    name = "altered.jsonl"
+    path = f"{store.root}/{name}"
+    export = SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0
+    )
+    summary = export.execute({})
+    data = store.read(name)
+    first = json.loads(data.splitlines()[0])
+    first["action"] = "user_login"  # one event edited: same ids, other bytes
+    store.write(name, b"\n".join([json.dumps(first).encode(), *data.splitlines()[1:]]) + b"\n")
+    reconcile = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, conn_id=store.conn_id)
+    with pytest.raises(AirflowFailException, match="was altered after its export") as err:
+        reconcile.execute({})
+    assert summary["sha256"] in str(err.value)
+    assert [n for n in store.names() if ".late-" in n] == []
+
+
+def test_vanished_events_are_reported_and_can_fail_the_task(airflow_db, slack_conn, tmp_path):
+    path = f"file://{tmp_path}/vanished.jsonl"
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0, manifest=False
+    ).execute({})
+    assert not (tmp_path / "vanished.jsonl.manifest.json").exists()
+    with (tmp_path / "vanished.jsonl").open("a") as f:  # an event Slack does not return (no manifest to check)
+        f.write(json.dumps({"id": "00000000-0000-0000-0000-000000000000", "date_create": OLDEST}) + "\n")
+    kwargs = {"task_id": "reconcile", "path": path, "oldest": OLDEST, "latest": OLDEST + 59, "settle_seconds": 0}
+    result = SlackAuditLogsReconcileOperator(**kwargs).execute({})
+    assert (result["late"], result["vanished"], result["late_path"]) == (0, 1, None)
+    with pytest.raises(AirflowFailException, match="no longer returned by Slack"):
+        SlackAuditLogsReconcileOperator(fail_on_vanished=True, **kwargs).execute({})
+
+
+def test_a_window_other_than_the_manifests_is_refused(airflow_db, slack_conn, tmp_path):
+    path = f"file://{tmp_path}/w.jsonl"
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0
+    ).execute({})
+    with pytest.raises(AirflowFailException, match="differs from the exported one"):
+        SlackAuditLogsReconcileOperator(
+            task_id="r", path=path, oldest=OLDEST, latest=OLDEST + 60, settle_seconds=0
+        ).execute({})
+    with pytest.raises(AirflowFailException, match="differ from the export's"):
+        SlackAuditLogsReconcileOperator(task_id="r", path=path, actor="W123", settle_seconds=0).execute({})
+
+
+def test_manifest_false_writes_none_and_removes_a_stale_one(airflow_db, slack_conn, tmp_path):
+    path = f"file://{tmp_path}/m.jsonl"
+    kwargs = {"task_id": "export", "path": path, "oldest": OLDEST, "latest": OLDEST + 59, "settle_seconds": 0}
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    assert (tmp_path / "m.jsonl.manifest.json").exists()
+    summary = SlackAuditLogsToObjectStorageOperator(manifest=False, **kwargs).execute({})
+    assert (summary["manifest"], summary["ids_sha256"]) == (None, None)
+    # the earlier manifest described another write of the object: it must not stay beside the new one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl"]
+
+
+def test_a_failed_export_keeps_the_earlier_pair(airflow_db, slack_conn, tmp_path):
+    path = f"file://{tmp_path}/p.jsonl"
+    kwargs = {"task_id": "export", "path": path, "oldest": OLDEST, "latest": OLDEST + 59, "settle_seconds": 0}
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    slack_conn.faults.add("http_500", count=50)
+    with pytest.raises(Exception):  # noqa: B017, PT011 (whatever the retries end in)
+        SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_openlineage_facets_of_both_operators(airflow_db, slack_conn, tmp_path):
+    from openlineage.client.serde import Serde
+
+    name = "ol.jsonl.gz"
+    path = f"file://{tmp_path}/{name}"
+    export = SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0, action="user_login"
+    )
+    assert export.get_openlineage_facets_on_complete(None) is None  # nothing ran yet
+    slack_conn.late_events(OLDEST + 300, OLDEST + 599, delay=HIDDEN)
+    summary = export.execute({})
+    lineage = export.get_openlineage_facets_on_complete(None)
+    (api,) = lineage.inputs
+    host = slack_conn.base_url.split("/audit/")[0]
+    assert (api.namespace, api.name) == (host, "/audit/v1/logs")
+    (out,) = lineage.outputs
+    assert (out.namespace, out.name) == ("file", str(tmp_path / name))
+    stats = out.outputFacets["outputStatistics"]
+    assert (stats.rowCount, stats.size) == (summary["events"], summary["bytes"])
+    run_facet = lineage.run_facets["slackAuditLogs"]
+    assert run_facet.window == {"oldest": OLDEST, "latest": OLDEST + 599}
+    assert run_facet.filters == {"action": ["user_login"], "actor": None, "entity": None}
+    assert json.loads(Serde.to_json(run_facet))["window"] == run_facet.window
+    # the openlineage provider's own extraction path (what its listener runs on task success) finds them
+    from types import SimpleNamespace
+
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+    from airflow.utils.state import TaskInstanceState
+
+    extracted = ExtractorManager().extract_metadata(
+        dagrun=SimpleNamespace(run_id="r"), task=export, task_instance_state=TaskInstanceState.SUCCESS,
+        task_instance=None,
+    )  # fmt: skip
+    assert [(d.namespace, d.name) for d in extracted.outputs] == [("file", str(tmp_path / name))]
+    assert extracted.run_facets["slackAuditLogs"].window == run_facet.window
+
+    slack_conn.reset()
+    reconcile = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, settle_seconds=0)
+    result = reconcile.execute({})
+    assert result["late"] > 0
+    lineage = reconcile.get_openlineage_facets_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [(host, "/audit/v1/logs"), ("file", str(tmp_path / name))]
+    (late,) = lineage.outputs
+    assert (late.namespace, late.name) == ("file", result["late_path"].removeprefix("file://"))
+    assert late.outputFacets["outputStatistics"].rowCount == result["late"]
+    assert lineage.run_facets["slackAuditLogs"].details["late"] == result["late"]
+
+
+def test_openlineage_names_an_s3_object_by_bucket_and_key(airflow_db, slack_conn, s3_server):
+    export = SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=f"s3://{s3_server.bucket}/slack/x.jsonl", conn_id=AWS_CONN_ID,
+        oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0,
+    )  # fmt: skip
+    export.execute({})
+    (out,) = export.get_openlineage_facets_on_complete(None).outputs
+    assert (out.namespace, out.name) == (f"s3://{s3_server.bucket}", "slack/x.jsonl")
+
+
+def test_reconcile_dag_state(airflow_db, slack_conn, tmp_path):
+    """A reconciliation of a path nobody exported fails at once and says what to check."""
+    with DAG(
+        dag_id="reconcile_missing",
+        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+        start_date=H0 - timedelta(days=1),
+        catchup=False,
+    ) as dag:
+        SlackAuditLogsReconcileOperator(task_id="reconcile", path=f"file://{tmp_path}/none.jsonl", settle_seconds=0)
+    dag_run, states = run_dag(dag, H0 + HOUR)
+    assert state_name(dag_run.state) == "failed"
+    assert states == {"reconcile": "failed"}
+
+
+def test_example_reconcile_dag_keeps_the_late_events_of_its_day(airflow_db, slack_conn, tmp_path, monkeypatch):
+    """The example DAG's daily run reconciles the 24 hourly objects of the day before, one mapped task each."""
+    from pathlib import Path
+
+    from tests.fixtures.dag_runs import load_dag_bag
+
+    day = datetime(2024, 3, 2, tzinfo=timezone.utc)
+    start = int(day.timestamp())
+    late_hour = start + 5 * 3600
+    slack_conn.late_events(late_hour + 60, late_hour + 119, delay=HIDDEN)
+    for hour in range(24):  # what the hourly export DAG wrote for that day (its path layout)
+        oldest = start + 3600 * hour
+        key = f"dt=2024-03-02/hour={hour:02d}/{oldest}-{oldest + 3599}.jsonl.gz"
+        SlackAuditLogsToObjectStorageOperator(
+            task_id="export", path=f"file://{tmp_path}/{key}", oldest=oldest, latest=oldest + 3599, settle_seconds=0
+        ).execute({})
+    slack_conn.reset()  # the late minute reaches Slack
+    late = {e["id"] for e in slack_conn.events(late_hour + 60, late_hour + 119)}
+
+    monkeypatch.setenv("AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT", f"file://{tmp_path}")
+    bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_reconcile.py")
+    assert not bag.import_errors
+    dag = bag.get_dag("slack_audit_daily_reconcile")
+    dag_run, _ = run_dag(dag, day + timedelta(days=1, minutes=30))
+    assert state_name(dag_run.state) == "success"
+    mapped = [ti for ti in dag_run.get_task_instances() if ti.task_id == "reconcile_hour"]
+    assert len(mapped) == 24
+    assert {state_name(ti.state) for ti in mapped} == {"success"}
+    late_files = sorted(p for p in tmp_path.rglob("*.late-*.jsonl.gz"))
+    assert [p.parent.name for p in late_files] == ["hour=05"]
+    assert set(ids_of(late_files[0].read_bytes())) == late
+
+
+def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_needed(airflow_db, slack_conn, store):
+    name = "again.jsonl"
+    kwargs = {"task_id": "export", "path": f"{store.root}/{name}", "conn_id": store.conn_id,
+              "oldest": OLDEST, "latest": OLDEST + 599, "settle_seconds": 0}  # fmt: skip
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    slack_conn.reset()  # the slice reaches Slack
+    result = SlackAuditLogsReconcileOperator(
+        task_id="r", path=kwargs["path"], conn_id=store.conn_id, settle_seconds=0
+    ).execute({})
+    late_name = result["late_path"].rsplit("/", 1)[1]
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    # a re-export that still misses the slice writes the same bytes: the late file still completes it
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    assert late_name in store.names()
+    slack_conn.reset()
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})  # now it holds the late events itself
+    assert store.names() == [name, name + ".manifest.json"]
+    window_ids = [e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599)]
+    assert sorted(ids_of(store.read(name))) == sorted(window_ids)
