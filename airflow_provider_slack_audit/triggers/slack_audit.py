@@ -223,3 +223,7 @@ class SlackAuditLogsTrigger(BaseTrigger):
                     "%d of %d audit event(s) so far; polling again in %.1f s", found.count, self.min_events, wait
                 )
                 await asyncio.sleep(wait)
+
+
+# The asset watcher's trigger (Airflow 3) lives in its own module; this is its public import path.
+from airflow_provider_slack_audit.triggers.audit_event_trigger import SlackAuditLogsEventTrigger  # noqa: E402, F401

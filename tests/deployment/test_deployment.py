@@ -10,12 +10,13 @@ import calendar
 import contextlib
 import gzip
 import json
+import runpy
 import time
 import urllib.parse
 
 import pytest
 
-from tests.deployment.examples import EXPORT_DAG, SENSOR_DAG, SKIP_ON_AIRFLOW_2, WATCHER_EXAMPLE
+from tests.deployment.examples import EXPORT_DAG, SENSOR_DAG, SKIP_ON_AIRFLOW_2, WATCHER_EXAMPLE, WATCHER_START
 from tests.deployment.harness import TERMINAL_TI_STATES, DeploymentError, wait_for
 
 pytestmark = [pytest.mark.airflow, pytest.mark.deployment, SKIP_ON_AIRFLOW_2]
@@ -203,25 +204,38 @@ def test_an_on_time_export_waits_in_deferred_not_running(deployment):
     assert seen[-1] == "deferred", seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 (Event-driven): example_dags/example_slack_audit_watcher.py and SlackAuditLogsEventTrigger "
-    "do not exist yet",
-)
 def test_the_watcher_dag_starts_a_run_from_a_new_event(deployment, emulator):
     assert WATCHER_EXAMPLE.exists(), f"{WATCHER_EXAMPLE.name} is missing"
-    assets = deployment.api("GET", "/assets?limit=100")["assets"]
-    watched = [a for a in assets if a.get("watchers")]
-    assert watched, f"no asset with a watcher among {[a['uri'] for a in assets]}"
-    consumers = {d["dag_id"] for a in watched for d in a.get("scheduled_dags", [])}
-    assert consumers, watched
+    watched_actions = runpy.run_path(str(WATCHER_EXAMPLE))["RISKY_ACTIONS"]
+    assert emulator.events(WATCHER_START, int(time.time()), action=watched_actions), "nothing for the watcher to fire"
+    # Airflow registers an asset's watcher (and starts its trigger) only while a DAG scheduled on the asset
+    # is active: unpause the DAGs scheduled on an asset of the watcher example, as a user does, then look.
+    def scheduled_on_watched_asset() -> list:
+        assets = deployment.api("GET", "/assets?limit=100")["assets"]
+        return [a for a in assets if a["uri"].startswith("slack-audit://risky-actions") and a["scheduled_dags"]]
+
+    candidates = wait_for("the watcher example's asset", scheduled_on_watched_asset, timeout=120, interval=2)
+    consumers = {d["dag_id"] for a in candidates for d in a["scheduled_dags"]}
     for dag_id in consumers:
         deployment.unpause(dag_id)
+    watched = wait_for(
+        "the asset's watcher to be registered",
+        lambda: [a for a in deployment.api("GET", "/assets?limit=100")["assets"] if a.get("watchers")],
+        timeout=120,
+        interval=2,
+    )
+    assert {a["uri"] for a in watched} == {a["uri"] for a in candidates}, watched
 
     def asset_triggered_runs() -> list:
         return [r for d in consumers for r in deployment.dag_runs(d) if r["run_type"] == "asset_triggered"]
 
-    runs = wait_for("the watcher to start a run", asset_triggered_runs, timeout=150, interval=2)
+    runs = wait_for(
+        "the watcher to start a run",
+        asset_triggered_runs,
+        timeout=150,
+        interval=2,
+        explain=lambda: deployment.log_tail("triggerer", 60),
+    )
     run = runs[0]
     dag_id = run["dag_id"]
     done = wait_for(

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.dag_runs import AIRFLOW_3
+
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
 EXAMPLE_DAGS = sorted(
@@ -21,6 +23,9 @@ EXAMPLE_DAGS = sorted(
     for line in path.read_text().splitlines()
     if line.strip().startswith("dag_id=")
 )
+
+#: Example DAGs that exist on Airflow 3 only.
+AIRFLOW_3_ONLY = {"slack_audit_risky_action_watcher"}
 
 
 @pytest.fixture
@@ -39,6 +44,7 @@ def test_every_example_dag_is_covered():
         "slack_audit_export_consumer",
         "slack_audit_hourly_export",
         "slack_audit_risky_action_alert",
+        "slack_audit_risky_action_watcher",
     ]
 
 
@@ -46,6 +52,8 @@ def test_every_example_dag_is_covered():
 def test_airflow_dags_test_of_each_example_dag_succeeds_on_a_fresh_home(
     dag_id, airflow_cli, cli_env, slack_audit_emulator, tmp_path, monkeypatch
 ):
+    if dag_id in AIRFLOW_3_ONLY and not AIRFLOW_3:
+        pytest.skip(f"{dag_id} is scheduled by an asset watcher: Airflow 2 has none, the file defines no DAG there")
     if dag_id == "slack_audit_daily_reconcile":
         # The run at LOGICAL_DATE reconciles the day before its 00:30 interval start: 2024-02-29, whose 24
         # hours the hourly export wrote first (here in-process, with the export DAG's path layout).

@@ -1,0 +1,354 @@
+"""``SlackAuditLogsEventTrigger``: start DAG runs on new Slack audit events (an ``AssetWatcher``, Airflow 3).
+
+Import it from :mod:`airflow_provider_slack_audit.triggers.slack_audit`. It runs in the triggerer,
+on the event loop every trigger shares: the hook and its client are imported when the trigger runs,
+connections are read in a worker thread, and every wait is an ``asyncio.sleep``.
+
+Each poll reads a window of the audit log with the filters (all pages) and fires one
+``TriggerEvent`` per batch of events it has not fired before; :mod:`.event_state` holds the rules
+(the window, the ids remembered, the batches). On Airflow 3.3+ the watcher's memory is saved in
+the watched asset's state store, so a restarted triggerer carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.triggers import BaseEventTrigger
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
+from airflow_provider_slack_audit.triggers.event_state import Checkpoints, PollWindow, WatchState, batches
+from airflow_provider_slack_audit.windows import oldest_seconds
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
+
+#: The path users import it from; serialize() names it, so the stored trigger survives module moves.
+CLASSPATH = "airflow_provider_slack_audit.triggers.slack_audit.SlackAuditLogsEventTrigger"
+#: The Airflow release that runs event-driven (asset watcher) triggers.
+REQUIRED_AIRFLOW = "3.0"
+#: Key prefix of the watcher's memory in the asset state store (the rest: a hash of the query).
+STATE_KEY_PREFIX = "slack_audit_event_watch"
+#: A poll's memory is saved at least this long after its events were yielded: the triggerer hands
+#: yielded events to the database about once a second, and a memory saved before its events are
+#: stored could skip them after a crash; saved later, a crash can only make them fire again.
+CHECKPOINT_DELAY = 5.0
+#: After a refused token or query the watcher stops polling and looks again after this long at
+#: first, doubling up to :data:`MAX_REFUSED_WAIT` (it picks up a fixed connection on its own).
+MIN_REFUSED_WAIT = 60.0
+MAX_REFUSED_WAIT = 3600.0
+#: Largest ``max_events``: a trigger event is stored in the metadata database as the asset event's extra.
+MAX_EVENTS_LIMIT = 1000
+
+
+def _airflow_3() -> bool:
+    from airflow.triggers import base
+
+    return hasattr(base, "BaseEventTrigger")
+
+
+async def _open_client(slack_audit_conn_id: str, max_total_wait: float) -> AsyncSlackAuditLogsClient:
+    """The hook's async client on the connection (read without blocking the loop), its retries
+    waiting at most ``max_total_wait`` seconds in all per call."""
+    from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+
+    hook = SlackAuditLogsHook(slack_audit_conn_id=slack_audit_conn_id, max_total_wait=max_total_wait)
+    return await hook.get_async_client()
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    """Errors another poll cannot fix: no or bad connection, a refused token, a rejected query."""
+    from airflow_provider_slack_audit.triggers.slack_audit import error_kind
+
+    return error_kind(exc) in ("config", "auth", "bad_request")
+
+
+class SlackAuditLogsEventTrigger(BaseEventTrigger):
+    """
+    Fire a trigger event for every batch of new Slack audit events: the trigger of an ``AssetWatcher``.
+
+    Each poll reads ``[now - lookback_seconds, now]`` (reaching back further after a pause, see
+    below) with the filters, across all pages, and fires one event per batch of events it has not
+    fired before: ``{"events": [...], "count": n, "oldest": ..., "latest": ...}``, newest first, at most
+    ``max_events`` per event (``oldest``/``latest``: the inclusive seconds the poll read). An event
+    that Slack shows up to ``lookback_seconds`` after its ``date_create`` is fired once.
+
+    On Airflow 3.3+ the ids fired and the last second read are saved in the watched asset's state
+    store, so a triggerer restart neither repeats nor skips; see the README's "Event-driven DAGs"
+    for what a restart can do on 3.0-3.2.
+
+    Works on Airflow 3.0+; on Airflow 2 the class imports, and creating one raises.
+
+    :param slack_audit_conn_id: the Slack Audit Logs connection; its token is read in the triggerer,
+        never carried in the trigger's arguments.
+    :param action: action names to watch (any of them; a list or a comma-separated string, at most
+        30), or None for every action.
+    :param actor: id of the user who acted, or None.
+    :param entity: id of the object acted on, or None.
+    :param poll_interval: seconds between the starts of two polls (> 0). Retries of a poll (429,
+        5xx, timeouts) wait at most this long in total.
+    :param lookback_seconds: how far behind the end of the last poll each poll reads again, for
+        events that Slack shows late (>= 0).
+    :param max_events: the most events one trigger event carries (1..1000); more go in further events.
+    :param start: the oldest events to fire: ``"now"`` (when the watcher first runs) or a time
+        (epoch seconds, ISO-8601 or a datetime) to catch up from. Used only when no saved state exists.
+    """
+
+    def __init__(
+        self,
+        *,
+        slack_audit_conn_id: str = "slack_audit_default",
+        action: str | Iterable[str] | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        poll_interval: float = 60.0,
+        lookback_seconds: int = 300,
+        max_events: int = 100,
+        start: str | int | float | datetime = "now",
+    ) -> None:
+        if not _airflow_3():
+            from airflow import __version__
+
+            raise RuntimeError(
+                f"SlackAuditLogsEventTrigger needs Apache Airflow {REQUIRED_AIRFLOW} or newer (asset watchers "
+                f"run event-driven triggers only there); this is Airflow {__version__}. On Airflow 2, poll with "
+                "SlackAuditLogsSensor on a schedule instead."
+            )
+        super().__init__()
+        if not isinstance(slack_audit_conn_id, str) or not slack_audit_conn_id.strip():
+            raise ValueError(f"slack_audit_conn_id={slack_audit_conn_id!r}: pass the id of a slack_audit connection.")
+        filters = LogsQuery(action=action, actor=actor, entity=entity)  # the operators' rules
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
+            raise ValueError(f"poll_interval={poll_interval!r}: pass the seconds between polls, a number > 0.")
+        if isinstance(lookback_seconds, bool) or not isinstance(lookback_seconds, int) or lookback_seconds < 0:
+            raise ValueError(
+                f"lookback_seconds={lookback_seconds!r}: pass whole seconds >= 0 (how long after an event's "
+                "date_create Slack may still show it; 300 covers Slack's usual delay)."
+            )
+        if isinstance(max_events, bool) or not isinstance(max_events, int) or not 1 <= max_events <= MAX_EVENTS_LIMIT:
+            raise ValueError(
+                f"max_events={max_events!r}: pass a whole number from 1 to {MAX_EVENTS_LIMIT} (events per "
+                "trigger event; more are fired in further events)."
+            )
+        self.slack_audit_conn_id = slack_audit_conn_id
+        self.action = sorted(filters.action) if filters.action else None
+        self.actor = filters.actor
+        self.entity = filters.entity
+        self.poll_interval = float(poll_interval)
+        self.lookback_seconds = lookback_seconds
+        self.max_events = max_events
+        if isinstance(start, str) and start.strip().lower() == "now":
+            self.start: str | int = "now"
+        else:
+            self.start = oldest_seconds(start, "start")
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The public classpath and the arguments: JSON-safe, no token, the same for the same arguments.
+
+        Airflow identifies a watcher's trigger by a hash of these, so equal arguments must give
+        equal kwargs (``action`` is sorted, ``start`` is ``"now"`` or whole epoch seconds).
+        """
+        return (
+            CLASSPATH,
+            {
+                "slack_audit_conn_id": self.slack_audit_conn_id,
+                "action": self.action,
+                "actor": self.actor,
+                "entity": self.entity,
+                "poll_interval": self.poll_interval,
+                "lookback_seconds": self.lookback_seconds,
+                "max_events": self.max_events,
+                "start": self.start,
+            },
+        )
+
+    # ------------------------------------------------------------------ memory
+
+    @property
+    def state_key(self) -> str:
+        """The watcher's key in the asset state store: the same query, the same memory."""
+        identity = json.dumps(
+            [self.slack_audit_conn_id, self.action, self.actor, self.entity], separators=(",", ":")
+        ).encode()
+        return f"{STATE_KEY_PREFIX}:{hashlib.sha256(identity).hexdigest()[:32]}"
+
+    def _store(self) -> Any:
+        return getattr(self, "asset_state_store", None)
+
+    async def _load_state(self) -> WatchState | None:
+        """The memory saved by an earlier run of this watcher, if Airflow offers a store and holds one."""
+        store = self._store()
+        if store is None:
+            self.log.warning(
+                "No asset state store (Airflow before 3.3, or not run by a triggerer): the watcher's memory "
+                "lives in memory only, a triggerer restart starts it afresh from start=%r.",
+                self.start,
+            )
+            return None
+        while True:
+            try:
+                saved = await store.aget(self.state_key, default=None)
+                break
+            except ValueError as err:  # the trigger watches several assets: no single store
+                self.log.warning(
+                    "Cannot use the asset state store (%s); the watcher's memory lives in memory only.", err
+                )
+                self._disable_store()
+                return None
+            except Exception as err:  # starting without the saved memory could skip or repeat events: wait
+                self.log.warning(
+                    "Could not read the watcher's saved state (%s: %s); trying again in %.0f s before polling.",
+                    type(err).__name__,
+                    err,
+                    self.poll_interval,
+                )
+                await asyncio.sleep(self.poll_interval)
+        if saved is None:
+            return None
+        state = WatchState.from_json(saved, self.lookback_seconds)
+        if state is None:
+            self.log.warning(
+                "Ignoring an unreadable saved state under %s; starting from start=%r.", self.state_key, self.start
+            )
+        return state
+
+    def _disable_store(self) -> None:
+        self.asset_state_store = None
+
+    async def _save_state(self, saved: dict[str, Any]) -> None:
+        store = self._store()
+        if store is None:
+            return
+        try:
+            await store.aset(self.state_key, saved)
+        except Exception as err:  # the next poll saves a newer state; never stop watching for it
+            self.log.warning(
+                "Could not save the watcher's state (%s: %s); trying again next poll.", type(err).__name__, err
+            )
+
+    def _fresh_state(self, now: float) -> WatchState:
+        floor = int(now) if self.start == "now" else int(self.start)
+        return WatchState(floor=floor, lookback=self.lookback_seconds)
+
+    # ------------------------------------------------------------------ polling
+
+    async def _read(self, client: AsyncSlackAuditLogsClient, window: PollWindow) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = []
+        walk = client.iter_logs(
+            LogsQuery(
+                oldest=window.oldest,
+                latest=window.latest,
+                action=self.action,
+                actor=self.actor,
+                entity=self.entity,
+                limit=MAX_LIMIT,
+            )
+        )
+        try:
+            async for entry in walk:
+                entries.append(entry)
+        finally:
+            await walk.aclose()
+        return entries
+
+    def _payload(self, batch: list[dict[str, Any]], window: PollWindow) -> dict[str, Any]:
+        return {"events": batch, "count": len(batch), "oldest": window.oldest, "latest": window.latest}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll every ``poll_interval`` and yield one event per batch of new audit events, for ever."""
+        state = await self._load_state()
+        if state is not None:
+            self.log.info(
+                "Resuming from saved state: %d id(s) remembered, last read up to %s.", len(state.fired), state.covered
+            )
+        else:
+            state = self._fresh_state(time.time())
+        checkpoints = Checkpoints(CHECKPOINT_DELAY)
+        refused_wait = 0.0
+        next_poll = time.monotonic()
+        while True:
+            await self._wait_saving(next_poll, checkpoints)
+            try:
+                client = await _open_client(self.slack_audit_conn_id, max_total_wait=self.poll_interval)
+            except Exception as exc:
+                refused_wait = self._log_refusal(exc, refused_wait)
+                next_poll = time.monotonic() + refused_wait
+                continue
+            async with client:
+                while True:
+                    await self._wait_saving(next_poll, checkpoints)
+                    next_poll = time.monotonic() + self.poll_interval
+                    window = state.window(time.time())
+                    if window is None:  # start lies in the future
+                        continue
+                    try:
+                        entries = await self._read(client, window)
+                    except Exception as exc:
+                        if _is_refusal(exc):
+                            refused_wait = self._log_refusal(exc, refused_wait)
+                            next_poll = time.monotonic() + refused_wait
+                            break
+                        self.log.warning(
+                            "Poll of [%d, %d] failed; polling again in %.0f s: %s: %s",
+                            window.oldest,
+                            window.latest,
+                            self.poll_interval,
+                            type(exc).__name__,
+                            exc,
+                        )
+                        continue
+                    refused_wait = 0.0
+                    new = state.take_new(entries, window)
+                    state.poll_done(window)
+                    for number, batch in enumerate(batches(new, self.max_events), start=1):
+                        self.log.info(
+                            "Firing %d new audit event(s) of [%d, %d] (batch %d of %d).",
+                            len(batch),
+                            window.oldest,
+                            window.latest,
+                            number,
+                            -(-len(new) // self.max_events),
+                        )
+                        yield TriggerEvent(self._payload(batch, window))
+                    checkpoints.add(time.monotonic(), state.to_json())
+
+    async def _wait_saving(self, until: float, checkpoints: Checkpoints) -> None:
+        """Sleep until monotonic time ``until``, saving each state as soon as it is old enough."""
+        while True:
+            if (ripe := checkpoints.ripe(time.monotonic())) is not None:
+                await self._save_state(ripe)
+            now = time.monotonic()
+            if now >= until:
+                return
+            due = checkpoints.due()
+            await asyncio.sleep((until if due is None else min(until, due)) - now)
+
+    def _log_refusal(self, exc: BaseException, previous_wait: float) -> float:
+        """Log why polling stopped and return how long to wait before trying again."""
+        if _is_refusal(exc):
+            wait = min(MAX_REFUSED_WAIT, max(MIN_REFUSED_WAIT, self.poll_interval, previous_wait * 2))
+            self.log.error(
+                "Slack audit watcher on connection %r stopped polling and tries again in %.0f s: %s: %s",
+                self.slack_audit_conn_id,
+                wait,
+                type(exc).__name__,
+                exc,
+            )
+            return wait
+        self.log.warning(
+            "Could not build the Slack client; trying again in %.0f s: %s: %s",
+            self.poll_interval,
+            type(exc).__name__,
+            exc,
+        )
+        return self.poll_interval
+
+
+__all__ = ["CLASSPATH", "SlackAuditLogsEventTrigger"]
