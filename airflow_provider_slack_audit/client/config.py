@@ -34,7 +34,10 @@ def check_base_url(base_url: str) -> str:
     host = parts.hostname or ""
     scheme = parts.scheme.lower()
     if parts.username or parts.password:
-        raise ValueError("base_url must not hold credentials: the token is passed as `token`.")
+        raise ValueError(
+            "base_url must not hold credentials (user:password@): remove them; the token travels in the "
+            "Authorization header only."
+        )
     if parts.query or parts.fragment:
         raise ValueError(f"base_url must end with the API's path (e.g. /audit/v1/), without ?query or #: {base_url!r}")
     if not host or not (scheme == "https" or (scheme == "http" and is_loopback(host))):
@@ -138,7 +141,7 @@ def check_ssl(ssl: Any) -> ssl_module.SSLContext | bool | str | None:
         return ssl
     if isinstance(ssl, str):
         if not os.path.exists(ssl):
-            raise ValueError(f"ssl: CA bundle {ssl!r} does not exist; pass an existing file or directory.")
+            raise ValueError(f"CA bundle {ssl!r} does not exist; give the path of an existing file or directory.")
         return ssl
     raise TypeError(f"ssl must be an ssl.SSLContext, True/False, or the path of a CA bundle, not {type(ssl).__name__}.")
 

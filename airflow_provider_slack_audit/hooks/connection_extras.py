@@ -7,7 +7,9 @@ methods (read by older Airflow) are both generated from :data:`EXTRA_FIELDS`, so
 cannot drift apart.
 
 It imports nothing from Airflow: Airflow calls ``get_provider_info()`` while it discovers
-providers, and that must stay cheap.
+providers, and that must stay cheap. Checks the client makes on its own settings (base URL, token
+characters, CA bundle) are the client's (``client.config``, Airflow-free); this module runs them
+while it reads a connection and puts the connection's name and the field in front of their message.
 
 Extras can arrive as JSON values (``AIRFLOW_CONN_X='{"extra": {"timeout": 30}}'``), as strings
 (URI connections, ``?timeout=30``, and the UI), empty (a blank form field), or under the prefixed
@@ -18,14 +20,14 @@ the field and the fix.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from airflow_provider_slack_audit.client.config import check_base_url, check_ssl, check_token
 
 CONN_TYPE = "slack_audit"
 PREFIX = f"extra__{CONN_TYPE}__"
@@ -35,7 +37,6 @@ HIDDEN_FIELDS = ["host", "schema", "login", "port"]
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
 
 
@@ -97,8 +98,27 @@ def coerce_count(value: Any, conn_id: str, name: str, source: str = "extra") -> 
     return number
 
 
+def _client_check(
+    check: Callable[[Any], Any], value: Any, conn_id: str, name: str, source: str, fix: str = ""
+) -> Any:
+    """
+    ``check(value)``: a check the client makes on its own settings, run here so a bad extra fails
+    while the connection is read, with the connection and the field in front of the client's message.
+
+    :param fix: what the extra accepts beyond the client's setting (e.g. ``true``/``false``), if anything.
+    """
+    try:
+        return check(value)
+    except (TypeError, ValueError) as err:
+        raise SlackAuditConnectionError(f"{_where(conn_id, name, source)}: {err}{' ' + fix if fix else ''}") from None
+
+
 def coerce_verify(value: Any, conn_id: str, name: str, source: str = "extra") -> bool | str:
-    """TLS verification: a boolean (``"false"`` becomes ``False``) or the path of a CA bundle."""
+    """
+    TLS verification: a boolean (``"false"`` becomes ``False``) or the path of a CA bundle.
+
+    The path is checked by the client's ``check_ssl``.
+    """
     fix = (
         "Set it to true (verify with the default CA bundle), false (do not verify; only for a local "
         "test server), or the path of a CA bundle file or directory that exists on the worker."
@@ -114,54 +134,17 @@ def coerce_verify(value: Any, conn_id: str, name: str, source: str = "extra") ->
         return True
     if text.lower() in _FALSE:
         return False
-    if not os.path.exists(text):
-        raise _fail(conn_id, name, source, f"{value!r} is not true/false and no such path exists.", fix)
-    return text
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return _client_check(check_ssl, text, conn_id, name, source, f"Nor is it true/false. {fix}")
 
 
 def coerce_base_url(value: Any, conn_id: str, name: str, source: str = "extra") -> str:
     """
-    The API's base URL, normalised to end with ``/``.
+    The API's base URL, normalised to end with ``/``, as the client's ``check_base_url`` accepts it.
 
     ``https`` is required, except for a server on this machine (``localhost``, ``127.0.0.0/8``,
     ``::1``), such as the emulator: the token travels in every request's header.
     """
-    fix = f"Set it to an https URL such as {DEFAULT_BASE_URL!r} (http only for localhost/127.0.0.1)."
-    if not isinstance(value, str):
-        raise _fail(conn_id, name, source, f"{value!r} is not a URL.", fix)
-    text = value.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _fail(conn_id, name, source, f"{text!r} is not an http(s) URL with a host.", fix)
-    if parts.username is not None or parts.password is not None:
-        raise _fail(
-            conn_id,
-            name,
-            source,
-            "the URL contains credentials.",
-            "Remove them: the token belongs in the connection's password field only.",
-        )
-    if parts.query or parts.fragment:
-        raise _fail(conn_id, name, source, f"{text!r} has a query or fragment.", fix)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise _fail(
-            conn_id,
-            name,
-            source,
-            f"{text!r} would send the token unencrypted to a remote host.",
-            fix,
-        )
-    path = parts.path if parts.path.endswith("/") else parts.path + "/"
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return _client_check(check_base_url, value, conn_id, name, source)
 
 
 def redact_url_credentials(url: str) -> str:
@@ -409,12 +392,11 @@ def _check_token(conn_id: str, password: str | None, login: str | None) -> str:
                 f"not the Password field. {fix}"
             )
         raise SlackAuditConnectionError(f"Slack Audit Logs connection {conn_id!r} has no token. {fix}")
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
-        raise SlackAuditConnectionError(
-            f"Slack Audit Logs connection {conn_id!r}: the token contains spaces, line breaks or control "
-            f"characters (a copy-paste slip?). {fix}"
-        )
-    return token
+    try:
+        return check_token(token) or token
+    except (TypeError, ValueError) as err:
+        where = f"Slack Audit Logs connection {conn_id!r}, Password field"
+        raise SlackAuditConnectionError(f"{where}: {err} {fix}") from None
 
 
 def resolve_settings(

@@ -95,45 +95,54 @@ def test_overrides_win_and_are_validated_too():
         resolve(overrides={"timeout": "soon"})
 
 
+SET_IT = "Set it to"
 BAD_EXTRAS = [
-    ("timeout", "abc", "not a number"),
-    ("timeout", "-1", "not a positive number"),
-    ("timeout", 0, "not a positive number"),
-    ("timeout", "nan", "not a positive number"),
-    ("timeout", True, "not a number"),
-    ("timeout", [30], "not a number"),
-    ("max_retry_wait", "inf", "not a positive number"),
-    ("requests_per_minute", "0", "not a positive number"),
-    ("requests_per_minute", "fast", "not a number"),
-    ("max_retries", "-1", "negative"),
-    ("max_retries", -2, "negative"),
-    ("max_retries", "2.5", "not a whole number"),
-    ("max_retries", 2.5, "not a whole number"),
-    ("max_retries", "three", "not a whole number"),
-    ("max_retries", False, "not a whole number"),
-    ("verify", "/nonexistent/ca-bundle.pem", "no such path exists"),
-    ("verify", 2, "neither a boolean nor a path"),
-    ("base_url", "http://slack.example.com/audit/v1/", "unencrypted to a remote host"),
-    ("base_url", "ftp://api.slack.com/audit/v1/", "not an http"),
-    ("base_url", "api.slack.com/audit/v1/", "not an http"),
-    ("base_url", "https://user:pw@api.slack.com/audit/v1/", "contains credentials"),
-    ("base_url", "https://api.slack.com/audit/v1/?x=1", "query or fragment"),
-    ("base_url", 42, "not a URL"),
-    ("proxy", "proxy.internal:3128", "not a proxy URL"),
-    ("proxy", 3128, "not a URL"),
+    ("timeout", "abc", "not a number", SET_IT),
+    ("timeout", "-1", "not a positive number", SET_IT),
+    ("timeout", 0, "not a positive number", SET_IT),
+    ("timeout", "nan", "not a positive number", SET_IT),
+    ("timeout", True, "not a number", SET_IT),
+    ("timeout", [30], "not a number", SET_IT),
+    ("max_retry_wait", "inf", "not a positive number", SET_IT),
+    ("requests_per_minute", "0", "not a positive number", SET_IT),
+    ("requests_per_minute", "fast", "not a number", SET_IT),
+    ("max_retries", "-1", "negative", SET_IT),
+    ("max_retries", -2, "negative", SET_IT),
+    ("max_retries", "2.5", "not a whole number", SET_IT),
+    ("max_retries", 2.5, "not a whole number", SET_IT),
+    ("max_retries", "three", "not a whole number", SET_IT),
+    ("max_retries", False, "not a whole number", SET_IT),
+    ("verify", 2, "neither a boolean nor a path", SET_IT),
+    # The client's checks (client.config), with the connection and the field in front of their message.
+    ("verify", "/nonexistent/ca-bundle.pem", "CA bundle '/nonexistent/ca-bundle.pem' does not exist", SET_IT),
+    ("verify", "ture", "Nor is it true/false", SET_IT),
+    ("base_url", "http://slack.example.com/audit/v1/", "would send the token unencrypted", "must be https://"),
+    ("base_url", "ftp://api.slack.com/audit/v1/", "is not a URL", "must be https://"),
+    ("base_url", "api.slack.com/audit/v1/", "is not a URL", "must be https://"),
+    ("base_url", "https://user:pw@api.slack.com/audit/v1/", "must not hold credentials", "remove them"),
+    ("base_url", "https://api.slack.com/audit/v1/?x=1", "without ?query or #", "must end with the API's path"),
+    ("base_url", 42, "must be a URL string", "like https://api.slack.com/audit/v1/"),
+    ("proxy", "proxy.internal:3128", "not a proxy URL", SET_IT),
+    ("proxy", 3128, "not a URL", SET_IT),
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "problem"), BAD_EXTRAS)
+@pytest.mark.parametrize(("name", "value", "problem", "fix"), BAD_EXTRAS)
 @pytest.mark.parametrize("prefixed", [False, True])
-def test_bad_extra_names_connection_field_and_fix(name, value, problem, prefixed):
+def test_bad_extra_names_connection_field_and_fix(name, value, problem, fix, prefixed):
     key = f"extra__slack_audit__{name}" if prefixed else name
     with pytest.raises(SlackAuditConnectionError) as info:
         resolve({key: value})
     message = str(info.value)
     assert f"connection 'my_slack', extra '{name}'" in message
     assert problem in message
-    assert any(word in message for word in ("Set it to", "Remove them")), message
+    assert fix in message, message
+
+
+def test_http_base_url_credentials_never_shown():
+    with pytest.raises(SlackAuditConnectionError) as info:
+        resolve({"base_url": "https://user:s3cr3t-pw@api.slack.com/audit/v1/"})
+    assert "s3cr3t-pw" not in str(info.value)
 
 
 def test_http_is_accepted_for_loopback_hosts():
@@ -155,9 +164,13 @@ def test_token_in_login_is_explained_without_showing_it():
 
 def test_token_surrounding_whitespace_is_stripped_inner_whitespace_rejected():
     assert resolve(password=f"  {TOKEN}\n").token == TOKEN
-    with pytest.raises(SlackAuditConnectionError, match="line breaks") as info:
-        resolve(password="xoxp-abc\ndef")
-    assert "xoxp-abc" not in str(info.value)
+    for bad in ("xoxp-abc\ndef", "xoxp-abc def", "xoxp-abc\u00e9def"):
+        with pytest.raises(SlackAuditConnectionError, match="line breaks or non-ASCII") as info:
+            resolve(password=bad)
+        message = str(info.value)
+        assert "'my_slack', Password field" in message
+        assert "in the Password field of connection 'my_slack'" in message
+        assert "xoxp-abc" not in message
 
 
 def test_proxy_credentials_never_shown():

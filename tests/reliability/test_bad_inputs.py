@@ -174,7 +174,13 @@ def test_malformed_connection_extras(connection, emu, tmp_path, extra, says):
 def test_http_base_url_to_a_remote_host(connection, tmp_path):
     with fails_for_good(SlackAuditConnectionError) as err:
         export(tmp_path, slack_audit_conn_id=connection(extra={"base_url": "http://slack.example.com/audit/v1/"}))
-    assert_says(err.value, "extra 'base_url'", "unencrypted to a remote host", "https URL")
+    # The client's check (client.config.check_base_url), behind the connection and the field.
+    assert_says(
+        err.value,
+        "Slack Audit Logs connection 'slack_audit_bad', extra 'base_url'",
+        "would send the token unencrypted",
+        "must be https://",
+    )
 
 
 def test_connection_that_does_not_exist(emu, tmp_path):
