@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit.operators._ids import SortedIdsDigest
+from airflow_provider_slack_audit.operators._storage import LocalFileSink
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -72,9 +72,8 @@ class ExportTally:
     def add(self, ids: list[Any], seconds: list[Any]) -> None:
         """Count one page of events given as their ids and ``date_create`` values (same order)."""
         self.pages += 1
-        for event_id in ids:
-            self.ids.add(event_id)
-        created = [second for second in seconds if type(second) is int]
+        self.ids.update(ids)
+        created = seconds if set(map(type, seconds)) == {int} else [s for s in seconds if type(s) is int]
         if created:
             low, high = min(created), max(created)
             if self.first_date_create is None or low < self.first_date_create:
@@ -126,19 +125,20 @@ def build_manifest(
 def put_atomically(path: ObjectStoragePath, data: bytes, *, local: bool) -> None:
     """Write a small object so that it appears whole or not at all.
 
-    Locally: a temporary sibling renamed into place. On object stores: one upload (a single PUT for an
-    object this small), which becomes visible only when complete.
+    Locally: as an export is (:class:`LocalFileSink`): a temporary sibling, synced, renamed into place.
+    On object stores: one upload (a single PUT for an object this small), which becomes visible only
+    when complete.
     """
     if not local:
         path.write_bytes(data)
         return
-    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.partial"
+    sink = LocalFileSink(path.path, f"file://{path.path}", overwrite=True)
+    sink.open()
     try:
-        temp.write_bytes(data)
-        temp.move(path)
+        sink.write(data)
+        sink.commit()
     finally:
-        if temp.exists():
-            temp.unlink()
+        sink.close()  # after a failure: the temporary goes (after the commit there is none left)
 
 
 def write_manifest(path: ObjectStoragePath, manifest: dict[str, Any], *, local: bool) -> ObjectStoragePath:
