@@ -73,6 +73,7 @@ class AsyncSlackAuditLogsClient(
             page = walk.take(await self.api_call(path="logs", query_params=params))
             if page is not None:
                 yield page
+                del page  # not held while the next page is fetched: memory stays at one page
 
     async def _walk_entries(self, pages: AsyncIterator[AuditLogsPage]) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
         async for page in pages:

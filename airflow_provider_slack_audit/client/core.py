@@ -88,22 +88,29 @@ class BodyLimit:
         self.size = 0
         self.started = False  # the headers came: a failure from now on cuts the body
 
+    def expect(self, size: int) -> None:
+        """The server announced ``size`` bytes (Content-Length): refuse a body over the bound before reading it."""
+        if size > self.max_bytes:
+            raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
+
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
         self.chunks.append(chunk)
 
+    def _take(self) -> bytes:
+        """The body's bytes; a body read in one piece is not copied (a page is ~6.5 MB)."""
+        chunks, self.chunks = self.chunks, []
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
     def content(self) -> bytes:
-        """The body's bytes, as they came (a page's ~6.5 MB is joined once, then the pieces let go)."""
-        data = b"".join(self.chunks)
-        self.chunks = []
-        return data
+        """The body's bytes, as they came (the pieces are let go)."""
+        return self._take()
 
     def text(self) -> str:
         """The body as text; a body that is not UTF-8 is a retryable failure (it cannot be JSON)."""
-        data = b"".join(self.chunks)
-        self.chunks = []
+        data = self._take()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:

@@ -175,6 +175,7 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
                     if self.killed.is_set():
                         raise TaskKilled(f"Killed while reading {window.describe()}.")
                     yield page
+                    del page  # not held while the next page is fetched: memory stays at one page
         finally:
             self.close_hook()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import gzip
 import json
 import time
 import traceback
@@ -158,6 +159,44 @@ def test_a_body_over_the_size_bound_is_a_typed_error_and_retried(kind):
         walk(kind, make(kind, server.base_url, max_retries=2, max_body_bytes=1000))
     assert server.calls == 3
     assert "after 3 attempts" in str(info.value)
+
+
+def chunked_response(data: bytes, piece: int = 100, headers: dict[str, str] | None = None) -> bytes:
+    """An HTTP/1.1 answer with no Content-Length: the body in chunks of ``piece`` bytes."""
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    body = b"".join(
+        f"{len(data[i : i + piece]):x}\r\n".encode() + data[i : i + piece] + b"\r\n" for i in range(0, len(data), piece)
+    )
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_body_without_a_length_or_compressed_is_read_whole(kind, encoding):
+    entries = [entry(f"id{i}", 50) for i in range(20)]
+    data = json.dumps(page(entries)).encode()
+    headers = {}
+    if encoding == "gzip":
+        data, headers = gzip.compress(data), {"Content-Encoding": "gzip"}
+    with raw_server(send(chunked_response(data, headers=headers))) as server:
+        assert walk(kind, make(kind, server.base_url)) == entries
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_the_size_bound_holds_for_a_body_without_a_length_and_after_decompression(kind, encoding):
+    data = json.dumps(page([entry(f"id{i}", 50) for i in range(20)])).encode()
+    headers = {}
+    if encoding == "gzip":
+        data, headers = gzip.compress(data), {"Content-Encoding": "gzip"}
+        assert len(data) < 1000  # only the decompressed body is over the bound
+    with (
+        raw_server(send(chunked_response(data, headers=headers))) as server,
+        pytest.raises(SlackAuditLogsServerError, match="larger than max_body_bytes=1000"),
+    ):
+        walk(kind, make(kind, server.base_url, max_retries=1, max_body_bytes=1000))
+    assert server.calls == 2
 
 
 # --- errors: URLError, no secret anywhere in the chain -----------------------------------------
