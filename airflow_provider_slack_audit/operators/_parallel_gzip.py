@@ -31,7 +31,7 @@ class _Sink(Protocol):
     def write(self, data: bytes, /) -> Any: ...
 
 
-def gzip_member(data: bytes | memoryview, compresslevel: int = 6) -> bytes:
+def gzip_member(data: bytes | bytearray | memoryview, compresslevel: int = 6) -> bytes:
     """``data`` as one complete gzip member (header without name, mtime 0; CRC-32 and size trailer)."""
     compressor = zlib.compressobj(compresslevel, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush()
@@ -45,7 +45,8 @@ class ParallelGzipWriter:
     :param member_size: uncompressed bytes per gzip member.
     :param workers: compressing threads; default: the machine's cores, at most 4.
     :param max_in_flight: members compressed or waiting to be written at once (bounds the memory to
-        about ``max_in_flight * member_size`` plus their compressed size); default: twice ``workers``.
+        about ``max_in_flight * member_size`` plus their compressed size); default: ``workers`` + 1, so
+        that a member is ready whenever a thread is free.
 
     ``close()`` writes what is left and waits for every member; ``abort()`` throws away what was not
     written. Used as a context manager it closes on success and aborts on an error.
@@ -68,12 +69,11 @@ class ParallelGzipWriter:
         self.compresslevel = compresslevel
         self.member_size = member_size
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
-        self.max_in_flight = max_in_flight or 2 * self.workers
+        self.max_in_flight = max_in_flight or self.workers + 1
         self.bytes_in = 0
         self.bytes_out = 0
         self.members = 0
-        self._buffer: list[bytes] = []
-        self._buffered = 0
+        self._buffer = bytearray()  # less than a member, waiting for the rest of it
         self._pending: deque[Future[bytes]] = deque()
         self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(self.workers, thread_name_prefix="gzip-member")
         self.closed = False
@@ -88,24 +88,20 @@ class ParallelGzipWriter:
         size = len(data)
         if not size:
             return 0
-        self._buffer.append(bytes(data))
-        self._buffered += size
+        self._buffer += data
         self.bytes_in += size
-        if self._buffered >= self.member_size:
-            whole = b"".join(self._buffer)
-            view = memoryview(whole)
-            cut = len(whole) - len(whole) % self.member_size
-            for start in range(0, cut, self.member_size):
-                self._submit(view[start : start + self.member_size])
-            self._buffer = [whole[cut:]] if cut < len(whole) else []
-            self._buffered = len(whole) - cut
+        while len(self._buffer) >= self.member_size:
+            # Each member is a copy of exactly its bytes: what waits in flight is member_size, no more.
+            member = self._buffer[: self.member_size]
+            del self._buffer[: self.member_size]
+            self._submit(member)
         return size
 
     def flush(self) -> None:
         """Write every member that is already compressed (the buffered rest waits for a full member)."""
         self._write_done(block=False)
 
-    def _submit(self, piece: memoryview) -> None:
+    def _submit(self, piece: bytes | bytearray) -> None:
         while len(self._pending) >= self.max_in_flight:
             self._write_next()
         assert self._executor is not None
@@ -131,10 +127,10 @@ class ParallelGzipWriter:
         if self.closed:
             return
         try:
-            if self._buffered or (not self.members and not self._pending):
+            if self._buffer or (not self.members and not self._pending):
                 # The rest as a last member; an empty stream still gets one (empty) member: a valid gzip file.
-                self._submit(memoryview(b"".join(self._buffer)))
-                self._buffer, self._buffered = [], 0
+                member, self._buffer = self._buffer, bytearray()
+                self._submit(member)
             self._write_done(block=True)
         except BaseException:
             self.abort()
@@ -146,7 +142,7 @@ class ParallelGzipWriter:
         for future in self._pending:
             future.cancel()
         self._pending.clear()
-        self._buffer, self._buffered = [], 0
+        self._buffer = bytearray()
         self._shutdown()
 
     def _shutdown(self) -> None:

@@ -128,7 +128,7 @@ def test_memory_in_flight_is_bounded() -> None:
     for start in range(0, len(data), 50_000):
         writer.write(data[start : start + 50_000])
         assert len(writer._pending) <= 3
-        assert writer._buffered < 4096
+        assert len(writer._buffer) < 4096
     writer.close()
     assert sink.most_pending <= 3
     assert gzip.decompress(b"".join(sink.parts)) == data
