@@ -21,13 +21,11 @@ from airflow_provider_slack_audit.operators._lineage import LineageMixin, Lineag
 from airflow_provider_slack_audit.operators._progress import PageProgress
 from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter, open_sink, resolve_target
 from airflow_provider_slack_audit.operators.manifest import (
-    MANIFEST_SUFFIX,
     ExportTally,
-    build_manifest,
     filters_record,
     read_manifest,
     remove_manifest,
-    write_manifest,
+    write_manifest_of,
 )
 from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, remove_stale_late_files, scan_ids
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
@@ -345,18 +343,9 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             "manifest": None,
         }
         if self.manifest:
-            manifest = build_manifest(
-                url=target.url,
-                window=window,
-                filters=query,
-                tally=tally,
-                ids_sha256=ids_sha256 or "",
-                size=writer.bytes,
-                sha256=writer.sha256,
-                client=client,
+            summary["manifest"] = write_manifest_of(
+                target, writer, window=window, filters=query, tally=tally, ids_sha256=ids_sha256, client=client
             )
-            write_manifest(target.path, manifest, local=target.is_local)
-            summary["manifest"] = target.url + MANIFEST_SUFFIX
         for name in remove_stale_late_files(target.path, writer.sha256, gzip=gzip):
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
@@ -547,20 +536,18 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         progress.finish()
         late_count = writer.events if writer is not None else 0
         if writer is not None:
-            late_manifest = build_manifest(
-                url=late_target.url,
+            write_manifest_of(
+                late_target,
+                writer,
                 window=window,
                 filters=query,
                 tally=tally,
-                ids_sha256=ids_sha256 or "",
-                size=writer.bytes,
-                sha256=writer.sha256,
+                ids_sha256=ids_sha256,
                 client=client,
                 kind="late",
                 object=target.url,
                 object_sha256=sha256,
             )
-            write_manifest(late_target.path, late_manifest, local=late_target.is_local)
             self.log.warning("%d late events of %s written to %s", late_count, target.url, late_target.url)
         vanished = self._report_vanished(target, gzip, index)
         result = {
