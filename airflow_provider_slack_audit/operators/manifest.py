@@ -66,10 +66,6 @@ class ExportTally:
     started_at: str = field(default_factory=utc_now)
     ids: SortedIdsDigest = field(default_factory=SortedIdsDigest)
 
-    def add_page(self, entries: list[dict[str, Any]]) -> None:
-        """Count one page of events given as dicts."""
-        self.add([entry.get("id") for entry in entries], [entry.get("date_create") for entry in entries])
-
     def add(self, ids: list[Any], seconds: list[Any]) -> None:
         """Count one page of events given as their ids and ``date_create`` values (same order)."""
         self.pages += 1

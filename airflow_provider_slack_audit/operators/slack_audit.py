@@ -383,7 +383,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
       finds nothing new writes nothing, so each late event is written once;
     * reports the events of the object that Slack no longer returns (**vanished**).
 
-    It reads only ids: memory stays bounded (about 17 bytes an id, ~20 MB for a million events). The window
+    The late file holds each late event's bytes as Slack sent them, like the export. Of every event only
+    the id and ``date_create`` are decoded, and between pages only ids are kept: memory stays bounded
+    (about 17 bytes an id, ~20 MB for a million events, plus one page). The window
     and filters come from the object's manifest when the task gives none; given ones must match it. When
     the manifest is there, the object's sha256 must match it: an altered object fails the task.
 
@@ -516,19 +518,22 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         progress = PageProgress(self.log)
         try:
             with ExitStack() as stack:
-                for page in self.iter_pages(window, query):
-                    late = [entry for entry in page.entries if not index.mark(entry["id"])]
-                    checked += len(page.entries)
+                # Late events are copied as Slack sent them, like the export's: only their id (the
+                # comparison) and date_create (the manifest) are decoded; between pages only ids are kept.
+                for page in self.iter_pages(window, query, raw_entries=True):
+                    entries = page.entries
+                    late = entries.subset(i for i, event_id in enumerate(entries.ids) if not index.mark(event_id))
+                    checked += len(entries)
                     if late:
                         if writer is None:  # opened on the first late event: a run that finds none writes nothing
                             writer = self._writer = ExportWriter(open_sink(late_target, overwrite=False), gzip=gzip)
                             if self.killed.is_set():
                                 writer.abort()
                             stack.enter_context(writer)
-                        writer.write_page(late)
-                        tally.add_page(late)
-                    progress.page_done(len(page.entries))
-                    del page
+                        writer.write_raw_page(late)
+                        tally.add(late.ids, late.seconds)
+                    progress.page_done(len(entries))
+                    del page, entries, late  # let the page's bytes go before the next one is fetched
             ids_sha256 = tally.ids.hexdigest() if writer is not None else None
         finally:
             self._writer = None

@@ -80,6 +80,12 @@ def store(request, tmp_path):
     return Store("file", tmp_path)
 
 
+def slack_bytes(emu, oldest: int, latest: int) -> bytes:
+    """The entries of ``[oldest, latest]`` as the emulator renders them, one per line, newest first."""
+    entries = emu.dataset.page(oldest=oldest, latest=latest, limit=None).entries
+    return "".join(entry + "\n" for entry in entries).encode()
+
+
 def ids_of(data: bytes) -> list[str]:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
@@ -159,6 +165,8 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     }
     late_ids = ids_of(store.read(late_names[0]))
     assert len(late_ids) == len(late)
+    # the late file holds Slack's bytes for those events, as the export does (not events encoded again)
+    assert gzip.decompress(store.read(late_names[0])) == slack_bytes(slack_conn, LATE_FROM, LATE_TO)
     assert set(late_ids) == late
     # object + late file == the window's events, each once
     together = exported + late_ids
