@@ -45,6 +45,10 @@ class ExportAborted(Exception):
     """The export was aborted (the task was killed, or it failed): nothing more is written."""
 
 
+class TargetExistsError(AirflowFailException):
+    """``overwrite=False`` and an object is at the target (already, or it appeared while the export ran)."""
+
+
 def exists_message(url: str) -> str:
     """What to say when ``overwrite=False`` finds an object at the target."""
     return (
@@ -102,7 +106,7 @@ class LocalFileSink:
 
     def open(self) -> None:
         if not self.overwrite and os.path.lexists(self.path):
-            raise AirflowFailException(exists_message(self.url))
+            raise TargetExistsError(exists_message(self.url))
         os.makedirs(self.folder, exist_ok=True)
         # O_EXCL: never write into a file someone else made; 0o666 leaves the mode to the worker's umask.
         fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -125,7 +129,7 @@ class LocalFileSink:
             try:
                 os.link(self.temp, self.path)  # fails if the target appeared meanwhile: no silent replace
             except FileExistsError:
-                raise AirflowFailException(exists_message(self.url)) from None
+                raise TargetExistsError(exists_message(self.url)) from None
             except OSError as err:
                 raise AirflowFailException(
                     f"overwrite=False needs hard links to commit {self.url} without replacing a file that "
@@ -247,7 +251,7 @@ class ObjectStoreSink:
                     f"which needs the store's conditional write: {missing}. Use overwrite=True or another store."
                 )
             if fs.exists(self.key):
-                raise AirflowFailException(exists_message(self.url))
+                raise TargetExistsError(exists_message(self.url))
         # autocommit=False: closing uploads the last part but does not complete the upload; commit() does.
         self._file = fs.open(
             self.key, "wb" if self.overwrite else "xb", block_size=self.part_size, autocommit=False
@@ -274,7 +278,7 @@ class ObjectStoreSink:
                 f.commit()  # completes the upload: the object appears whole, or not at all
         except FileExistsError:
             self._discard()
-            raise AirflowFailException(exists_message(self.url)) from None
+            raise TargetExistsError(exists_message(self.url)) from None
         except BaseException:
             self._discard()
             raise

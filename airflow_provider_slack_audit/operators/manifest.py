@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
+    from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter
     from airflow_provider_slack_audit.windows import AuditWindow
 
 #: What a manifest's name adds to its object's.
@@ -64,10 +65,6 @@ class ExportTally:
     last_date_create: int | None = None
     started_at: str = field(default_factory=utc_now)
     ids: SortedIdsDigest = field(default_factory=SortedIdsDigest)
-
-    def add_page(self, entries: list[dict[str, Any]]) -> None:
-        """Count one page of events given as dicts."""
-        self.add([entry.get("id") for entry in entries], [entry.get("date_create") for entry in entries])
 
     def add(self, ids: list[Any], seconds: list[Any]) -> None:
         """Count one page of events given as their ids and ``date_create`` values (same order)."""
@@ -120,6 +117,40 @@ def build_manifest(
         "provider_version": __version__,
         **extra,
     }
+
+
+def write_manifest_of(
+    target: ExportTarget,
+    writer: ExportWriter,
+    *,
+    window: AuditWindow,
+    filters: LogsQuery,
+    tally: ExportTally,
+    ids_sha256: str | None,
+    client: SlackAuditLogsClient | None,
+    **extra: Any,
+) -> str:
+    """Write the manifest of the object ``writer`` committed at ``target`` (an export's or a late file's).
+
+    :param tally: what was counted of the events written.
+    :param ids_sha256: the digest of the sorted ids (taken from ``tally`` before it was closed).
+    :param client: the client that walked the window (its calls, retries and 429s are recorded).
+    :param extra: fields added at the end (a late file names the object it completes).
+    :return: the manifest's URL.
+    """
+    manifest = build_manifest(
+        url=target.url,
+        window=window,
+        filters=filters,
+        tally=tally,
+        ids_sha256=ids_sha256 or "",
+        size=writer.bytes,
+        sha256=writer.sha256,
+        client=client,
+        **extra,
+    )
+    write_manifest(target.path, manifest, local=target.is_local)
+    return target.url + MANIFEST_SUFFIX
 
 
 def put_atomically(path: ObjectStoragePath, data: bytes, *, local: bool) -> None:

@@ -19,15 +19,14 @@ from airflow_provider_slack_audit.operators._asset import export_asset, record_a
 from airflow_provider_slack_audit.operators._ids import IdIndex
 from airflow_provider_slack_audit.operators._lineage import LineageMixin, LineageRecord
 from airflow_provider_slack_audit.operators._progress import PageProgress
+from airflow_provider_slack_audit.operators._storage import TargetExistsError
 from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter, open_sink, resolve_target
 from airflow_provider_slack_audit.operators.manifest import (
-    MANIFEST_SUFFIX,
     ExportTally,
-    build_manifest,
     filters_record,
     read_manifest,
     remove_manifest,
-    write_manifest,
+    write_manifest_of,
 )
 from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, remove_stale_late_files, scan_ids
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
@@ -346,18 +345,9 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             "manifest": None,
         }
         if self.manifest:
-            manifest = build_manifest(
-                url=target.url,
-                window=window,
-                filters=query,
-                tally=tally,
-                ids_sha256=ids_sha256 or "",
-                size=writer.bytes,
-                sha256=writer.sha256,
-                client=client,
+            summary["manifest"] = write_manifest_of(
+                target, writer, window=window, filters=query, tally=tally, ids_sha256=ids_sha256, client=client
             )
-            write_manifest(target.path, manifest, local=target.is_local)
-            summary["manifest"] = target.url + MANIFEST_SUFFIX
         for name in remove_stale_late_files(target.path, writer.sha256, gzip=gzip):
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
@@ -380,6 +370,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
 
 #: Vanished ids listed in the log at most (all are counted).
 MAX_VANISHED_LISTED = 100
+#: Names a reconciliation tries for its late file when other reconciliations of the object take them first.
+MAX_LATE_NAME_ATTEMPTS = 5
 
 
 class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
@@ -395,7 +387,14 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
       finds nothing new writes nothing, so each late event is written once;
     * reports the events of the object that Slack no longer returns (**vanished**).
 
-    It reads only ids: memory stays bounded (about 17 bytes an id, ~20 MB for a million events). The window
+    Run one reconciliation of an object at a time. If another one writes a late file of the same name
+    meanwhile (it picked the same second), this one compares again with that file included and writes
+    only what is still missing, under the next second's name. Two that pick different names do not see
+    each other's file while both run and can each write the same late event.
+
+    The late file holds each late event's bytes as Slack sent them, like the export. Of every event only
+    the id and ``date_create`` are decoded, and between pages only ids are kept: memory stays bounded
+    (about 17 bytes an id, ~20 MB for a million events, plus one page). The window
     and filters come from the object's manifest when the task gives none; given ones must match it. When
     the manifest is there, the object's sha256 must match it: an altered object fails the task.
 
@@ -485,6 +484,10 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 raise TaskKilled(f"Killed while waiting for {window.describe()} to settle; nothing was read.")
         return self._reconcile(context, target, manifest, window, query)
 
+    def late_file_second(self) -> int:
+        """The unix second that names this run's late file: now (a method, so tests can pick the second)."""
+        return int(time.time())
+
     def _reconcile(
         self,
         context: Context,
@@ -494,74 +497,46 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         query: LogsQuery,
     ) -> dict[str, Any]:
         gzip = target.name.endswith(".gz")
-        index = IdIndex()
-        sha256, size, events = scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
-        if manifest is None:
-            self.log.warning(
-                "%s has no manifest: its integrity cannot be checked (export with manifest=True)", target.url
+        taken: int | None = None  # the second of a late file name another reconciliation took first
+        for _attempt in range(MAX_LATE_NAME_ATTEMPTS):
+            index = IdIndex()
+            sha256, size, events = self._index_object(target, manifest, gzip, index)
+            known_late = self._index_late_files(target, sha256, gzip, index)
+            index.freeze()
+            self.log.info(
+                "Reconciling %s (%d events, %d in earlier late files) with Slack for %s",
+                target.url,
+                events,
+                known_late,
+                window.describe(),
             )
-        elif sha256 != manifest["sha256"] or size != manifest.get("bytes", size):
+            second = self.late_file_second()
+            if taken is not None:
+                second = max(second, taken + 1)
+            name = late_name(target.name, second, gzip=gzip)
+            late_target = ExportTarget(path=target.path.parent / name, url=f"{target.url.rsplit('/', 1)[0]}/{name}")
+            try:
+                checked, writer, client = self._write_late(target, sha256, window, query, index, late_target, gzip)
+            except TargetExistsError:
+                # Another reconciliation of this object wrote a late file of the same name (the same second)
+                # meanwhile. It may hold some or all of what this run found: index it with the others and
+                # read the window again, so that no event goes to two late files.
+                self.log.warning(
+                    "%s was written by another reconciliation of %s meanwhile; comparing again with it included",
+                    late_target.url,
+                    target.url,
+                )
+                taken = second
+                target.path.fs.invalidate_cache()  # list the folder as it is now, not as cached before
+                continue
+            break
+        else:
             raise AirflowFailException(
-                f"{target.url} was altered after its export: its sha256 is {sha256} ({size} bytes), its manifest "
-                f"records {manifest['sha256']} ({manifest.get('bytes')} bytes). Find out who changed it; export "
-                "the window again to replace it."
+                f"{MAX_LATE_NAME_ATTEMPTS} names for the late file of {target.url} were taken by other "
+                "reconciliations of it while this one ran. Run one reconciliation of an object at a time."
             )
-        known_late = self._index_late_files(target, sha256, gzip, index)
-        index.freeze()
-        self.log.info(
-            "Reconciling %s (%d events, %d in earlier late files) with Slack for %s",
-            target.url,
-            events,
-            known_late,
-            window.describe(),
-        )
-        now = int(time.time())
-        late_target = ExportTarget(
-            path=target.path.parent / late_name(target.name, now, gzip=gzip),
-            url=f"{target.url.rsplit('/', 1)[0]}/{late_name(target.name, now, gzip=gzip)}",
-        )
-        checked = 0
-        tally = ExportTally()
-        with self.failing_fast():  # a bad connection fails the task at once, as in the walk
-            client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
-        writer: ExportWriter | None = None
-        progress = PageProgress(self.log)
-        try:
-            with ExitStack() as stack:
-                for page in self.iter_pages(window, query):
-                    late = [entry for entry in page.entries if not index.mark(entry["id"])]
-                    checked += len(page.entries)
-                    if late:
-                        if writer is None:  # opened on the first late event: a run that finds none writes nothing
-                            writer = self._writer = ExportWriter(open_sink(late_target, overwrite=False), gzip=gzip)
-                            if self.killed.is_set():
-                                writer.abort()
-                            stack.enter_context(writer)
-                        writer.write_page(late)
-                        tally.add_page(late)
-                    progress.page_done(len(page.entries))
-                    del page
-            ids_sha256 = tally.ids.hexdigest() if writer is not None else None
-        finally:
-            self._writer = None
-            tally.close()
-        progress.finish()
         late_count = writer.events if writer is not None else 0
         if writer is not None:
-            late_manifest = build_manifest(
-                url=late_target.url,
-                window=window,
-                filters=query,
-                tally=tally,
-                ids_sha256=ids_sha256 or "",
-                size=writer.bytes,
-                sha256=writer.sha256,
-                client=client,
-                kind="late",
-                object=target.url,
-                object_sha256=sha256,
-            )
-            write_manifest(late_target.path, late_manifest, local=late_target.is_local)
             self.log.warning("%d late events of %s written to %s", late_count, target.url, late_target.url)
         vanished = self._report_vanished(target, gzip, index)
         result = {
@@ -592,6 +567,83 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 "fail_on_vanished=True fails the task."
             )
         return result
+
+    def _index_object(
+        self, target: ExportTarget, manifest: dict[str, Any] | None, gzip: bool, index: IdIndex
+    ) -> tuple[str, int, int]:
+        """Put the object's ids in ``index`` and check its sha256 against its manifest; its (sha256, bytes, events)."""
+        sha256, size, events = scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
+        if manifest is None:
+            self.log.warning(
+                "%s has no manifest: its integrity cannot be checked (export with manifest=True)", target.url
+            )
+        elif sha256 != manifest["sha256"] or size != manifest.get("bytes", size):
+            raise AirflowFailException(
+                f"{target.url} was altered after its export: its sha256 is {sha256} ({size} bytes), its manifest "
+                f"records {manifest['sha256']} ({manifest.get('bytes')} bytes). Find out who changed it; export "
+                "the window again to replace it."
+            )
+        return sha256, size, events
+
+    def _write_late(
+        self,
+        target: ExportTarget,
+        sha256: str,
+        window: AuditWindow,
+        query: LogsQuery,
+        index: IdIndex,
+        late_target: ExportTarget,
+        gzip: bool,
+    ) -> tuple[int, ExportWriter | None, Any]:
+        """Read the window and write the events ``index`` lacks to ``late_target``, with its manifest.
+
+        Returns how many events Slack returned, the late file's writer (None when nothing was late) and
+        the client that walked. Raises :class:`TargetExistsError` when a file appeared at ``late_target``
+        (another reconciliation): nothing of this run is left there.
+        """
+        checked = 0
+        tally = ExportTally()
+        with self.failing_fast():  # a bad connection fails the task at once, as in the walk
+            client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
+        writer: ExportWriter | None = None
+        progress = PageProgress(self.log)
+        try:
+            with ExitStack() as stack:
+                # Late events are copied as Slack sent them, like the export's: only their id (the
+                # comparison) and date_create (the manifest) are decoded; between pages only ids are kept.
+                for page in self.iter_pages(window, query, raw_entries=True):
+                    entries = page.entries
+                    late = entries.subset(i for i, event_id in enumerate(entries.ids) if not index.mark(event_id))
+                    checked += len(entries)
+                    if late:
+                        if writer is None:  # opened on the first late event: a run that finds none writes nothing
+                            writer = self._writer = ExportWriter(open_sink(late_target, overwrite=False), gzip=gzip)
+                            if self.killed.is_set():
+                                writer.abort()
+                            stack.enter_context(writer)
+                        writer.write_raw_page(late)
+                        tally.add(late.ids, late.seconds)
+                    progress.page_done(len(entries))
+                    del page, entries, late  # let the page's bytes go before the next one is fetched
+            ids_sha256 = tally.ids.hexdigest() if writer is not None else None
+            progress.finish()
+            if writer is not None:
+                write_manifest_of(
+                    late_target,
+                    writer,
+                    window=window,
+                    filters=query,
+                    tally=tally,
+                    ids_sha256=ids_sha256,
+                    client=client,
+                    kind="late",
+                    object=target.url,
+                    object_sha256=sha256,
+                )
+        finally:
+            self._writer = None
+            tally.close()
+        return checked, writer, client
 
     def _index_late_files(self, target: ExportTarget, sha256: str, gzip: bool, index: IdIndex) -> int:
         """Put the ids of the late files already written for this object in ``index``; how many there were."""

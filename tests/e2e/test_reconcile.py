@@ -80,6 +80,12 @@ def store(request, tmp_path):
     return Store("file", tmp_path)
 
 
+def slack_bytes(emu, oldest: int, latest: int) -> bytes:
+    """The entries of ``[oldest, latest]`` as the emulator renders them, one per line, newest first."""
+    entries = emu.dataset.page(oldest=oldest, latest=latest, limit=None).entries
+    return "".join(entry + "\n" for entry in entries).encode()
+
+
 def ids_of(data: bytes) -> list[str]:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
@@ -159,6 +165,8 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     }
     late_ids = ids_of(store.read(late_names[0]))
     assert len(late_ids) == len(late)
+    # the late file holds Slack's bytes for those events, as the export does (not events encoded again)
+    assert gzip.decompress(store.read(late_names[0])) == slack_bytes(slack_conn, LATE_FROM, LATE_TO)
     assert set(late_ids) == late
     # object + late file == the window's events, each once
     together = exported + late_ids
@@ -369,3 +377,93 @@ def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_neede
     assert store.names() == [name, name + ".manifest.json"]
     window_ids = [e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599)]
     assert sorted(ids_of(store.read(name))) == sorted(window_ids)
+
+
+#: The second both reconciliations below name their late file for (as if they found late events at once).
+SAME_SECOND = 2_000_000_000
+
+
+class SameSecondReconcile(SlackAuditLogsReconcileOperator):
+    """A reconciliation whose late file is named for ``SAME_SECOND``. ``meanwhile`` runs once, as the name
+    is picked (after this run indexed the late files already there): another reconciliation of the same
+    object finishing at that instant."""
+
+    def __init__(self, *, meanwhile=None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.meanwhile = meanwhile
+
+    def late_file_second(self) -> int:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return SAME_SECOND
+
+
+def late_names_of(store: Store) -> list[str]:
+    return [n for n in store.names() if ".late-" in n and not n.endswith(".manifest.json")]
+
+
+def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(airflow_db, slack_conn, store):
+    """Two reconciliations of an object pick the same late file name; the winner wrote every late event."""
+    name = "same.jsonl.gz"
+    path = f"{store.root}/{name}"
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0
+    ).execute({})
+    slack_conn.reset()  # the slice reaches Slack
+    late = {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
+    winner = SameSecondReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0)
+    won = {}
+    loser = SameSecondReconcile(
+        task_id="loser",
+        path=path,
+        conn_id=store.conn_id,
+        settle_seconds=0,
+        meanwhile=lambda: won.update(winner.execute({})),
+    )
+    lost = loser.execute({})
+
+    late_name = f"same.late-{SAME_SECOND}.jsonl.gz"
+    assert won["late_path"] == f"{store.root}/{late_name}"
+    assert won["late"] == len(late)
+    assert late_names_of(store) == [late_name]  # the loser did not fail and wrote nothing
+    assert set(ids_of(store.read(late_name))) == late
+    assert (lost["late"], lost["late_path"], lost["checked"]) == (0, None, won["checked"])
+
+
+def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_not(airflow_db, slack_conn, store):
+    """The winner saw part of the late events; the loser writes the rest under the next second's name."""
+    name = "part.jsonl"
+    path = f"{store.root}/{name}"
+    first, second = (OLDEST + 120, OLDEST + 179), (OLDEST + 300, OLDEST + 359)
+    slack_conn.late_events(*first, delay=HIDDEN)
+    slack_conn.late_events(*second, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0
+    ).execute({})
+    slack_conn.reset()
+    slack_conn.late_events(*second, delay=HIDDEN)  # for now only the first slice has reached Slack
+
+    def winner_runs_then_the_second_slice_arrives() -> None:
+        SameSecondReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0).execute({})
+        slack_conn.reset()
+
+    lost = SameSecondReconcile(
+        task_id="loser",
+        path=path,
+        conn_id=store.conn_id,
+        settle_seconds=0,
+        meanwhile=winner_runs_then_the_second_slice_arrives,
+    ).execute({})
+
+    won_name, lost_name = f"part.late-{SAME_SECOND}.jsonl", f"part.late-{SAME_SECOND + 1}.jsonl"
+    assert late_names_of(store) == [won_name, lost_name]
+    assert lost["late_path"] == f"{store.root}/{lost_name}"
+    assert set(ids_of(store.read(won_name))) == {e["id"] for e in slack_conn.events(*first)}
+    assert store.read(lost_name) == slack_bytes(slack_conn, *second)  # the rest only, as Slack sent it
+    assert lost["late"] == len(slack_conn.events(*second))
+    assert json.loads(store.read(lost_name + ".manifest.json"))["events"] == lost["late"]
+    # object + late files: the window's events, each once
+    together = ids_of(store.read(name)) + ids_of(store.read(won_name)) + ids_of(store.read(lost_name))
+    assert sorted(together) == sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_slack_audit.operators._storage import ExportAborted
+from airflow_provider_slack_audit.operators._storage import ExportAborted, TargetExistsError
 from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
 from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
@@ -104,7 +104,7 @@ def test_overwrite_false_holds_at_commit_when_two_runs_race(store, s3_server, tm
     first.write_page(BIG[:3000])
     second.write_page(BIG[3000:3100])
     first.commit()
-    with pytest.raises(AirflowFailException, match="exists and overwrite=False"):
+    with pytest.raises(TargetExistsError, match="exists and overwrite=False"):  # what a reconciliation tells apart
         second.commit()
 
     stored = (tmp_path / "out.jsonl").read_bytes() if store == "file" else s3_server.read("slack/out.jsonl")
@@ -122,7 +122,7 @@ def test_overwrite_false_holds_for_an_empty_object_too(s3_server):
     second = writer_for(url, AWS_CONN_ID, overwrite=False).open()
     second.write_page(BIG[:10])
     second.commit()
-    with pytest.raises(AirflowFailException, match="exists and overwrite=False"):
+    with pytest.raises(TargetExistsError, match="exists and overwrite=False"):
         first.commit()  # no events: still refuses the object that appeared
     assert s3_server.read("slack/empty.jsonl").count(b"\n") == 10
 
