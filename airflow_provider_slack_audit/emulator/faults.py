@@ -16,6 +16,8 @@ kind                 what the client sees
 ``duplicate_entries`` a normal page in which ``duplicates`` entries appear twice
 ``reject_cursor``    a request that carries a cursor gets ``400 invalid_cursor``
 ``rate_limit_burst`` ``429`` with ``Retry-After: retry_after`` (no rate limiter needed)
+``outside_window``   a normal page with two more events, dated one second after ``latest`` (first)
+                     and one second before ``oldest`` (last): a server that overshoots the bounds
 ==================== =====================================================================
 
 Targeting: ``endpoint`` (``"logs"`` by default, or ``"schemas"``, ``"actions"``, ``"any"``),
@@ -47,6 +49,7 @@ FAULT_KINDS = frozenset(
         "duplicate_entries",
         "reject_cursor",
         "rate_limit_burst",
+        "outside_window",
     }
 )
 ENDPOINTS = frozenset({"logs", "schemas", "actions", "any"})

@@ -623,6 +623,8 @@ class Emulator:
             for k in range(min(fault.duplicates, n)):  # type: ignore[union-attr]
                 src = (k * 7919) % n
                 entries.insert(src + 1, entries[src])  # right after itself: order stays newest first
+        if kind == "outside_window":
+            entries = [_outside_entry(latest + 1), *entries, _outside_entry(oldest - 1)]
         cursor = "" if page.next_second is None else self._cursors.encode(page.next_second)
         body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'.encode()
         if cacheable:
@@ -747,6 +749,16 @@ class Emulator:
         except OSError:
             pass
         raise _Abort()
+
+
+def _outside_entry(second: int) -> str:
+    """An event dated ``second``, outside the bounds asked for (the ``outside_window`` fault)."""
+    user = '{"type":"user","user":{"id":"W0OUTSIDE","name":"outside","email":"outside@example.com"}}'
+    return (
+        f'{{"id":"outside-{second}","date_create":{second},"action":"user_login","actor":{user},"entity":{user},'
+        '"context":{"location":{"type":"enterprise","id":"E0OUTSIDE","name":"outside","domain":"outside"},'
+        '"ua":"emulator","ip_address":"127.0.0.1"}}'
+    )
 
 
 class _ApiError(Exception):

@@ -193,6 +193,17 @@ def _in_window(page: RawPage, window: AuditWindow) -> RawPage:
     )
 
 
+def _log_outside(log: Any, outside: int, window: AuditWindow) -> None:
+    """Say how many events :func:`_in_window` left out, if any."""
+    if outside:
+        log.warning(
+            "Left out %d events whose date_create lies outside %s: Slack sent them beyond the bounds asked for; "
+            "the run that owns their second exports them.",
+            outside,
+            window.describe(),
+        )
+
+
 class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
     """
     Return the run's window of Slack audit log events (newest first) to XCom.
@@ -327,13 +338,7 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             self._writer = None
             tally.close()
         progress.finish()
-        if outside:
-            self.log.warning(
-                "Left out %d events whose date_create lies outside %s: Slack sent them beyond the bounds "
-                "asked for; the run that owns their second exports them.",
-                outside,
-                window.describe(),
-            )
+        _log_outside(self.log, outside, window)
         summary: dict[str, Any] = {
             "path": target.url,
             "events": writer.events,
@@ -601,7 +606,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         the client that walked. Raises :class:`TargetExistsError` when a file appeared at ``late_target``
         (another reconciliation): nothing of this run is left there.
         """
-        checked = 0
+        checked = outside = 0
         tally = ExportTally()
         with self.failing_fast():  # a bad connection fails the task at once, as in the walk
             client = self.hook.client  # kept: the walk closes the hook, its counters go to the manifest
@@ -612,7 +617,10 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 # Late events are copied as Slack sent them, like the export's: only their id (the
                 # comparison) and date_create (the manifest) are decoded; between pages only ids are kept.
                 for page in self.iter_pages(window, query, raw_entries=True):
-                    entries = page.entries
+                    # As in the export: an event Slack dates outside the window belongs to the run that owns
+                    # its second, so it is neither late here nor compared.
+                    entries = _in_window(page.entries, window)
+                    outside += len(page.entries) - len(entries)
                     late = entries.subset(i for i, event_id in enumerate(entries.ids) if not index.mark(event_id))
                     checked += len(entries)
                     if late:
@@ -627,6 +635,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     del page, entries, late  # let the page's bytes go before the next one is fetched
             ids_sha256 = tally.ids.hexdigest() if writer is not None else None
             progress.finish()
+            _log_outside(self.log, outside, window)
             if writer is not None:
                 write_manifest_of(
                     late_target,

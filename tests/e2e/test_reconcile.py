@@ -467,3 +467,33 @@ def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_no
     # object + late files: the window's events, each once
     together = ids_of(store.read(name)) + ids_of(store.read(won_name)) + ids_of(store.read(lost_name))
     assert sorted(together) == sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
+
+
+def test_events_dated_outside_the_window_are_neither_exported_nor_late(
+    airflow_db, slack_conn, tmp_path, caplog, capfd
+):
+    """A server that overshoots the bounds: those events belong to the neighbouring windows' objects."""
+
+    def task_log() -> str:  # the task logger is stdlib logging on 2.11, structlog to the console on 3.x
+        out, err = capfd.readouterr()
+        text = caplog.text + out + err
+        caplog.clear()
+        return text
+
+    oldest, latest = OLDEST, OLDEST + 599
+    path = f"file://{tmp_path}/outside.jsonl"
+    inside = [e["id"] for e in slack_conn.events(oldest, latest)]
+    slack_conn.faults.add("outside_window", count=None)  # every page: one event after latest, one before oldest
+    summary = SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, oldest=oldest, latest=latest, settle_seconds=0
+    ).execute({})
+    exported = ids_of((tmp_path / "outside.jsonl").read_bytes())
+    assert sorted(exported) == sorted(inside)
+    assert summary["events"] == len(inside)
+    assert "Left out 2 events whose date_create lies outside" in task_log()
+
+    result = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path).execute({})
+    assert result["checked"] == len(inside)
+    assert (result["late"], result["vanished"], result["late_path"]) == (0, 0, None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.jsonl", "outside.jsonl.manifest.json"]
+    assert "Left out 2 events whose date_create lies outside" in task_log()
