@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsError, SlackAuditLogsServerError
@@ -104,7 +105,7 @@ class _Seen:
                 if self.oldest_second is None or oldest < self.oldest_second:
                     self.oldest_second, self.oldest_ids = oldest, set()
                 if oldest == self.oldest_second:
-                    self.oldest_ids.update(i for i, second in zip(ids, seconds, strict=True) if second == oldest)
+                    self.oldest_ids.update(compress(ids, map(oldest.__eq__, seconds)))  # at C speed
             return None
         kept = []
         for index, (entry_id, second) in enumerate(zip(ids, seconds, strict=True)):
