@@ -50,11 +50,14 @@ def run_export(
 ) -> dict[str, Any]:
     """Run one export in a fresh child process (``bench/_export.py``); its measurements as a dict.
 
-    The output file is deleted afterwards unless ``keep``; ``options`` become ``--key value`` arguments.
+    The output file is deleted afterwards unless ``keep``; ``options`` become ``--key value`` arguments
+    (``--key`` alone for True).
     """
     args = [sys.executable, str(BENCH / "_export.py"), variant, base_url, str(out), str(oldest), str(latest)]
     for key, value in options.items():
-        if value is not None:
+        if value is True:
+            args.append(f"--{key.replace('_', '-')}")
+        elif value is not None and value is not False:
             args += [f"--{key.replace('_', '-')}", str(value)]
     env = {**os.environ, "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(ROOT / ".airflow-bench"))}
     load = os.getloadavg()[0]

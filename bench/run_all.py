@@ -4,7 +4,8 @@ Starts the emulator CLI on loopback in its own process and runs every export in 
 (``bench/_export.py``), so neither the emulator's memory nor an earlier run's counts. Sections:
 
 1. throughput: a one-day window (``--events-per-day``, 300,000 by default: ~370,000 in that day) to
-   ``.jsonl.gz`` and ``.jsonl`` through the object storage operator's ``execute()``; (a) slack_sdk's
+   ``.jsonl.gz`` and ``.jsonl`` through the object storage operator's ``execute()`` (with its default
+   manifest, and with ``manifest=False``: what the ids digest costs); (a) slack_sdk's
    ``AuditLogsClient`` loop at ``limit=9999`` with ``json.dumps`` and ``gzip.open`` / ``open``; (b) the
    dict floor: keep-alive ``http.client``, orjson/msgspec parse and dump, a buffered write (gzip 6 in
    the same thread for ``.gz``); (c) the raw floor: the same connection, msgspec reading each page as
@@ -64,6 +65,8 @@ def throughput(base_url: str, tmp: Path, repeats: int) -> list[dict[str, Any]]:
         ("fetch only (emulator bound)", "fetch", ".jsonl", {}),
         ("ours: operator -> .jsonl.gz", "ours", ".jsonl.gz", {}),
         ("ours: operator -> .jsonl", "ours", ".jsonl", {}),
+        ("ours, manifest=False -> .jsonl.gz", "ours", ".jsonl.gz", {"no_manifest": True}),
+        ("ours, manifest=False -> .jsonl", "ours", ".jsonl", {"no_manifest": True}),
         ("(a) slack_sdk loop, limit 9999 -> gzip.open", "sdk", ".jsonl.gz", {"limit": 9999}),
         ("(a) slack_sdk loop, limit 9999 -> open", "sdk", ".jsonl", {"limit": 9999}),
         ("(b) dict floor -> .jsonl.gz (gzip 6)", "floor", ".jsonl.gz", {}),
@@ -134,6 +137,9 @@ def throughput(base_url: str, tmp: Path, repeats: int) -> list[dict[str, Any]]:
         )
         ratio = ours["wall"] / raw["wall"]
         print(f"- .{fmt}: ours {ours['wall']:.1f} s = {ratio:.2f}x the raw floor (target <= 1.25x)")
+        bare = by[f"ours, manifest=False -> .{fmt}"]
+        bare_ratio = bare["wall"] / raw["wall"]
+        print(f"- .{fmt}: ours with manifest=False {bare['wall']:.1f} s = {bare_ratio:.2f}x the raw floor")
         if ours["calls"] != math.ceil(ours["events"] / 9999):
             print(f"- .{fmt}: ours made {ours['calls']} calls for ceil(events / 9999) = {math.ceil(events / 9999)}")
     return results
@@ -147,18 +153,34 @@ def memory(base_url: str, tmp: Path, repeats: int, day_runs: list[dict[str, Any]
             r = median_run(runs)
             peaks = [x["peak_rss"] for x in runs]
             rows.append(
-                [label, suffix, f"{r['events']:,}", f"{statistics.median(peaks):.0f}", f"{r['baseline_rss']:.0f}"]
+                [
+                    label,
+                    suffix,
+                    f"{r['events']:,}",
+                    f"{statistics.median(peaks):.0f}",
+                    f"{r['baseline_rss']:.0f}",
+                    f"{r['wall']:.2f}",
+                ]
             )
     if day_runs is None:
         for suffix in (".jsonl.gz", ".jsonl"):
             runs = [run_export(base_url, "ours", tmp / f"mem{suffix}", *DAY) for _ in range(repeats)]
             day_runs = (day_runs or []) + [dict(median_run(runs), label=f"ours: operator -> {suffix}")]
     for r in day_runs:
-        if r["label"].startswith("ours"):
+        if r["label"].startswith("ours: operator"):
             suffix = r["label"].rsplit(" ", 1)[1]
-            rows.append(["one day", suffix, f"{r['events']:,}", f"{r['peak_rss']:.0f}", f"{r['baseline_rss']:.0f}"])
+            rows.append(
+                [
+                    "one day",
+                    suffix,
+                    f"{r['events']:,}",
+                    f"{r['peak_rss']:.0f}",
+                    f"{r['baseline_rss']:.0f}",
+                    f"{r['wall']:.2f}",
+                ]
+            )
     print("\n### 2. Memory: peak RSS of the operator's export (child process, Airflow imported; emulator elsewhere)\n")
-    print(table(["window", "file", "events", "peak RSS MB (VmHWM)", "RSS before execute() MB"], rows))
+    print(table(["window", "file", "events", "peak RSS MB (VmHWM)", "RSS before execute() MB", "wall s"], rows))
     peak = {(row[0], row[1]): float(row[3]) for row in rows}
     for suffix in (".jsonl.gz", ".jsonl"):
         small, big = peak[("a tenth of the day (2.4 h)", suffix)], peak[("one day", suffix)]
