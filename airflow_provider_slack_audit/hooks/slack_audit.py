@@ -248,13 +248,18 @@ class SlackAuditLogsHook(BaseHook):
         """
         A new async client on the same settings as :attr:`client` (for a trigger); close it with ``aclose()``.
 
-        The connection is read without blocking the event loop; the client is built in a worker
-        thread (loading the TLS trust store reads files for tens of milliseconds).
+        The connection is read without blocking the event loop; the client is imported and built in
+        a worker thread: loading the TLS trust store reads files for tens of milliseconds, and the
+        first import of the async transport (httpx's asyncio backend included) is tens of
+        milliseconds more in a fresh triggerer.
         """
+        settings = await self.aget_connection_settings()
+        return await asyncio.to_thread(self._build_async_client, settings)
+
+    def _build_async_client(self, settings: SlackAuditConnectionSettings) -> AsyncSlackAuditLogsClient:
         from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
 
-        settings = await self.aget_connection_settings()
-        return await asyncio.to_thread(lambda: AsyncSlackAuditLogsClient(**self._client_arguments(settings)))
+        return AsyncSlackAuditLogsClient(**self._client_arguments(settings))
 
     def get_conn(self) -> SlackAuditLogsClient:
         """The client (the same object as :attr:`client`)."""
