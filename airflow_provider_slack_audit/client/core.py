@@ -421,7 +421,14 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
             )
 
     def _response(self, request: Request, status_code: int, headers: Mapping[str, Any], url: str, body: BodyLimit):
-        """The answer of one attempt, counted and logged."""
+        """The answer of one attempt, decoded, counted and logged."""
+        return self._received(request, self._decoded(request, status_code, headers, url, body))
+
+    @staticmethod
+    def _decoded(
+        request: Request, status_code: int, headers: Mapping[str, Any], url: str, body: BodyLimit
+    ) -> AuditLogsResponse:
+        """The answer of one attempt with its body decoded: no I/O, no shared state (a thread may run it)."""
         # Entries read raw keep the bytes (msgspec checks they are UTF-8 as it reads them).
         raw: str | bytes = body.content() if request.raw_entries else body.text()
         response = AuditLogsResponse(
@@ -433,10 +440,15 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
             raw_entries=request.raw_entries,
         )
         response.attempts = request.attempts
+        return response
+
+    def _received(self, request: Request, response: AuditLogsResponse) -> AuditLogsResponse:
+        """Count and log a decoded answer."""
         if self.logger.isEnabledFor(logging.DEBUG):
+            raw = response._text or ""  # as it came: bytes for a page read raw (not decoded to log it)
             self.logger.debug(
                 "Received HTTP %s for %s %s headers=%s body=%s",
-                status_code,
+                response.status_code,
                 request.method,
                 request.path,
                 dict(response.headers),
