@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread  # noqa: F401 - asyncio.to_thread's executor: loaded here, not on the event loop
 import inspect
 from collections.abc import Iterable, Iterator
 from functools import cached_property
