@@ -69,11 +69,17 @@ def _watch(sock: Any) -> None:
 
 
 class _WatchedConnection:
-    """A connection that hands its new socket to the current call's :class:`_Watched`."""
+    """A connection that hands its new socket to the current call's :class:`_Watched`.
 
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        _watch(self.sock)  # type: ignore[attr-defined]
+    The TCP socket is watched as soon as it exists, before a TLS handshake (or a proxy's CONNECT) runs
+    over it: a server that trickles its handshake is cut at the deadline too. Shutting the TCP socket
+    down ends whatever is read over it, TLS included.
+    """
+
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        _watch(sock)
+        return sock
 
 
 class _WatchedPool:

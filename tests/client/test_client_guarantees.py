@@ -11,8 +11,12 @@ import asyncio
 import gc
 import gzip
 import json
+import socket
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.error import URLError
@@ -131,6 +135,57 @@ def test_timeout_bounds_the_whole_call_against_a_trickling_server(kind, what):
         started = time.monotonic()
         with pytest.raises(SlackAuditLogsConnectionError, match=r"within timeout=1\.0s") as info:
             logs(kind, make(kind, server.base_url, timeout=1))
+        took = time.monotonic() - started
+    assert took < 2.0, f"the call took {took:.1f}s with timeout=1"
+    assert isinstance(info.value.reason, TimeoutError)
+
+
+@contextmanager
+def trickling_tls_server() -> Iterator[str]:
+    """Accepts TCP, takes the ClientHello, then sends a TLS record header and its body a byte every 0.12 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    stop = threading.Event()
+
+    def serve() -> None:
+        with suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)  # the ClientHello
+                conn.sendall(b"\x16\x03\x03\x3f\xff")  # a handshake record of 16,383 bytes is coming...
+                while not stop.wait(0.12):
+                    conn.sendall(b"\x02")  # ...one byte at a time: every read gets a byte in time
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}/audit/v1/"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_timeout_bounds_the_whole_call_against_a_proxy_that_trickles_its_connect_answer(kind):
+    """An HTTPS call through a proxy: the tunnel's answer comes a byte every 0.12 s, before any TLS."""
+    tunnel = b"HTTP/1.1 200 Connection established\r\nX-Pad: " + b"a" * 40 + b"\r\n\r\n"
+    with raw_server(trickle(tunnel, 0.12)) as proxy:
+        started = time.monotonic()
+        with pytest.raises(SlackAuditLogsConnectionError, match=r"within timeout=1\.0s") as info:
+            logs(kind, make(kind, "https://audit.example.test/audit/v1/", timeout=1, proxy=proxy.base_url[:-10]))
+        took = time.monotonic() - started
+    assert proxy.calls == 1  # the CONNECT reached the proxy: the time went on its answer
+    assert took < 2.0, f"the call took {took:.1f}s with timeout=1"
+    assert isinstance(info.value.reason, TimeoutError)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_timeout_bounds_the_whole_call_against_a_trickling_tls_handshake(kind):
+    with trickling_tls_server() as base_url:
+        started = time.monotonic()
+        with pytest.raises(SlackAuditLogsConnectionError, match=r"within timeout=1\.0s") as info:
+            logs(kind, make(kind, base_url, timeout=1))
         took = time.monotonic() - started
     assert took < 2.0, f"the call took {took:.1f}s with timeout=1"
     assert isinstance(info.value.reason, TimeoutError)
