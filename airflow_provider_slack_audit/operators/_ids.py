@@ -21,12 +21,13 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-#: Bytes of ids held in memory before they are sorted and written to a temporary file (~28,000 ids).
-DEFAULT_RUN_BYTES = 1 << 20
+#: Bytes of ids held in memory before they are sorted and written to a temporary file (~14,000 ids:
+#: sorting them holds about four times that, as a list of bytes objects).
+DEFAULT_RUN_BYTES = 512 * 1024
 #: Sorted runs on disk at most: beyond it they are merged into one (so a window of any size keeps few files open).
 MAX_RUNS = 64
 #: Bytes read from each run at a time while the runs are merged.
-MERGE_READ_BYTES = 64 * 1024
+MERGE_READ_BYTES = 32 * 1024
 #: Bytes of an id's key in :class:`IdIndex`.
 KEY_SIZE = 16
 
