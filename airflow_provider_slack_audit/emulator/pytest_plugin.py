@@ -34,7 +34,7 @@ def _slack_audit_emulator_session() -> Iterator[Emulator]:
 @pytest.fixture
 def slack_audit_emulator(_slack_audit_emulator_session: Emulator) -> Iterator[Emulator]:
     """A running emulator (session-wide), reset for this test: ``base_url``, ``token``,
-    ``events()``, ``faults``, ``set_rate_limit()``, ``late_events()``, ``stats``, ``requests``,
+    ``events()``, ``jsonl()``, ``faults``, ``set_rate_limit()``, ``late_events()``, ``stats``, ``requests``,
     ``airflow_conn_json()`` / ``airflow_conn_uri()``."""
     _slack_audit_emulator_session.reset()
     yield _slack_audit_emulator_session

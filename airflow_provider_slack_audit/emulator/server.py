@@ -418,6 +418,15 @@ class Emulator:
             visible=None if include_late else self._visible_hook(),
         )
 
+    def jsonl(self, oldest: int, latest: int) -> bytes:
+        """The entries of the inclusive window as this server renders them, one per line, newest first.
+
+        Slack's bytes as an export that copies them writes them (the object storage operator, a late file),
+        without filters and late events included.
+        """
+        entries = self.dataset.page(oldest=oldest, latest=latest, limit=None).entries
+        return "".join(entry + "\n" for entry in entries).encode()
+
     def count(self, oldest: int, latest: int) -> int:
         """How many events the inclusive window holds without filters (cheap: no rendering)."""
         return self.dataset.count(oldest, latest)

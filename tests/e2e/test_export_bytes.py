@@ -32,11 +32,6 @@ def slack_conn(slack_audit_emulator, monkeypatch):
     return slack_audit_emulator
 
 
-def slack_bytes(emu, oldest: int, latest: int) -> bytes:
-    """The window's entries as the emulator serves them, one per line, newest first."""
-    entries = emu.dataset.page(oldest=oldest, latest=latest, limit=None).entries
-    return "".join(entry + "\n" for entry in entries).encode()
-
 
 def gzip_members(data: bytes) -> int:
     count = 0
@@ -75,7 +70,7 @@ def test_the_file_is_the_window_as_slack_sent_it_each_event_once(
     oldest = int(H0.timestamp())
     name = f"{oldest}-{oldest + 3599}.jsonl{suffix}"
     data = (tmp_path / name).read_bytes() if store == "file" else s3_server.read(f"slack/{name}")
-    expected = slack_bytes(emu, oldest, oldest + 3599)
+    expected = emu.jsonl(oldest, oldest + 3599)
     assert expected.count(b"\n") > 300  # several pages of 100
     if suffix:
         assert gzip.decompress(data) == expected
@@ -92,7 +87,7 @@ def test_a_window_larger_than_a_member_is_one_gzip_file_of_several_members(airfl
     emu = slack_conn
     oldest = int(H0.timestamp())
     latest = oldest + 24 * 3600 - 1
-    expected = slack_bytes(emu, oldest, latest)
+    expected = emu.jsonl(oldest, latest)
     assert len(expected) > 2 << 20, "the window must span more than two 1 MiB members"
     op = SlackAuditLogsToObjectStorageOperator(
         task_id="export", path=f"file://{tmp_path}/one-day.jsonl.gz", oldest=oldest, latest=latest, settle_seconds=0

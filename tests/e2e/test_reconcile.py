@@ -80,11 +80,6 @@ def store(request, tmp_path):
     return Store("file", tmp_path)
 
 
-def slack_bytes(emu, oldest: int, latest: int) -> bytes:
-    """The entries of ``[oldest, latest]`` as the emulator renders them, one per line, newest first."""
-    entries = emu.dataset.page(oldest=oldest, latest=latest, limit=None).entries
-    return "".join(entry + "\n" for entry in entries).encode()
-
 
 def ids_of(data: bytes) -> list[str]:
     if data[:2] == b"\x1f\x8b":
@@ -166,7 +161,7 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     late_ids = ids_of(store.read(late_names[0]))
     assert len(late_ids) == len(late)
     # the late file holds Slack's bytes for those events, as the export does (not events encoded again)
-    assert gzip.decompress(store.read(late_names[0])) == slack_bytes(slack_conn, LATE_FROM, LATE_TO)
+    assert gzip.decompress(store.read(late_names[0])) == slack_conn.jsonl(LATE_FROM, LATE_TO)
     assert set(late_ids) == late
     # object + late file == the window's events, each once
     together = exported + late_ids
@@ -461,7 +456,7 @@ def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_no
     assert late_names_of(store) == [won_name, lost_name]
     assert lost["late_path"] == f"{store.root}/{lost_name}"
     assert set(ids_of(store.read(won_name))) == {e["id"] for e in slack_conn.events(*first)}
-    assert store.read(lost_name) == slack_bytes(slack_conn, *second)  # the rest only, as Slack sent it
+    assert store.read(lost_name) == slack_conn.jsonl(*second)  # the rest only, as Slack sent it
     assert lost["late"] == len(slack_conn.events(*second))
     assert json.loads(store.read(lost_name + ".manifest.json"))["events"] == lost["late"]
     # object + late files: the window's events, each once
