@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG, Asset, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
-from tests.fixtures.dag_runs import AIRFLOW_3, load_dag_bag, run_dag, sync_to_db
+from tests.fixtures.dag_runs import AIRFLOW_3, hourly_dag, load_dag_bag, run_dag, sync_to_db
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
@@ -85,12 +84,7 @@ def test_each_export_task_records_one_event_per_run_on_one_stable_asset(airflow_
     fixed = f"file://{tmp_path}/fixed/audit.jsonl"
     hour = "{{ data_interval_start.int_timestamp }}.jsonl"
     dag_id = f"e2e_asset_events_{tmp_path.name}"[:200]
-    with DAG(
-        dag_id=dag_id,
-        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=H0 - timedelta(days=1),
-        catchup=False,
-    ) as dag:
+    with hourly_dag(dag_id, H0) as dag:
         SlackAuditLogsToObjectStorageOperator(task_id="fixed", path=fixed, action="user_login")
         SlackAuditLogsToObjectStorageOperator(
             task_id="prefix", path=f"file://{tmp_path}/templated/{hour}", action="user_login"

@@ -11,11 +11,9 @@ import zlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from airflow.providers.common.compat.sdk import DAG
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
-from tests.fixtures.dag_runs import run_dag, state_name
+from tests.fixtures.dag_runs import hourly_dag, run_dag, state_name
 from tests.fixtures.s3 import AWS_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
@@ -57,12 +55,7 @@ def test_the_file_is_the_window_as_slack_sent_it_each_event_once(
         path, conn_id = f"file://{tmp_path}/{KEY}{suffix}", None
     else:
         path, conn_id = f"s3://{s3_server.bucket}/slack/{KEY}{suffix}", AWS_CONN_ID
-    with DAG(
-        dag_id=f"e2e_bytes_{store}_{suffix.strip('.') or 'plain'}",
-        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=H0 - timedelta(days=1),
-        catchup=False,
-    ) as dag:
+    with hourly_dag(f"e2e_bytes_{store}_{suffix.strip('.') or 'plain'}", H0) as dag:
         SlackAuditLogsToObjectStorageOperator(task_id="export", path=path, conn_id=conn_id, page_size=100)
     dag_run, _ = run_dag(dag, H0 + HOUR)
     assert state_name(dag_run.state) == "success"

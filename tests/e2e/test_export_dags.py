@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
-from tests.fixtures.dag_runs import load_dag_bag, run_dag, state_name
+from tests.fixtures.dag_runs import hourly_dag, load_dag_bag, run_dag, state_name
 from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
@@ -34,13 +33,8 @@ def slack_conn(slack_audit_emulator, monkeypatch):
     return slack_audit_emulator
 
 
-def hourly_dag(dag_id: str, **operator_kwargs) -> DAG:
-    with DAG(
-        dag_id=dag_id,
-        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=H0 - timedelta(days=1),
-        catchup=False,
-    ) as dag:
+def export_dag(dag_id: str, **operator_kwargs) -> DAG:
+    with hourly_dag(dag_id, H0) as dag:
         SlackAuditLogsToObjectStorageOperator(task_id="export", **operator_kwargs)
     return dag
 
@@ -65,7 +59,7 @@ def expected_ids(emu, start: datetime, **filters) -> list[str]:
 
 
 def test_two_consecutive_hours_hold_exactly_their_events(airflow_db, slack_conn, tmp_path):
-    dag = hourly_dag("e2e_two_hours", path=f"file://{tmp_path}/{KEY}", page_size=250)
+    dag = export_dag("e2e_two_hours", path=f"file://{tmp_path}/{KEY}", page_size=250)
     assert run(dag, H0) == "success"
     assert run(dag, H0 + HOUR) == "success"
 
@@ -82,7 +76,7 @@ def test_two_consecutive_hours_hold_exactly_their_events(airflow_db, slack_conn,
 
 
 def test_filters_reach_the_file(airflow_db, slack_conn, tmp_path):
-    dag = hourly_dag("e2e_filtered", path=f"file://{tmp_path}/{KEY}.gz", action="user_login,file_downloaded")
+    dag = export_dag("e2e_filtered", path=f"file://{tmp_path}/{KEY}.gz", action="user_login,file_downloaded")
     assert run(dag, H0) == "success"
     (path,) = tmp_path.glob("*.jsonl.gz")
     got = ids_in(gzip.decompress(path.read_bytes()))
@@ -91,8 +85,8 @@ def test_filters_reach_the_file(airflow_db, slack_conn, tmp_path):
 
 
 def test_s3_through_moto_gets_the_same_bytes_as_file(airflow_db, slack_conn, s3_server, tmp_path):
-    local = hourly_dag("e2e_local_gz", path=f"file://{tmp_path}/{KEY}.gz")
-    remote = hourly_dag("e2e_s3_gz", path=f"s3://{s3_server.bucket}/slack/{KEY}.gz", conn_id=AWS_CONN_ID)
+    local = export_dag("e2e_local_gz", path=f"file://{tmp_path}/{KEY}.gz")
+    remote = export_dag("e2e_s3_gz", path=f"s3://{s3_server.bucket}/slack/{KEY}.gz", conn_id=AWS_CONN_ID)
     assert run(local, H0) == "success"
     assert run(remote, H0) == "success"
     (path,) = tmp_path.glob("*.jsonl.gz")
@@ -101,7 +95,7 @@ def test_s3_through_moto_gets_the_same_bytes_as_file(airflow_db, slack_conn, s3_
 
 
 def test_faults_beyond_the_retry_budget_leave_nothing_then_a_rerun_succeeds(airflow_db, slack_conn, tmp_path):
-    dag = hourly_dag("e2e_faults", path=f"file://{tmp_path}/{KEY}", page_size=100)
+    dag = export_dag("e2e_faults", path=f"file://{tmp_path}/{KEY}", page_size=100)
     # The first page answers, then every later call fails with 503: more than the retries allow.
     slack_conn.faults.add("http_503", count=None, skip=1)
     assert run(dag, H0) == "failed"
@@ -114,12 +108,7 @@ def test_faults_beyond_the_retry_budget_leave_nothing_then_a_rerun_succeeds(airf
 
 
 def test_xcom_operator_returns_events_and_refuses_too_many(airflow_db, slack_conn, tmp_path):
-    with DAG(
-        dag_id="e2e_xcom",
-        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=H0 - timedelta(days=1),
-        catchup=False,
-    ) as dag:
+    with hourly_dag("e2e_xcom", H0) as dag:
         SlackAuditLogsOperator(task_id="small", action="user_login", max_events=100_000)
         SlackAuditLogsOperator(task_id="too_many", max_events=10)
     dag_run, states = run_dag(dag, H0 + HOUR)
@@ -140,7 +129,7 @@ def test_example_dags_import_cleanly():
 def test_s3_export_with_a_role_that_may_not_delete_replaces_the_object(airflow_db, slack_conn, s3_no_delete):
     """No temporary object, copy or delete: a role without s3:DeleteObject exports, and a re-run replaces."""
     s3_no_delete.client().put_object(Bucket=s3_no_delete.bucket, Key="slack/audit.jsonl", Body=b"previous run\n")
-    dag = hourly_dag(
+    dag = export_dag(
         "e2e_s3_no_delete", path=f"s3://{s3_no_delete.bucket}/slack/audit.jsonl", conn_id=NO_DELETE_CONN_ID
     )
     assert run(dag, H0) == "success"
@@ -156,7 +145,7 @@ def test_s3_re_export_with_a_role_that_may_not_delete_replaces_object_and_manife
     """A re-run of a window whose object already has a manifest: the role cannot delete that manifest, yet the
     re-run succeeds and leaves the new object with a manifest that describes it (not the earlier one)."""
     path = f"s3://{s3_no_delete.bucket}/slack/again.jsonl"
-    dag = hourly_dag("e2e_s3_no_delete_rerun", path=path, conn_id=NO_DELETE_CONN_ID)
+    dag = export_dag("e2e_s3_no_delete_rerun", path=path, conn_id=NO_DELETE_CONN_ID)
     assert run(dag, H0) == "success"
     s3_no_delete.client().put_object(Bucket=s3_no_delete.bucket, Key="slack/again.jsonl", Body=b"altered\n")
 

@@ -15,14 +15,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG, AirflowFailException
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsReconcileOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
-from tests.fixtures.dag_runs import run_dag, state_name
+from tests.fixtures.dag_runs import hourly_dag, run_dag, state_name
 from tests.fixtures.s3 import AWS_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
@@ -91,12 +90,7 @@ def export_and_reconcile_dags(dag_id: str, path: str, conn_id: str | None) -> tu
     """An hourly export DAG and a reconcile DAG for the same path (the reconcile reads the manifest's window)."""
     dags = []
     for kind in ("export", "reconcile"):
-        with DAG(
-            dag_id=f"{dag_id}_{kind}",
-            schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-            start_date=H0 - timedelta(days=1),
-            catchup=False,
-        ) as dag:
+        with hourly_dag(f"{dag_id}_{kind}", H0) as dag:
             if kind == "export":
                 SlackAuditLogsToObjectStorageOperator(task_id=kind, path=path, conn_id=conn_id, settle_seconds=0)
             else:
@@ -307,12 +301,7 @@ def test_openlineage_names_an_s3_object_by_bucket_and_key(airflow_db, slack_conn
 
 def test_reconcile_dag_state(airflow_db, slack_conn, tmp_path):
     """A reconciliation of a path nobody exported fails at once and says what to check."""
-    with DAG(
-        dag_id="reconcile_missing",
-        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=H0 - timedelta(days=1),
-        catchup=False,
-    ) as dag:
+    with hourly_dag("reconcile_missing", H0) as dag:
         SlackAuditLogsReconcileOperator(task_id="reconcile", path=f"file://{tmp_path}/none.jsonl", settle_seconds=0)
     dag_run, states = run_dag(dag, H0 + HOUR)
     assert state_name(dag_run.state) == "failed"

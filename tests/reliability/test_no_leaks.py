@@ -23,8 +23,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from airflow.providers.common.compat.sdk import DAG
-from airflow.timetables.interval import CronDataIntervalTimetable
 from reliability_helpers import SUMMARY, RunResult, fails_for_good, interval_context, record
 from sqlalchemy import text
 
@@ -34,7 +32,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
-from tests.fixtures.dag_runs import run_dag
+from tests.fixtures.dag_runs import hourly_dag, run_dag
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
@@ -46,15 +44,6 @@ H0 = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
 KEY = "{{ data_interval_start.int_timestamp }}.jsonl"
 EXTRAS = {"max_retries": 3, "max_retry_wait": 0.01, "timeout": 2}
-
-
-def hourly_dag(dag_id: str) -> DAG:
-    return DAG(
-        dag_id=dag_id,
-        schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=H0 - timedelta(days=1),
-        catchup=False,
-    )
 
 
 def assert_clean(where: str, content: object) -> None:
@@ -105,7 +94,7 @@ def test_dag_runs_with_faults_and_failures_leak_no_token(airflow_db, canary_emul
     started = time.time()
     oldest = int(H0.timestamp())
 
-    with hourly_dag("reliability_leak_ok") as ok_dag:
+    with hourly_dag("reliability_leak_ok", H0) as ok_dag:
         SlackAuditLogsToObjectStorageOperator(task_id="export", path=f"file://{tmp_path}/ok/{KEY}", page_size=100)
         SlackAuditLogsOperator(task_id="xcom", action="user_login", page_size=100)
         SlackAuditLogsToObjectStorageOperator(
@@ -126,7 +115,7 @@ def test_dag_runs_with_faults_and_failures_leak_no_token(airflow_db, canary_emul
     record(SUMMARY.tally("fault matrix"), ok)
     assert not (tmp_path / "wrong").exists() or not any((tmp_path / "wrong").iterdir())
 
-    with hourly_dag("reliability_leak_failed") as failed_dag:
+    with hourly_dag("reliability_leak_failed", H0) as failed_dag:
         SlackAuditLogsToObjectStorageOperator(task_id="export", path=f"file://{tmp_path}/failed/{KEY}", page_size=100)
     emu.faults.add("http_502", skip=2, count=None)
     _, states = run_dag(failed_dag, H0 + HOUR)

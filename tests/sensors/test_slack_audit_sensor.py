@@ -22,11 +22,10 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     task,
 )
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_slack_audit.sensors.slack_audit import SlackAuditLogsSensor
 from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
-from tests.fixtures.dag_runs import AIRFLOW_3, run_dag
+from tests.fixtures.dag_runs import AIRFLOW_3, hourly_dag, run_dag
 
 H0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -185,9 +184,7 @@ def trigger_runs(monkeypatch):
 
 def sensor_dag(dag_id: str, **sensor_kwargs) -> DAG:
     """An hourly DAG: the sensor, then a task that summarises what it found."""
-    # In Airflow 3 a bare timedelta or cron schedule makes runs without a data interval.
-    hourly = CronDataIntervalTimetable("0 * * * *", timezone="UTC")
-    with DAG(dag_id=dag_id, schedule=hourly, start_date=H0 - timedelta(days=1), catchup=False) as dag:
+    with hourly_dag(dag_id, H0) as dag:
         sensor = SlackAuditLogsSensor(task_id="wait", **sensor_kwargs)
 
         @task
