@@ -30,6 +30,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -119,9 +120,54 @@ def sdk(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def floor(args: argparse.Namespace, *, write: bool = True) -> dict[str, Any]:
+def _open_out(path: str, gzip_level: int) -> Any:
+    """The output file: gzip at ``gzip_level`` in this thread when ``path`` ends in .gz, else a buffered file."""
+    if path.endswith(".gz"):
+        return gzip.GzipFile(path, "wb", compresslevel=gzip_level, mtime=0)
+    return open(path, "wb")
+
+
+def _walk_bodies(args: argparse.Namespace, take: Callable[[bytes], tuple[int, str | None]]) -> tuple[int, int]:
+    """Every page of the window on one keep-alive ``http.client`` connection, the floors' transport.
+
+    ``take(body)`` handles one page and returns (its events, the next cursor). Returns (events, calls).
+    """
     import http.client
 
+    parts = urlsplit(args.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    events = calls = 0
+    cursor: str | None = ""
+    while True:
+        query = {"oldest": args.oldest, "latest": args.latest, "limit": args.limit or 9999}
+        if cursor:
+            query["cursor"] = cursor
+        conn.request("GET", f"{parts.path}logs?{urlencode(query, quote_via=quote)}", headers=headers)
+        answer = conn.getresponse()
+        body = answer.read()
+        calls += 1
+        if answer.status != 200:
+            raise SystemExit(f"HTTP {answer.status}: {body[:200]!r}")
+        count, cursor = take(body)
+        events += count
+        del body  # let the page go before the next one is fetched
+        if not cursor:
+            return events, calls
+
+
+def _floor_result(baseline: float, started: float, cpu: float, **counts: int) -> dict[str, Any]:
+    """A floor's measurements, taken now that its output is closed (``counts``: events, calls, bytes)."""
+    return {
+        "wall": time.perf_counter() - started,
+        "cpu": cpu_seconds() - cpu,
+        "rate_limited": 0,
+        "baseline_rss": baseline,
+        **counts,
+    }
+
+
+def floor(args: argparse.Namespace, *, write: bool = True) -> dict[str, Any]:
     try:
         import orjson
 
@@ -138,86 +184,36 @@ def floor(args: argparse.Namespace, *, write: bool = True) -> dict[str, Any]:
             def dumps(obj: Any) -> bytes:
                 return encode(obj).encode()
 
-    parts = urlsplit(args.base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    out = _open_out(args.out, args.gzip_level) if write else None
+
+    def take(body: bytes) -> tuple[int, str | None]:
+        if out is None:  # fetch only: count and find the cursor without parsing
+            tail = body[body.rindex(b'"next_cursor":"') + 15 :]
+            return body.count(b'"date_create"'), tail[: tail.index(b'"')].decode()
+        page = loads(body)
+        entries = page["entries"]
+        if entries:
+            out.write(b"\n".join(map(dumps, entries)) + b"\n")
+        return len(entries), page["response_metadata"]["next_cursor"]
+
     baseline = peak_rss_mib()
     started, cpu = time.perf_counter(), cpu_seconds()
-    events = calls = 0
-    if not write:
-        out = None
-    elif args.out.endswith(".gz"):
-        out = gzip.GzipFile(args.out, "wb", compresslevel=args.gzip_level, mtime=0)
-    else:
-        out = open(args.out, "wb")  # noqa: SIM115
-    cursor = ""
-    while True:
-        query = {"oldest": args.oldest, "latest": args.latest, "limit": args.limit or 9999}
-        if cursor:
-            query["cursor"] = cursor
-        conn.request("GET", f"{parts.path}logs?{urlencode(query, quote_via=quote)}", headers=headers)
-        answer = conn.getresponse()
-        body = answer.read()
-        calls += 1
-        if answer.status != 200:
-            raise SystemExit(f"HTTP {answer.status}: {body[:200]!r}")
-        if out is None:
-            events += body.count(b'"date_create"')
-            tail = body[body.rindex(b'"next_cursor":"') + 15 :]
-            cursor = tail[: tail.index(b'"')].decode()
-        else:
-            page = loads(body)
-            entries = page["entries"]
-            if entries:
-                out.write(b"\n".join(map(dumps, entries)) + b"\n")
-            events += len(entries)
-            cursor = page["response_metadata"]["next_cursor"]
-        if not cursor:
-            break
+    events, calls = _walk_bodies(args, take)
     if out is not None:
         out.close()
-    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     size = os.path.getsize(args.out) if out is not None else 0
-    return {
-        "wall": wall,
-        "cpu": cpu,
-        "events": events,
-        "calls": calls,
-        "rate_limited": 0,
-        "bytes": size,
-        "baseline_rss": baseline,
-    }
+    return _floor_result(baseline, started, cpu, events=events, calls=calls, bytes=size)
 
 
 def raw_floor(args: argparse.Namespace) -> dict[str, Any]:
-    import http.client
-
     import msgspec
 
     page_type = msgspec.defstruct("Page", [("entries", list[msgspec.Raw]), ("response_metadata", dict, {})])
     key_type = msgspec.defstruct("Key", [("id", str), ("date_create", int)])
     decode_page, decode_key = msgspec.json.Decoder(page_type).decode, msgspec.json.Decoder(key_type).decode
-    parts = urlsplit(args.base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    baseline = peak_rss_mib()
-    started, cpu = time.perf_counter(), cpu_seconds()
-    events = calls = 0
-    if args.out.endswith(".gz"):
-        out: Any = gzip.GzipFile(args.out, "wb", compresslevel=args.gzip_level, mtime=0)
-    else:
-        out = open(args.out, "wb")  # noqa: SIM115
-    cursor = ""
-    while True:
-        query = {"oldest": args.oldest, "latest": args.latest, "limit": args.limit or 9999}
-        if cursor:
-            query["cursor"] = cursor
-        conn.request("GET", f"{parts.path}logs?{urlencode(query, quote_via=quote)}", headers=headers)
-        answer = conn.getresponse()
-        body = answer.read()
-        calls += 1
-        if answer.status != 200:
-            raise SystemExit(f"HTTP {answer.status}: {body[:200]!r}")
+    out = _open_out(args.out, args.gzip_level)
+
+    def take(body: bytes) -> tuple[int, str | None]:
         page = decode_page(body)
         for raw in page.entries:
             key = decode_key(raw)
@@ -225,22 +221,13 @@ def raw_floor(args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"event {key.id} at {key.date_create} is outside the window")
         if page.entries:
             out.write(b"\n".join(page.entries) + b"\n")
-        events += len(page.entries)
-        cursor = page.response_metadata.get("next_cursor")
-        del page, body
-        if not cursor:
-            break
+        return len(page.entries), page.response_metadata.get("next_cursor")
+
+    baseline = peak_rss_mib()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    events, calls = _walk_bodies(args, take)
     out.close()
-    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    return {
-        "wall": wall,
-        "cpu": cpu,
-        "events": events,
-        "calls": calls,
-        "rate_limited": 0,
-        "bytes": os.path.getsize(args.out),
-        "baseline_rss": baseline,
-    }
+    return _floor_result(baseline, started, cpu, events=events, calls=calls, bytes=os.path.getsize(args.out))
 
 
 def main() -> None:
