@@ -99,18 +99,14 @@ class BodyLimit:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
         self.chunks.append(chunk)
 
-    def _take(self) -> bytes:
-        """The body's bytes; a body read in one piece is not copied (a page is ~6.5 MB)."""
+    def content(self) -> bytes:
+        """The body's bytes, as they came; the pieces are let go, and a body read in one piece is not copied."""
         chunks, self.chunks = self.chunks, []
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def content(self) -> bytes:
-        """The body's bytes, as they came (the pieces are let go)."""
-        return self._take()
-
     def text(self) -> str:
         """The body as text; a body that is not UTF-8 is a retryable failure (it cannot be JSON)."""
-        data = self._take()
+        data = self.content()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
