@@ -116,6 +116,33 @@ def test_overwrite_false_holds_at_commit_when_two_runs_race(store, s3_server, tm
         assert s3_server.client().list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads") is None
 
 
+@pytest.mark.parametrize("store", ["file", "s3"])
+def test_overwrite_true_when_two_runs_race_the_last_to_finish_wins_whole(store, s3_server, tmp_path):
+    url = f"file://{tmp_path}/out.jsonl" if store == "file" else f"s3://{s3_server.bucket}/slack/out.jsonl"
+    conn_id = None if store == "file" else AWS_CONN_ID
+    first = writer_for(url, conn_id).open()
+    second = writer_for(url, conn_id).open()  # both under way at once, their writes interleaved
+    first.write_page(BIG[:3000])
+    second.write_page(BIG[3000:3100])
+    first.write_page(BIG[:1])
+    second.commit()
+
+    def read() -> bytes:
+        return (tmp_path / "out.jsonl").read_bytes() if store == "file" else s3_server.read("slack/out.jsonl")
+
+    assert read().count(b"\n") == 100  # the second run's file, whole
+    first.commit()
+
+    stored = read()
+    assert stored.count(b"\n") == 3001  # the last to finish: the first run's file, whole, nothing of the second
+    assert [json.loads(line)["id"] for line in stored.splitlines()] == [e["id"] for e in BIG[:3000] + BIG[:1]]
+    if store == "file":
+        assert os.listdir(tmp_path) == ["out.jsonl"]
+    else:
+        assert s3_server.keys() == ["slack/out.jsonl"]
+        assert s3_server.client().list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads") is None
+
+
 def test_overwrite_false_holds_for_an_empty_object_too(s3_server):
     url = f"s3://{s3_server.bucket}/slack/empty.jsonl"
     first = writer_for(url, AWS_CONN_ID, overwrite=False).open()
