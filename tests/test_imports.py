@@ -40,3 +40,23 @@ def test_the_trigger_module_imports_neither_requests_nor_task_code():
     task_code = ("airflow_provider_slack_audit.operators", "airflow_provider_slack_audit.task_arguments")
     assert not {m for m in ours if m.startswith(task_code)}
     assert "airflow_provider_slack_audit.sensors.slack_audit" not in ours
+
+
+OPENLINEAGE_PROBE = """
+import json, sys
+import airflow.providers.common.compat.sdk  # what any operator module needs
+before = set(sys.modules)
+from airflow_provider_slack_audit.operators.slack_audit import (
+    SlackAuditLogsReconcileOperator, SlackAuditLogsToObjectStorageOperator,
+)
+SlackAuditLogsToObjectStorageOperator(task_id="export", path="file:///tmp/unused.jsonl")
+SlackAuditLogsReconcileOperator(task_id="reconcile", path="file:///tmp/unused.jsonl")
+print(json.dumps(sorted(m for m in set(sys.modules) - before if "openlineage" in m)))
+"""
+
+
+def test_the_operators_import_and_build_without_importing_openlineage():
+    """The provider is installed here (the lineage tests use it): our import must not be what loads it."""
+    out = subprocess.run([sys.executable, "-c", OPENLINEAGE_PROBE], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
