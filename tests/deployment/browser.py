@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -121,8 +122,30 @@ class Browser:
             timeout=timeout,
         )
 
-    def click(self, element: dict) -> None:
-        self._call("POST", f"/element/{element[ELEMENT]}/click")
+    def click(self, element: dict, *, timeout: float = 30) -> None:
+        """Click ``element`` the way a user does: once nothing covers it.
+
+        A tooltip opened by the last hover (Chakra keeps it while the pointer rests on its button) can sit over
+        the next button. A user moves the mouse away and clicks again; so does this: the pointer leaves for the
+        viewport's corner, and a click that chromedriver reports as intercepted (it dispatches nothing then) is
+        tried again until ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self._move_pointer_to_corner()
+            try:
+                self._call("POST", f"/element/{element[ELEMENT]}/click")
+                return
+            except DeploymentError as exc:
+                if "element click intercepted" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+    def _move_pointer_to_corner(self) -> None:
+        """Move the mouse to the viewport's top-left corner, so hover-only overlays close."""
+        move = {"type": "pointerMove", "x": 0, "y": 0, "origin": "viewport", "duration": 0}
+        mouse = {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [move]}
+        self._call("POST", "/actions", {"actions": [mouse]})
 
     def type(self, element: dict, text: str) -> None:
         self._call("POST", f"/element/{element[ELEMENT]}/value", {"text": text})
