@@ -1,7 +1,8 @@
 """The parts of a reconciliation: reading an exported object's ids, naming and finding its late files.
 
 A late file ``<stem>.late-<unix seconds>.jsonl[.gz]`` holds the events Slack returned for an exported
-window after the export had read it. Its manifest names the object it completes (``object`` and
+window after the export had read it. The first is named for the window's end, each next one for the
+second after the newest one's (:func:`next_late_second`). Its manifest names the object it completes (``object`` and
 ``object_sha256``), so a late file of an object that was since exported again is recognised as stale
 (and removed by that export).
 """
@@ -40,6 +41,24 @@ def late_name(object_name: str, unix_seconds: int, *, gzip: bool) -> str:
     """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``."""
     stem, _ = split_name(object_name)
     return f"{stem}{LATE_MARK}{unix_seconds}.jsonl{'.gz' if gzip else ''}"
+
+
+def late_second(name: str) -> int:
+    """The unix second in the name of a late file that :func:`late_files` listed."""
+    return int(name.rsplit(LATE_MARK, 1)[1].split(".", 1)[0])
+
+
+def next_late_second(newest: int | None, window_latest: int) -> int:
+    """The second that names the next late file of an object: one after the ``newest`` late file's, or the
+    window's end (``window_latest + 1``) for the first.
+
+    It depends only on what is already there, never on the clock: two reconciliations that compared with
+    the same late files pick the same name, and since a late file is only ever created where none is, one
+    of them finds it taken and compares again (see ``SlackAuditLogsReconcileOperator``). So every late
+    file was written by a run that had read all the late files named before it.
+    """
+    first = window_latest + 1
+    return first if newest is None else max(first, newest + 1)
 
 
 def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath]:

@@ -28,7 +28,14 @@ from airflow_provider_slack_audit.operators.manifest import (
     remove_manifest,
     write_manifest_of,
 )
-from airflow_provider_slack_audit.operators.reconcile import late_files, late_name, remove_stale_late_files, scan_ids
+from airflow_provider_slack_audit.operators.reconcile import (
+    late_files,
+    late_name,
+    late_second,
+    next_late_second,
+    remove_stale_late_files,
+    scan_ids,
+)
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
@@ -392,10 +399,11 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
       finds nothing new writes nothing, so each late event is written once;
     * reports the events of the object that Slack no longer returns (**vanished**).
 
-    Run one reconciliation of an object at a time. If another one writes a late file of the same name
-    meanwhile (it picked the same second), this one compares again with that file included and writes
-    only what is still missing, under the next second's name. Two that pick different names do not see
-    each other's file while both run and can each write the same late event.
+    The late file's second follows from the late files already there, never from the clock: the window's
+    end for the first, one more than the newest for each next one. Reconciliations of one object that
+    overlap therefore pick the same name when they compared with the same late files, and a name is only
+    ever created where none is: the one that finds it taken compares again with that file included and
+    writes only what is still missing, under the next name, or nothing. Each late event is in one file.
 
     The late file holds each late event's bytes as Slack sent them, like the export. Of every event only
     the id and ``date_create`` are decoded, and between pages only ids are kept: memory stays bounded
@@ -489,9 +497,15 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 raise TaskKilled(f"Killed while waiting for {window.describe()} to settle; nothing was read.")
         return self._reconcile(context, target, manifest, window, query)
 
-    def late_file_second(self) -> int:
-        """The unix second that names this run's late file: now (a method, so tests can pick the second)."""
-        return int(time.time())
+    def late_file_second(self, newest: int | None, window: AuditWindow) -> int:
+        """The unix second that names this run's late file, once it compared with the late files there.
+
+        :param newest: the second of the newest late file of the object found (of any export), None if none.
+        :param window: the window reconciled.
+        :return: one after ``newest``, or the window's end for the first late file (never the clock: see
+            :func:`~airflow_provider_slack_audit.operators.reconcile.next_late_second`).
+        """
+        return next_late_second(newest, window.latest)
 
     def _reconcile(
         self,
@@ -502,11 +516,10 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         query: LogsQuery,
     ) -> dict[str, Any]:
         gzip = target.name.endswith(".gz")
-        taken: int | None = None  # the second of a late file name another reconciliation took first
         for _attempt in range(MAX_LATE_NAME_ATTEMPTS):
             index = IdIndex()
             sha256, size, events = self._index_object(target, manifest, gzip, index)
-            known_late = self._index_late_files(target, sha256, gzip, index)
+            known_late, newest = self._index_late_files(target, sha256, gzip, index)
             index.freeze()
             self.log.info(
                 "Reconciling %s (%d events, %d in earlier late files) with Slack for %s",
@@ -515,15 +528,14 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 known_late,
                 window.describe(),
             )
-            second = self.late_file_second()
-            if taken is not None:
-                second = max(second, taken + 1)
-            name = late_name(target.name, second, gzip=gzip)
+            # Named from the late files just indexed: a run that compared with the same ones picks this name too,
+            # and only one of them can create it.
+            name = late_name(target.name, self.late_file_second(newest, window), gzip=gzip)
             late_target = ExportTarget(path=target.path.parent / name, url=f"{target.url.rsplit('/', 1)[0]}/{name}")
             try:
                 checked, writer, client = self._write_late(target, sha256, window, query, index, late_target, gzip)
             except TargetExistsError:
-                # Another reconciliation of this object wrote a late file of the same name (the same second)
+                # Another reconciliation of this object compared with the same late files and wrote this name
                 # meanwhile. It may hold some or all of what this run found: index it with the others and
                 # read the window again, so that no event goes to two late files.
                 self.log.warning(
@@ -531,7 +543,6 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     late_target.url,
                     target.url,
                 )
-                taken = second
                 target.path.fs.invalidate_cache()  # list the folder as it is now, not as cached before
                 continue
             break
@@ -654,10 +665,18 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             tally.close()
         return checked, writer, client
 
-    def _index_late_files(self, target: ExportTarget, sha256: str, gzip: bool, index: IdIndex) -> int:
-        """Put the ids of the late files already written for this object in ``index``; how many there were."""
+    def _index_late_files(
+        self, target: ExportTarget, sha256: str, gzip: bool, index: IdIndex
+    ) -> tuple[int, int | None]:
+        """Put the ids of the late files already written for this object in ``index``.
+
+        Returns how many events they hold and the second of the newest late file listed (of this export or
+        an earlier one: its name is taken either way), None when there is none.
+        """
         count = 0
+        newest: int | None = None
         for late in late_files(target.path, gzip=gzip):
+            newest = max(late_second(late.name), newest or 0)
             url = f"{target.url.rsplit('/', 1)[0]}/{late.name}"
             late_manifest = read_manifest(late, url)
             if late_manifest is not None and late_manifest.get("object_sha256") not in (None, sha256):
@@ -672,7 +691,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     f"{late_manifest['sha256']}."
                 )
             count += events
-        return count
+        return count, newest
 
     def _report_vanished(self, target: ExportTarget, gzip: bool, index: IdIndex) -> int:
         """Count (and log the first ids of) the exported events Slack no longer returns."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import re
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -144,7 +146,7 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     result = xcom(first_run, "reconcile")
     late_names = [n for n in store.names() if ".late-" in n and not n.endswith(".manifest.json")]
     assert len(late_names) == 1
-    assert re.fullmatch(r"2024-03-01T00\.late-\d{10}\.jsonl\.gz", late_names[0])
+    assert late_names == [f"2024-03-01T00.late-{LATEST + 1}.jsonl.gz"]  # the first is named for the window's end
     assert result == {
         "path": f"{store.root}/{name}",
         "checked": len(window),
@@ -363,24 +365,19 @@ def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_neede
     assert sorted(ids_of(store.read(name))) == sorted(window_ids)
 
 
-#: The second both reconciliations below name their late file for (as if they found late events at once).
-SAME_SECOND = 2_000_000_000
-
-
-class SameSecondReconcile(SlackAuditLogsReconcileOperator):
-    """A reconciliation whose late file is named for ``SAME_SECOND``. ``meanwhile`` runs once, as the name
-    is picked (after this run indexed the late files already there): another reconciliation of the same
-    object finishing at that instant."""
+class MeanwhileReconcile(SlackAuditLogsReconcileOperator):
+    """A reconciliation during which another one of the same object finishes: ``meanwhile`` runs once, as this
+    one names its late file (after it indexed the late files already there, before it reads the window)."""
 
     def __init__(self, *, meanwhile=None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.meanwhile = meanwhile
 
-    def late_file_second(self) -> int:
+    def late_file_second(self, newest, window) -> int:
         meanwhile, self.meanwhile = self.meanwhile, None
         if meanwhile is not None:
             meanwhile()
-        return SAME_SECOND
+        return super().late_file_second(newest, window)
 
 
 def late_names_of(store: Store) -> list[str]:
@@ -388,7 +385,8 @@ def late_names_of(store: Store) -> list[str]:
 
 
 def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(airflow_db, slack_conn, store):
-    """Two reconciliations of an object pick the same late file name; the winner wrote every late event."""
+    """Two reconciliations of an object compare with the same late files (none), so pick the same name; the
+    winner wrote every late event."""
     name = "same.jsonl.gz"
     path = f"{store.root}/{name}"
     slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
@@ -397,9 +395,9 @@ def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(ai
     ).execute({})
     slack_conn.reset()  # the slice reaches Slack
     late = {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
-    winner = SameSecondReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0)
+    winner = MeanwhileReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0)
     won = {}
-    loser = SameSecondReconcile(
+    loser = MeanwhileReconcile(
         task_id="loser",
         path=path,
         conn_id=store.conn_id,
@@ -408,7 +406,7 @@ def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(ai
     )
     lost = loser.execute({})
 
-    late_name = f"same.late-{SAME_SECOND}.jsonl.gz"
+    late_name = f"same.late-{OLDEST + 600}.jsonl.gz"  # the first late file is named for the window's end
     assert won["late_path"] == f"{store.root}/{late_name}"
     assert won["late"] == len(late)
     assert late_names_of(store) == [late_name]  # the loser did not fail and wrote nothing
@@ -417,7 +415,7 @@ def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(ai
 
 
 def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_not(airflow_db, slack_conn, store):
-    """The winner saw part of the late events; the loser writes the rest under the next second's name."""
+    """The winner saw part of the late events; the loser writes the rest under the next name."""
     name = "part.jsonl"
     path = f"{store.root}/{name}"
     first, second = (OLDEST + 120, OLDEST + 179), (OLDEST + 300, OLDEST + 359)
@@ -430,10 +428,10 @@ def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_no
     slack_conn.late_events(*second, delay=HIDDEN)  # for now only the first slice has reached Slack
 
     def winner_runs_then_the_second_slice_arrives() -> None:
-        SameSecondReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0).execute({})
+        MeanwhileReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0).execute({})
         slack_conn.reset()
 
-    lost = SameSecondReconcile(
+    lost = MeanwhileReconcile(
         task_id="loser",
         path=path,
         conn_id=store.conn_id,
@@ -441,7 +439,7 @@ def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_no
         meanwhile=winner_runs_then_the_second_slice_arrives,
     ).execute({})
 
-    won_name, lost_name = f"part.late-{SAME_SECOND}.jsonl", f"part.late-{SAME_SECOND + 1}.jsonl"
+    won_name, lost_name = f"part.late-{OLDEST + 600}.jsonl", f"part.late-{OLDEST + 601}.jsonl"
     assert late_names_of(store) == [won_name, lost_name]
     assert lost["late_path"] == f"{store.root}/{lost_name}"
     assert set(ids_of(store.read(won_name))) == {e["id"] for e in slack_conn.events(*first)}
@@ -451,6 +449,79 @@ def test_a_reconciliation_that_loses_the_name_writes_only_what_the_winner_did_no
     # object + late files: the window's events, each once
     together = ids_of(store.read(name)) + ids_of(store.read(won_name)) + ids_of(store.read(lost_name))
     assert sorted(together) == sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
+
+
+#: One reconciliation in a process of its own, as a worker runs it: it builds the operator (Airflow imported),
+#: says "ready", and runs when it reads a line; it prints its result as JSON.
+RECONCILE_ON_CUE = """
+import json, sys
+from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsReconcileOperator
+task_id, path, conn_id = sys.argv[1:4]
+op = SlackAuditLogsReconcileOperator(task_id=task_id, path=path, conn_id=conn_id or None, settle_seconds=0)
+print("ready", flush=True)
+sys.stdin.readline()
+print(json.dumps(op.execute({})), flush=True)
+"""
+
+
+def test_reconciliations_that_overlap_from_different_seconds_write_each_late_event_once(
+    airflow_db, slack_conn, store
+):
+    """Two reconciliations of one object in two processes, as two workers run them: the second starts 1.5 s
+    after the first (in another second) while the first still waits for Slack's answer. Neither sees the
+    other's late file when it compares, and still each late event is written once."""
+    name = "overlap.jsonl.gz"
+    path = f"{store.root}/{name}"
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0
+    ).execute({})
+    slack_conn.reset()  # the slice reaches Slack
+    late = {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
+    slack_conn.faults.add("slow", delay=3.0, count=None)  # every answer takes 3 s: the two runs overlap
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RECONCILE_ON_CUE, task_id, path, store.conn_id or ""],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for task_id in ("first", "second")
+    ]
+    try:
+        for run in runs:  # wait until both have imported Airflow and built the operator
+            said = []
+            for line in iter(run.stdout.readline, ""):
+                if line.strip() == "ready":
+                    break
+                said.append(line)
+            else:
+                raise AssertionError("a reconciliation ended before it was ready:\n" + "".join(said))
+        runs[0].stdin.write("go\n")
+        runs[0].stdin.flush()
+        time.sleep(1.5)
+        runs[1].stdin.write("go\n")
+        runs[1].stdin.flush()
+        outputs = [run.communicate(timeout=120)[0] for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+        slack_conn.faults.clear()
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    results = [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+
+    # object + late files: the window's events, each once
+    written = [i for n in late_names_of(store) for i in ids_of(store.read(n))]
+    assert sorted(written) == sorted(late)
+    late_file = f"overlap.late-{OLDEST + 600}.jsonl.gz"
+    assert late_names_of(store) == [late_file]
+    assert sorted((r["late"], r["late_path"] or "") for r in results) == [
+        (0, ""),
+        (len(late), f"{store.root}/{late_file}"),
+    ]
+    # and they did overlap: one found the name it picked taken by the other and compared again
+    assert "written by another reconciliation" in "".join(outputs)
 
 
 def test_events_dated_outside_the_window_are_neither_exported_nor_late(
