@@ -384,17 +384,25 @@ def late_names_of(store: Store) -> list[str]:
     return [n for n in store.names() if ".late-" in n and not n.endswith(".manifest.json")]
 
 
-def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(airflow_db, slack_conn, store):
-    """Two reconciliations of an object compare with the same late files (none), so pick the same name; the
-    winner wrote every late event."""
-    name = "same.jsonl.gz"
+def export_missing_a_late_slice(slack_conn, store: Store, name: str) -> tuple[str, set[str]]:
+    """Export ten minutes as ``name`` while one of them is not yet in Slack, then let it arrive.
+
+    Returns the object's URL and the ids of the events it lacks (a reconciliation's late events).
+    """
     path = f"{store.root}/{name}"
     slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
     SlackAuditLogsToObjectStorageOperator(
         task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0
     ).execute({})
     slack_conn.reset()  # the slice reaches Slack
-    late = {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
+    return path, {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
+
+
+def test_a_reconciliation_that_loses_the_late_files_name_writes_nothing_twice(airflow_db, slack_conn, store):
+    """Two reconciliations of an object compare with the same late files (none), so pick the same name; the
+    winner wrote every late event."""
+    name = "same.jsonl.gz"
+    path, late = export_missing_a_late_slice(slack_conn, store, name)
     winner = MeanwhileReconcile(task_id="winner", path=path, conn_id=store.conn_id, settle_seconds=0)
     won = {}
     loser = MeanwhileReconcile(
@@ -471,13 +479,7 @@ def test_reconciliations_that_overlap_from_different_seconds_write_each_late_eve
     after the first (in another second) while the first still waits for Slack's answer. Neither sees the
     other's late file when it compares, and still each late event is written once."""
     name = "overlap.jsonl.gz"
-    path = f"{store.root}/{name}"
-    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
-    SlackAuditLogsToObjectStorageOperator(
-        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0
-    ).execute({})
-    slack_conn.reset()  # the slice reaches Slack
-    late = {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
+    path, late = export_missing_a_late_slice(slack_conn, store, name)
     slack_conn.faults.add("slow", delay=3.0, count=None)  # every answer takes 3 s: the two runs overlap
     runs = [
         subprocess.Popen(
