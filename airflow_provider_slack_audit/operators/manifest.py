@@ -193,11 +193,20 @@ def remove_manifest(path: ObjectStoragePath, *, local: bool) -> bool:
     where = manifest_path(path)
     if not where.exists():
         return False
-    with contextlib.suppress(PermissionError):
-        where.unlink()
-    if where.exists():
+    if not delete_if_allowed(where):
         put_atomically(where, json.dumps(REPLACING_MARKER).encode() + b"\n", local=local)
     return True
+
+
+def delete_if_allowed(path: ObjectStoragePath) -> bool:
+    """Delete the object at ``path``; whether it is gone.
+
+    False where the store refuses the delete (a role that may write but not delete). s3fs reports no
+    error for a refused delete, so this checks that the object is gone rather than trusting the call.
+    """
+    with contextlib.suppress(PermissionError, FileNotFoundError):
+        path.unlink()
+    return not path.exists()
 
 
 def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:

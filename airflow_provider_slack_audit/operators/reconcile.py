@@ -2,9 +2,10 @@
 
 A late file ``<stem>.late-<unix seconds>.jsonl[.gz]`` holds the events Slack returned for an exported
 window after the export had read it. The first is named for the window's end, each next one for the
-second after the newest one's (:func:`next_late_second`). Its manifest names the object it completes (``object`` and
-``object_sha256``), so a late file of an object that was since exported again is recognised as stale
-(and removed by that export).
+second after the newest one's, or after the export manifest's ``late_after`` (the newest name a
+re-export saw and may have removed), whichever is later (:func:`next_late_second`). Its manifest
+names the object it completes (``object`` and ``object_sha256``), so a late file of an object that
+was since exported again is recognised as stale (and removed by that export where it may delete).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client.jsonio import loads
-from airflow_provider_slack_audit.operators.manifest import MANIFEST_SUFFIX, READ_CHUNK
+from airflow_provider_slack_audit.operators.manifest import MANIFEST_SUFFIX, READ_CHUNK, delete_if_allowed
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -49,8 +50,9 @@ def late_second(name: str) -> int:
 
 
 def next_late_second(newest: int | None, window_latest: int) -> int:
-    """The second that names the next late file of an object: one after the ``newest`` late file's, or the
-    window's end (``window_latest + 1``) for the first.
+    """The second that names the next late file of an object: one after ``newest`` (the newest late file's
+    second, or the export manifest's ``late_after`` when later), or the window's end (``window_latest + 1``)
+    for the first.
 
     It depends only on what is already there, never on the clock: two reconciliations that compared with
     the same late files pick the same name, and since a late file is only ever created where none is, one
@@ -134,23 +136,33 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
     return hashing.digest.hexdigest(), hashing.bytes, events
 
 
-def remove_stale_late_files(path: ObjectStoragePath, sha256: str, *, gzip: bool) -> list[str]:
-    """Delete the late files of an earlier export of ``path`` (their manifest names another ``object_sha256``).
+def remove_stale_late_files(listed: list[ObjectStoragePath], url: str, sha256: str) -> tuple[list[str], list[str]]:
+    """Delete, of the late files ``listed`` beside the object ``url``, those of an earlier export of it.
 
-    Called after an export replaced the object: it read the window again, so it holds their events, and
-    a loader that takes the object and its late files must not get them twice. Late files without a
-    manifest are left alone (nothing says which export they complete). The late file goes first, then
-    its manifest. Returns the names removed.
+    Such a late file's manifest names this object (``object``) with another ``object_sha256``. Called after an
+    export replaced the object: it read the window again, so it holds their events, and a loader that takes
+    the object and its late files must not get them twice. Late files without a manifest, or whose manifest
+    names another object (``x.json`` and ``x.jsonl`` share a stem), are left alone. The late file goes first,
+    then its manifest. Only ``listed`` files are touched: the export records the newest of their names in its
+    manifest (``late_after``), so a name removed here is never given to a late file again.
+
+    Returns the names removed and those that could not be (a role that may write but not delete): those stay,
+    and their manifest still tells loaders and reconciliations that they complete an earlier export.
     """
-    removed = []
-    for late in late_files(path, gzip=gzip):
+    removed: list[str] = []
+    kept: list[str] = []
+    for late in listed:
         manifest_file = late.parent / f"{late.name}{MANIFEST_SUFFIX}"
         try:
-            recorded = json.loads(manifest_file.read_bytes()).get("object_sha256")
-        except (OSError, ValueError, AttributeError):
+            recorded = json.loads(manifest_file.read_bytes())
+        except (OSError, ValueError):
             continue
-        if recorded and recorded != sha256:
-            late.unlink()
-            manifest_file.unlink()
-            removed.append(late.name)
-    return removed
+        if not isinstance(recorded, dict) or recorded.get("object") not in (None, url):
+            continue
+        if recorded.get("object_sha256") and recorded["object_sha256"] != sha256:
+            # the manifest stays (marking the file stale) unless the late file itself is gone
+            if delete_if_allowed(late) and delete_if_allowed(manifest_file):
+                removed.append(late.name)
+            else:
+                kept.append(late.name)
+    return removed, kept

@@ -356,12 +356,30 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             "ids_sha256": ids_sha256,
             "manifest": None,
         }
+        # Listed once, before the manifest: it records the newest late file name (a reconciliation names its
+        # late file after it, so a name removed below is never used again), and only these are removed.
+        lates = late_files(target.path, gzip=gzip)
         if self.manifest:
             summary["manifest"] = write_manifest_of(
-                target, writer, window=window, filters=query, tally=tally, ids_sha256=ids_sha256, client=client
+                target,
+                writer,
+                window=window,
+                filters=query,
+                tally=tally,
+                ids_sha256=ids_sha256,
+                client=client,
+                late_after=max((late_second(late.name) for late in lates), default=None),
             )
-        for name in remove_stale_late_files(target.path, writer.sha256, gzip=gzip):
+        removed, kept = remove_stale_late_files(lates, target.url, writer.sha256)
+        for name in removed:
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
+        for name in kept:
+            self.log.warning(
+                "Could not remove %s, which completed the earlier export of %s (may this role delete?): its manifest "
+                "names that export's sha256, so reconciliations ignore it; loaders must skip it too",
+                name,
+                target.url,
+            )
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
         self._lineage = LineageRecord(
             base_url=client.base_url,
@@ -400,7 +418,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     * reports the events of the object that Slack no longer returns (**vanished**).
 
     The late file's second follows from the late files already there, never from the clock: the window's
-    end for the first, one more than the newest for each next one. Reconciliations of one object that
+    end for the first, one more than the newest (or than the manifest's ``late_after``, the newest name a
+    re-export saw and may have removed) for each next one. Reconciliations of one object that
     overlap therefore pick the same name when they compared with the same late files, and a name is only
     ever created where none is: the one that finds it taken compares again with that file included and
     writes only what is still missing, under the next name, or nothing. Each late event is in one file.
@@ -520,6 +539,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             index = IdIndex()
             sha256, size, events = self._index_object(target, manifest, gzip, index)
             known_late, newest = self._index_late_files(target, sha256, gzip, index)
+            if manifest is not None and isinstance(manifest.get("late_after"), int):
+                # names up to the export's late_after may have been removed by it: never given again
+                newest = max(newest or 0, manifest["late_after"])
             index.freeze()
             self.log.info(
                 "Reconciling %s (%d events, %d in earlier late files) with Slack for %s",

@@ -24,7 +24,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsToObjectStorageOperator,
 )
 from tests.fixtures.dag_runs import hourly_dag, run_dag, state_name
-from tests.fixtures.s3 import AWS_CONN_ID
+from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
@@ -39,6 +39,7 @@ LATE_FROM, LATE_TO, HIDDEN = OLDEST + 600, OLDEST + 1199, 3600.0
 MANIFEST_FIELDS = [
     "path", "window", "filters", "events", "bytes", "sha256", "ids_sha256", "first_date_create",
     "last_date_create", "pages", "calls", "retries", "rate_limited", "started_at", "finished_at", "provider_version",
+    "late_after",
 ]  # fmt: skip
 
 
@@ -138,6 +139,7 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     assert (manifest["retries"], manifest["rate_limited"]) == (0, 0)
     assert manifest["started_at"] <= manifest["finished_at"]
     assert manifest["provider_version"] == __version__
+    assert manifest["late_after"] is None  # no late file beside it yet
     assert summary["manifest"] == f"{store.root}/{name}.manifest.json"
 
     slack_conn.reset()  # the late events reach Slack
@@ -359,10 +361,46 @@ def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_neede
     SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
     assert late_name in store.names()
     slack_conn.reset()
-    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})  # now it holds the late events itself
+    slack_conn.late_events(OLDEST + 300, OLDEST + 359, delay=HIDDEN)  # another slice is late this time
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})  # it holds the first late slice itself
     assert store.names() == [name, name + ".manifest.json"]
+    assert json.loads(store.read(name + ".manifest.json"))["late_after"] == OLDEST + 600  # the name it removed
+    slack_conn.reset()
+    result = SlackAuditLogsReconcileOperator(
+        task_id="r", path=kwargs["path"], conn_id=store.conn_id, settle_seconds=0
+    ).execute({})
+    # the removed late file's name is not given again: a loader that tracks names loaded never skips this one
+    assert late_name == f"again.late-{OLDEST + 600}.jsonl"
+    assert result["late_path"] == f"{store.root}/again.late-{OLDEST + 601}.jsonl"
     window_ids = [e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599)]
-    assert sorted(ids_of(store.read(name))) == sorted(window_ids)
+    together = ids_of(store.read(name)) + ids_of(store.read(f"again.late-{OLDEST + 601}.jsonl"))
+    assert sorted(together) == sorted(window_ids)
+
+
+def test_a_reexport_by_a_role_that_may_not_delete_keeps_the_late_files_it_supersedes(
+    airflow_db, slack_conn, s3_no_delete, tmp_path, caplog, capfd
+):
+    """The re-export succeeds; the late file it could not remove stays, marked by its manifest as completing the
+    earlier export, and a reconciliation ignores it."""
+    store = Store("s3", tmp_path, s3_no_delete)
+    store.conn_id = NO_DELETE_CONN_ID
+    path, late = export_missing_a_late_slice(slack_conn, store, "nodel.jsonl")
+    kwargs = {"task_id": "export", "path": path, "conn_id": store.conn_id, "oldest": OLDEST, "latest": OLDEST + 599,
+              "settle_seconds": 0}  # fmt: skip
+    reconcile = {"task_id": "r", "path": path, "conn_id": store.conn_id, "settle_seconds": 0}
+    assert SlackAuditLogsReconcileOperator(**reconcile).execute({})["late"] == len(late)
+    late_file = f"nodel.late-{OLDEST + 600}.jsonl"
+
+    summary = SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})  # now holds the late events itself
+
+    out, err = capfd.readouterr()
+    assert f"Could not remove {late_file}" in caplog.text + out + err
+    assert set(late) <= set(ids_of(store.read("nodel.jsonl")))
+    assert late_file in store.names()
+    assert json.loads(store.read(late_file + ".manifest.json"))["object_sha256"] != summary["sha256"]
+    assert json.loads(store.read("nodel.jsonl.manifest.json"))["late_after"] == OLDEST + 600
+    again = SlackAuditLogsReconcileOperator(**reconcile).execute({})
+    assert (again["late"], again["vanished"], again["late_path"]) == (0, 0, None)
 
 
 class MeanwhileReconcile(SlackAuditLogsReconcileOperator):
