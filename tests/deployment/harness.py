@@ -192,19 +192,44 @@ class Deployment:
         with contextlib.closing(sqlite3.connect(self.home / "airflow.db")) as db:
             db.execute("PRAGMA journal_mode=WAL")
         env = self.component_env()
-        for name, args in COMPONENTS.items():
-            out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop())
+        for name in COMPONENTS:
+            self._launch(name, env)
+        wait_for("the API server to answer /api/v2/version", self._api_up, timeout=180, explain=self.log_tails)
+        self.timings["start"] = time.monotonic() - started
+        return self
+
+    def _launch(self, name: str, env: dict[str, str]) -> None:
+        """Start component ``name``; its output goes to (the end of) ``logs/<name>.log``."""
+        with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *args],
+                [sys.executable, "-m", "airflow", *COMPONENTS[name]],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # a process group of its own: stop() ends it with its workers
             )
-        wait_for("the API server to answer /api/v2/version", self._api_up, timeout=180, explain=self.log_tails)
-        self.timings["start"] = time.monotonic() - started
-        return self
+
+    def kill(self, name: str) -> None:
+        """SIGKILL component ``name`` and its children at once, as the OOM killer or a lost node would."""
+        proc = self.processes[name]
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def restart(self, name: str) -> int:
+        """Start component ``name`` again (after :meth:`kill`); returns its log's size before, where its new
+        output begins."""
+        if self.processes[name].poll() is None:
+            raise DeploymentError(f"airflow {name} is still running: kill it first")
+        begins = (self.logs / f"{name}.log").stat().st_size
+        self._launch(name, self.component_env())
+        return begins
+
+    def log_since(self, name: str, offset: int) -> str:
+        """What component ``name`` logged from byte ``offset`` on."""
+        with open(self.logs / f"{name}.log", "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def _api_up(self) -> bool:
         self.check_alive()
