@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -136,33 +136,63 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
     return hashing.digest.hexdigest(), hashing.bytes, events
 
 
-def remove_stale_late_files(listed: list[ObjectStoragePath], url: str, sha256: str) -> tuple[list[str], list[str]]:
-    """Delete, of the late files ``listed`` beside the object ``url``, those of an earlier export of it.
+def remove_stale_late_files(
+    listed: list[ObjectStoragePath], url: str, sha256: str, *, gzip_: bool, object_ids: Callable[[], Container[str]]
+) -> tuple[list[str], list[str]]:
+    """Delete, of the late files ``listed`` beside the object ``url``, those that an export replacing it supersedes.
 
-    Such a late file's manifest names this object (``object``) with another ``object_sha256``. Called after an
-    export replaced the object: it read the window again, so it holds their events, and a loader that takes
-    the object and its late files must not get them twice. Late files without a manifest, or whose manifest
-    names another object (``x.json`` and ``x.jsonl`` share a stem), are left alone. The late file goes first,
-    then its manifest. Only ``listed`` files are touched: the export records the newest of their names in its
-    manifest (``late_after``), so a name removed here is never given to a late file again.
+    Called after an export replaced the object: it read the window again, so it holds their events, and a
+    loader that takes the object and its late files must not get them twice. A late file is superseded when
+    its manifest names this object (``object``; ``x.json`` and ``x.jsonl`` share a stem) with another
+    ``object_sha256``; a late file without a manifest (its reconciliation was killed before writing it), when
+    every one of its events is in the new object (``object_ids()``, built only if there is such a file).
+    The late file goes first, then its manifest. Only ``listed`` files are touched: the export records the
+    newest of their names in its manifest (``late_after``), so a name removed here is never given to a late
+    file again.
 
     Returns the names removed and those that could not be (a role that may write but not delete): those stay,
     and their manifest still tells loaders and reconciliations that they complete an earlier export.
     """
     removed: list[str] = []
     kept: list[str] = []
+    in_object: Container[str] | None = None
     for late in listed:
         manifest_file = late.parent / f"{late.name}{MANIFEST_SUFFIX}"
         try:
-            recorded = json.loads(manifest_file.read_bytes())
+            recorded: Any = json.loads(manifest_file.read_bytes())
+        except FileNotFoundError:
+            recorded = None
         except (OSError, ValueError):
             continue
-        if not isinstance(recorded, dict) or recorded.get("object") not in (None, url):
+        if recorded is None:
+            if in_object is None:
+                in_object = object_ids()
+            if not _all_ids_in(late, f"{url.rsplit('/', 1)[0]}/{late.name}", gzip_, in_object):
+                continue  # it still completes the object (or part of it does): a loader needs it
+        elif not _of_an_earlier_export(recorded, url, sha256):
             continue
-        if recorded.get("object_sha256") and recorded["object_sha256"] != sha256:
-            # the manifest stays (marking the file stale) unless the late file itself is gone
-            if delete_if_allowed(late) and delete_if_allowed(manifest_file):
-                removed.append(late.name)
-            else:
-                kept.append(late.name)
+        # the manifest stays (marking the file stale) unless the late file itself is gone
+        if delete_if_allowed(late) and (recorded is None or delete_if_allowed(manifest_file)):
+            removed.append(late.name)
+        else:
+            kept.append(late.name)
     return removed, kept
+
+
+def _of_an_earlier_export(manifest: Any, url: str, sha256: str) -> bool:
+    """Whether a late file's ``manifest`` says it completes an earlier export of the object ``url``."""
+    if not isinstance(manifest, dict) or manifest.get("object") not in (None, url):
+        return False
+    return bool(manifest.get("object_sha256")) and manifest["object_sha256"] != sha256
+
+
+def _all_ids_in(late: ObjectStoragePath, url: str, gzip_: bool, ids: Container[str]) -> bool:
+    """Whether every event of the late file at ``late`` has its id in ``ids`` (read as a stream)."""
+    outside = 0
+
+    def check(event_id: str) -> None:
+        nonlocal outside
+        outside += event_id not in ids
+
+    scan_ids(late, url, gzip_=gzip_, on_id=check)
+    return outside == 0

@@ -370,13 +370,16 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
                 client=client,
                 late_after=max((late_second(late.name) for late in lates), default=None),
             )
-        removed, kept = remove_stale_late_files(lates, target.url, writer.sha256)
+        removed, kept = remove_stale_late_files(
+            lates, target.url, writer.sha256, gzip_=gzip, object_ids=lambda: _object_ids(target, gzip)
+        )
         for name in removed:
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         for name in kept:
             self.log.warning(
-                "Could not remove %s, which completed the earlier export of %s (may this role delete?): its manifest "
-                "names that export's sha256, so reconciliations ignore it; loaders must skip it too",
+                "Could not remove %s, whose events the new %s holds (may this role delete?). Its manifest names the "
+                "earlier export's sha256, or it has none and every event of it is in the object: loaders must skip "
+                "it",
                 name,
                 target.url,
             )
@@ -402,6 +405,14 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
 MAX_VANISHED_LISTED = 100
 #: Names a reconciliation tries for its late file when other reconciliations of the object take them first.
 MAX_LATE_NAME_ATTEMPTS = 5
+
+
+def _object_ids(target: ExportTarget, gzip: bool) -> IdIndex:
+    """The ids of the object at ``target``, read back from the store."""
+    index = IdIndex()
+    scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
+    index.freeze()
+    return index
 
 
 class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):

@@ -68,6 +68,12 @@ class Store:
     def read(self, name: str) -> bytes:
         return self.s3.read(f"slack/{name}") if self.s3 else (self.tmp_path / name).read_bytes()
 
+    def delete(self, name: str) -> None:
+        if self.s3:
+            self.s3.client().delete_object(Bucket=self.s3.bucket, Key=f"slack/{name}")
+        else:
+            (self.tmp_path / name).unlink()
+
     def write(self, name: str, data: bytes) -> None:
         if self.s3:
             self.s3.client().put_object(Bucket=self.s3.bucket, Key=f"slack/{name}", Body=data)
@@ -375,6 +381,29 @@ def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_neede
     window_ids = [e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599)]
     together = ids_of(store.read(name)) + ids_of(store.read(f"again.late-{OLDEST + 601}.jsonl"))
     assert sorted(together) == sorted(window_ids)
+
+
+def test_a_reexport_removes_a_late_file_left_without_its_manifest_once_it_holds_its_events(
+    airflow_db, slack_conn, store
+):
+    """A reconciliation killed between its late file and that file's manifest leaves a late file that names no
+    export. A re-export that still lacks its events keeps it; one that holds them all removes it."""
+    path, late = export_missing_a_late_slice(slack_conn, store, "orphan.jsonl")
+    reconcile = {"task_id": "r", "path": path, "conn_id": store.conn_id, "settle_seconds": 0}
+    late_file = SlackAuditLogsReconcileOperator(**reconcile).execute({})["late_path"].rsplit("/", 1)[1]
+    store.delete(late_file + ".manifest.json")  # as if killed before writing it
+    export = {"task_id": "export", "path": path, "conn_id": store.conn_id, "oldest": OLDEST, "latest": OLDEST + 599,
+              "settle_seconds": 0}  # fmt: skip
+
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(**export).execute({})  # lacks the slice again
+    assert late_file in store.names()
+    slack_conn.reset()
+    SlackAuditLogsToObjectStorageOperator(**export).execute({})  # holds it
+
+    assert store.names() == ["orphan.jsonl", "orphan.jsonl.manifest.json"]
+    assert set(late) <= set(ids_of(store.read("orphan.jsonl")))
+    assert json.loads(store.read("orphan.jsonl.manifest.json"))["late_after"] == OLDEST + 600
 
 
 def test_a_reexport_by_a_role_that_may_not_delete_keeps_the_late_files_it_supersedes(
