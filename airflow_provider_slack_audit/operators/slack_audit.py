@@ -530,7 +530,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     def late_file_second(self, newest: int | None, window: AuditWindow) -> int:
         """The unix second that names this run's late file, once it compared with the late files there.
 
-        :param newest: the second of the newest late file of the object found (of any export), None if none.
+        :param newest: the second of the newest late file of the object found (of any export), or the export
+            manifest's ``late_after`` when that is later; None if neither.
         :param window: the window reconciled.
         :return: one after ``newest``, or the window's end for the first late file (never the clock: see
             :func:`~airflow_provider_slack_audit.operators.reconcile.next_late_second`).
