@@ -30,9 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def live(slack_audit_emulator_factory, monkeypatch):
-    """An emulator streaming about 5 events a second up to now, late by up to LAG s; slack_audit_default on it."""
+    """An emulator streaming 30 events a second up to now, late by up to LAG s; slack_audit_default on it.
+
+    About 5 a second are of ACTIONS: measured over 372 consecutive 8 s windows, at least 27 and 43 on average
+    (at 10 a second, as before, 12% of those windows held fewer than 10, and a test's guard failed in CI).
+    """
     now = int(time.time())
-    emulator = slack_audit_emulator_factory(start=now - 3600, end="now", events_per_hour=36_000, ingest_lag=LAG)
+    emulator = slack_audit_emulator_factory(start=now - 3600, end="now", events_per_hour=108_000, ingest_lag=LAG)
     monkeypatch.setenv(
         "AIRFLOW_CONN_SLACK_AUDIT_DEFAULT",
         emulator.airflow_conn_json(extra={"max_retries": 2, "max_retry_wait": 0.2}),
