@@ -54,6 +54,10 @@ class ExportTarget:
         """Whether the target is on the worker's own file system."""
         return self.path.protocol in _LOCAL_PROTOCOLS
 
+    def sibling(self, name: str) -> ExportTarget:
+        """The object ``name`` in the same folder (a late file, say), with its URL."""
+        return ExportTarget(path=self.path.parent / name, url=f"{self.url.rsplit('/', 1)[0]}/{name}")
+
 
 def resolve_target(path: str, conn_id: str | None) -> ExportTarget:
     """Check an export ``path`` and open it as an :class:`ObjectStoragePath`.

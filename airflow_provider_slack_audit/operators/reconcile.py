@@ -20,10 +20,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client.jsonio import loads
-from airflow_provider_slack_audit.operators.manifest import MANIFEST_SUFFIX, READ_CHUNK, delete_if_allowed
+from airflow_provider_slack_audit.operators.manifest import (
+    MANIFEST_SUFFIX,
+    READ_CHUNK,
+    delete_if_allowed,
+    manifest_path,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    from airflow_provider_slack_audit.operators._writer import ExportTarget
 
 #: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
 _EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
@@ -61,6 +68,11 @@ def next_late_second(newest: int | None, window_latest: int) -> int:
     """
     first = window_latest + 1
     return first if newest is None else max(first, newest + 1)
+
+
+def newest_late_second(lates: list[ObjectStoragePath]) -> int | None:
+    """The second of the newest of ``lates`` (as :func:`late_files` lists them, oldest first); None if none."""
+    return late_second(lates[-1].name) if lates else None
 
 
 def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath]:
@@ -137,9 +149,15 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
 
 
 def remove_stale_late_files(
-    listed: list[ObjectStoragePath], url: str, sha256: str, *, gzip_: bool, object_ids: Callable[[], Container[str]]
+    listed: list[ObjectStoragePath],
+    target: ExportTarget,
+    sha256: str,
+    *,
+    gzip_: bool,
+    object_ids: Callable[[], Container[str]],
 ) -> tuple[list[str], list[str]]:
-    """Delete, of the late files ``listed`` beside the object ``url``, those that an export replacing it supersedes.
+    """Delete, of the late files ``listed`` beside the object ``target``, those that an export replacing it
+    supersedes.
 
     Called after an export replaced the object: it read the window again, so it holds their events, and a
     loader that takes the object and its late files must not get them twice. A late file is superseded when
@@ -157,7 +175,7 @@ def remove_stale_late_files(
     kept: list[str] = []
     in_object: Container[str] | None = None
     for late in listed:
-        manifest_file = late.parent / f"{late.name}{MANIFEST_SUFFIX}"
+        manifest_file = manifest_path(late)
         try:
             recorded: Any = json.loads(manifest_file.read_bytes())
         except FileNotFoundError:
@@ -167,9 +185,9 @@ def remove_stale_late_files(
         if recorded is None:
             if in_object is None:
                 in_object = object_ids()
-            if not _all_ids_in(late, f"{url.rsplit('/', 1)[0]}/{late.name}", gzip_, in_object):
+            if not _all_ids_in(late, target.sibling(late.name).url, gzip_, in_object):
                 continue  # it still completes the object (or part of it does): a loader needs it
-        elif not _of_an_earlier_export(recorded, url, sha256):
+        elif not _of_an_earlier_export(recorded, target.url, sha256):
             continue
         # the manifest stays (marking the file stale) unless the late file itself is gone
         if delete_if_allowed(late) and (recorded is None or delete_if_allowed(manifest_file)):

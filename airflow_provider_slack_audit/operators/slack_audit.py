@@ -31,7 +31,7 @@ from airflow_provider_slack_audit.operators.manifest import (
 from airflow_provider_slack_audit.operators.reconcile import (
     late_files,
     late_name,
-    late_second,
+    newest_late_second,
     next_late_second,
     remove_stale_late_files,
     scan_ids,
@@ -368,10 +368,10 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
                 tally=tally,
                 ids_sha256=ids_sha256,
                 client=client,
-                late_after=max((late_second(late.name) for late in lates), default=None),
+                late_after=newest_late_second(lates),
             )
         removed, kept = remove_stale_late_files(
-            lates, target.url, writer.sha256, gzip_=gzip, object_ids=lambda: _object_ids(target, gzip)
+            lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: _object_ids(target, gzip)
         )
         for name in removed:
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
@@ -565,7 +565,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             # Named from the late files just indexed: a run that compared with the same ones picks this name too,
             # and only one of them can create it.
             name = late_name(target.name, self.late_file_second(newest, window), gzip=gzip)
-            late_target = ExportTarget(path=target.path.parent / name, url=f"{target.url.rsplit('/', 1)[0]}/{name}")
+            late_target = target.sibling(name)
             try:
                 checked, writer, client = self._write_late(target, sha256, window, query, index, late_target, gzip)
             except TargetExistsError:
@@ -708,10 +708,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         an earlier one: its name is taken either way), None when there is none.
         """
         count = 0
-        newest: int | None = None
-        for late in late_files(target.path, gzip=gzip):
-            newest = max(late_second(late.name), newest or 0)
-            url = f"{target.url.rsplit('/', 1)[0]}/{late.name}"
+        lates = late_files(target.path, gzip=gzip)
+        for late in lates:
+            url = target.sibling(late.name).url
             late_manifest = read_manifest(late, url)
             if late_manifest is not None and late_manifest.get("object_sha256") not in (None, sha256):
                 self.log.warning("%s completes an earlier export of %s, not this one: ignored", url, target.url)
@@ -725,7 +724,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     f"{late_manifest['sha256']}."
                 )
             count += events
-        return count, newest
+        return count, newest_late_second(lates)
 
     def _report_vanished(self, target: ExportTarget, gzip: bool, index: IdIndex) -> int:
         """Count (and log the first ids of) the exported events Slack no longer returns."""
