@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_slack_audit.emulator.server import Emulator
 from tests.deployment.examples import CONN_ID, EXPORT_DAG, SENSOR_DAG, dag_files
 from tests.deployment.harness import Deployment
+from tests.fixtures.postgres import INSTALL_HINT, PostgresServer, postgres_bin
 
 
 @pytest.fixture(scope="package")
@@ -24,8 +25,24 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="package")
-def deployment(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    """Airflow 3.3 api-server, scheduler, dag-processor and triggerer on a fresh home; stopped whatever happens.
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the deployment's own on loopback; the tests skip, saying why, where there is none."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip(f"the deployment tests run Airflow on PostgreSQL, which is not installed: {INSTALL_HINT}")
+    server = PostgresServer(bin_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+def deployment(
+    emulator: Emulator, postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """Airflow 3.3 api-server, scheduler, dag-processor and triggerer on a fresh home and a new PostgreSQL
+    database; stopped whatever happens.
 
     ``slack_audit_default`` is created through the REST API (stored in the database, as from the UI) and
     points at the emulator; the export DAG writes under ``<root>/export``.
@@ -35,6 +52,7 @@ def deployment(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> 
     deployment = Deployment(
         root=root,
         dag_files=dag_files(),
+        database_url=postgres.create_database("airflow"),
         env={"AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT": f"file://{export_root}"},
     )
     deployment.export_root = export_root  # type: ignore[attr-defined]

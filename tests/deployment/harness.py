@@ -1,8 +1,9 @@
 """A real Airflow 3 deployment on loopback for the deployment tests: its processes, its REST API, its files.
 
 :class:`Deployment` starts what a user runs (``airflow api-server``, ``scheduler``, ``dag-processor``,
-``triggerer``), each in a process group of its own, with LocalExecutor on SQLite in a fresh
-``AIRFLOW_HOME``, and stops them all whatever happens (SIGTERM to each group, SIGKILL after a bounded
+``triggerer``), each in a process group of its own, with LocalExecutor on a PostgreSQL database of
+its own (as a deployment runs; SQLite is for one process at a time) and a fresh ``AIRFLOW_HOME``, and
+stops them all whatever happens (SIGTERM to each group, SIGKILL after a bounded
 wait). Every wait here is bounded and says what it waited for when it gives up, with the tail of the
 component logs that explain why.
 """
@@ -15,7 +16,6 @@ import os
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -84,11 +84,14 @@ class Deployment:
 
     :param root: an empty folder that holds the Airflow home, the DAGs folder, the logs and the export.
     :param dag_files: DAG files to put in the DAGs folder, by file name (the text of each).
+    :param database_url: the SQLAlchemy URL of the metadata database, an empty one on a server
+        that every component reaches (``tests/fixtures/postgres.py`` makes one).
     :param env: more environment for every component (connections, variables, settings).
     """
 
     root: Path
     dag_files: dict[str, str]
+    database_url: str
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -135,9 +138,7 @@ class Deployment:
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
                 # A deployment with a triggerer: operators that can wait there do (the exports' settle wait).
                 "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-                # Five processes write to one SQLite file: wait for its lock as long as a busy machine needs
-                # (pysqlite's default of 5 s makes a CLI call or the scheduler fail with "database is locked").
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}?timeout=60",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url,
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__BASE_URL": self.base_url,
@@ -156,23 +157,16 @@ class Deployment:
 
     # ------------------------------------------------------------------ lifecycle
     def airflow(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run ``airflow <args>`` as a user would in this deployment's environment; fail with its output.
-
-        A command that SQLite refused with "database is locked" (Airflow's SQLite backend is for
-        development: concurrent writers can get SQLITE_BUSY) is run again, at most twice, as a user would.
-        """
+        """Run ``airflow <args>`` as a user would in this deployment's environment; fail with its output."""
         started = time.monotonic()
-        for _attempt in range(3):
-            proc = subprocess.run(
-                [sys.executable, "-m", "airflow", *args],
-                env=self.component_env(),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-            if proc.returncode == 0 or "database is locked" not in proc.stdout + proc.stderr:
-                break
+        proc = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.component_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         self.timings[f"airflow {args[0]}"] = time.monotonic() - started
         if proc.returncode != 0:
             raise DeploymentError(f"airflow {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
@@ -186,11 +180,6 @@ class Deployment:
         for name, text in self.dag_files.items():
             (self.dags_folder / name).write_text(text)
         self.airflow("db", "migrate", timeout=300)
-        # Five processes share one SQLite file: in WAL mode readers do not block the writer (nor it them),
-        # which is what keeps the scheduler and a CLI call from failing with "database is locked".
-        # The mode is stored in the file, so every process of the deployment uses it.
-        with contextlib.closing(sqlite3.connect(self.home / "airflow.db")) as db:
-            db.execute("PRAGMA journal_mode=WAL")
         env = self.component_env()
         for name in COMPONENTS:
             self._launch(name, env)
@@ -230,6 +219,17 @@ class Deployment:
         with open(self.logs / f"{name}.log", "rb") as log:
             log.seek(offset)
             return log.read().decode(errors="replace")
+
+    def sql(self, statement: str) -> list[tuple]:
+        """The rows of a read-only SQL ``statement`` on the metadata database, for state no API shows."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(sqlalchemy.text(statement))]
+        finally:
+            engine.dispose()
 
     def _api_up(self) -> bool:
         self.check_alive()
