@@ -10,6 +10,7 @@ import calendar
 import contextlib
 import gzip
 import json
+import re
 import runpy
 import time
 import urllib.parse
@@ -205,12 +206,10 @@ def test_an_on_time_export_waits_in_deferred_not_running(deployment):
     assert seen[-1] == "deferred", seen
 
 
-def test_the_watcher_dag_starts_a_run_from_a_new_event(deployment, emulator):
-    assert WATCHER_EXAMPLE.exists(), f"{WATCHER_EXAMPLE.name} is missing"
-    watched_actions = runpy.run_path(str(WATCHER_EXAMPLE))["RISKY_ACTIONS"]
-    assert emulator.events(WATCHER_START, int(time.time()), action=watched_actions), "nothing for the watcher to fire"
-    # Airflow registers an asset's watcher (and starts its trigger) only while a DAG scheduled on the asset
-    # is active: unpause the DAGs scheduled on an asset of the watcher example, as a user does, then look.
+def start_the_watcher(deployment) -> tuple[list[dict], set[str]]:
+    """Unpause the DAGs scheduled on the watcher example's asset, as a user does, and wait until Airflow has
+    registered its watcher (it does, and starts its trigger, only while such a DAG is active). Returns the
+    watched assets and those DAGs' ids; a second call finds them as the first left them."""
     def scheduled_on_watched_asset() -> list:
         assets = deployment.api("GET", "/assets?limit=100")["assets"]
         return [a for a in assets if a["uri"].startswith("slack-audit://risky-actions") and a["scheduled_dags"]]
@@ -226,6 +225,14 @@ def test_the_watcher_dag_starts_a_run_from_a_new_event(deployment, emulator):
         interval=2,
     )
     assert {a["uri"] for a in watched} == {a["uri"] for a in candidates}, watched
+    return watched, consumers
+
+
+def test_the_watcher_dag_starts_a_run_from_a_new_event(deployment, emulator):
+    assert WATCHER_EXAMPLE.exists(), f"{WATCHER_EXAMPLE.name} is missing"
+    watched_actions = runpy.run_path(str(WATCHER_EXAMPLE))["RISKY_ACTIONS"]
+    assert emulator.events(WATCHER_START, int(time.time()), action=watched_actions), "nothing for the watcher to fire"
+    _, consumers = start_the_watcher(deployment)
 
     def asset_triggered_runs() -> list:
         return [r for d in consumers for r in deployment.dag_runs(d) if r["run_type"] == "asset_triggered"]
@@ -254,12 +261,7 @@ def test_a_sigkilled_triggerer_resumes_the_watcher_and_fires_nothing_twice(deplo
     saved poll ended (not from ``start``, and without a gap), and no event is fired twice."""
     example = runpy.run_path(str(WATCHER_EXAMPLE))
     watched_actions = ",".join(sorted(example["RISKY_ACTIONS"]))
-    assets = wait_for(
-        "the asset's watcher to be registered",
-        lambda: [a for a in deployment.api("GET", "/assets?limit=100")["assets"] if a.get("watchers")],
-        timeout=180,
-        interval=2,
-    )
+    assets, _ = start_the_watcher(deployment)  # whether or not another test started it before
     asset_id = assets[0]["id"]
 
     def fired() -> tuple[list[str], float]:
@@ -298,11 +300,37 @@ def test_a_sigkilled_triggerer_resumes_the_watcher_and_fires_nothing_twice(deplo
     # resumed: not from start (a day back); reaching back lookback_seconds before the saved poll's end, so
     # before the kill: no gap
     assert WATCHER_START + 3600 < oldest <= killed_at - 300 + 1, (oldest, killed_at)
-    time.sleep(5)  # what that poll fired is stored within a second or so
-    after, _ = fired()
+    # That poll is done once the watcher has saved a state that covers it (after yielding what it fired); by
+    # then the triggerer has logged every batch it fired since the restart: wait until all of them are stored.
+    poll_latest = int(polls[0].params["latest"])
+    wait_for(
+        "the watcher to save its state after the first poll since the restart",
+        lambda: any(covered >= poll_latest for covered in saved_watcher_coverage(deployment)),
+        timeout=60,
+        interval=1,
+        explain=lambda: deployment.log_since("triggerer", log_from)[-4000:],
+    )
+    logged = sum(map(int, re.findall(r"Firing (\d+) new audit event", deployment.log_since("triggerer", log_from))))
+
+    def all_stored() -> list[str] | None:
+        ids = fired()[0]
+        return ids if len(ids) >= len(before) + logged else None
+
+    after = wait_for(f"the {logged} event(s) fired since the restart to be stored", all_stored, timeout=60, interval=1)
     twice = sorted({i for i in after if after.count(i) > 1})
     assert not twice, f"fired twice across the restart: {twice}"
     assert set(before) <= set(after)
+
+
+def saved_watcher_coverage(deployment) -> list[int]:
+    """The ``covered`` second of every watcher state saved in the asset state store (read from the database)."""
+    covered = []
+    for (value,) in deployment.sql("SELECT value FROM asset_state_store"):
+        while isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, dict) and isinstance(value.get("covered"), int):
+            covered.append(value["covered"])
+    return covered
 
 
 def _epoch(timestamp: str) -> float:

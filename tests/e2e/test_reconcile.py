@@ -23,6 +23,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsReconcileOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
+from tests.fixtures.airflow_cli import wait_for
 from tests.fixtures.dag_runs import hourly_dag, run_dag, state_name
 from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
@@ -542,8 +543,8 @@ print(json.dumps(op.execute({})), flush=True)
 def test_reconciliations_that_overlap_from_different_seconds_write_each_late_event_once(
     airflow_db, slack_conn, store
 ):
-    """Two reconciliations of one object in two processes, as two workers run them: the second starts 1.5 s
-    after the first (in another second) while the first still waits for Slack's answer. Neither sees the
+    """Two reconciliations of one object in two processes, as two workers run them: the second starts in a
+    later second than the first, while the first waits for Slack's answer. Neither sees the
     other's late file when it compares, and still each late event is written once."""
     name = "overlap.jsonl.gz"
     path, late = export_missing_a_late_slice(slack_conn, store, name)
@@ -567,9 +568,12 @@ def test_reconciliations_that_overlap_from_different_seconds_write_each_late_eve
                 said.append(line)
             else:
                 raise AssertionError("a reconciliation ended before it was ready:\n" + "".join(said))
+        first_went = time.time()
         runs[0].stdin.write("go\n")
         runs[0].stdin.flush()
-        time.sleep(1.5)
+        # the second goes once the first waits for Slack's (slow) answer, and in a later second than the first
+        wait_for(lambda: slack_conn.stats.faults.get("slow", 0) >= 1, 60, "the first reconciliation's call to Slack")
+        wait_for(lambda: time.time() >= int(first_went) + 1, 5, "the next second")
         runs[1].stdin.write("go\n")
         runs[1].stdin.flush()
         outputs = [run.communicate(timeout=120)[0] for run in runs]
