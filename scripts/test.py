@@ -120,6 +120,7 @@ def _pytest_cmd(python: Path, target: Target, pytest_args: list[str], junit: Pat
     return [
         str(python), "-m", "pytest",
         f"--junitxml={junit}",
+        "--durations=25",  # where a run's time goes, in every CI log
         # Runs of different versions may share the tree at the same time: separate caches.
         "-o", f"cache_dir={ROOT / '.pytest_cache' / ('airflow' + target.key)}",
         *pytest_args,
