@@ -37,13 +37,8 @@ from airflow_provider_slack_audit.client.errors import (
 from airflow_provider_slack_audit.client.pacing import RequestPacer
 from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
-from airflow_provider_slack_audit.client.retrying import (
-    HandlerBridge,
-    HandlerHttpRequest,
-    RetrySettings,
-    TransportFailure,
-    is_rate_limited,
-)
+from airflow_provider_slack_audit.client.retry_handlers import HandlerBridge, HandlerHttpRequest
+from airflow_provider_slack_audit.client.retry_rules import RetrySettings, TransportFailure, is_rate_limited
 from airflow_provider_slack_audit.client.stats import ClientStats
 from airflow_provider_slack_audit.client.walk import PageWalk
 
