@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_slack_audit.client.config import (
+    DEFAULT_BASE_URL,
     check_base_url,
     check_proxy,
     check_ssl,
@@ -149,7 +150,7 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
         rng: the random source of the backoff jitter.
     """
 
-    BASE_URL = "https://api.slack.com/audit/v1/"
+    BASE_URL = DEFAULT_BASE_URL  # the class attribute slack_sdk's clients have
     #: ``<library>/<version>`` of the transport, for the User-Agent.
     http_library: ClassVar[str] = ""
 

@@ -30,6 +30,7 @@ from tenacity import RetryCallState, retry_if_exception, retry_if_result, stop_a
 
 from airflow_provider_slack_audit.client.errors import RATE_LIMIT_ERRORS
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 #: HTTP statuses retried with backoff.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -186,11 +187,11 @@ class RetrySettings:
     backoff_base: float = 1.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+        if not isinstance_strict(self.max_retries, int) or self.max_retries < 0:
             raise ValueError(f"max_retries must be a whole number >= 0, not {self.max_retries!r}.")
         for name in ("max_retry_wait", "max_total_wait", "backoff_base"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            if not isinstance_strict(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}.")
 
     def wait(

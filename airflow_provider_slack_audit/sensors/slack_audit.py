@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 from airflow_provider_slack_audit.hooks.final_errors import is_final_kind
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
@@ -84,13 +85,9 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(min_events, bool) or not isinstance(min_events, int) or min_events < 1:
+        if not isinstance_strict(min_events, int) or min_events < 1:
             raise ValueError(f"min_events={min_events!r}: give a whole number of events, 1 or more.")
-        if (
-            isinstance(max_events_returned, bool)
-            or not isinstance(max_events_returned, int)
-            or max_events_returned < 0
-        ):
+        if not isinstance_strict(max_events_returned, int) or max_events_returned < 0:
             raise ValueError(
                 f"max_events_returned={max_events_returned!r}: give a whole number, 0 or more "
                 "(XCom is for small data; keep it in the hundreds)."

@@ -27,6 +27,7 @@ from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 from airflow_provider_slack_audit.hooks.final_errors import is_final_error
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.triggers.event_state import Checkpoints, PollWindow, WatchState, batches
@@ -121,14 +122,14 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         if not isinstance(slack_audit_conn_id, str) or not slack_audit_conn_id.strip():
             raise ValueError(f"slack_audit_conn_id={slack_audit_conn_id!r}: pass the id of a slack_audit connection.")
         filters = LogsQuery(action=action, actor=actor, entity=entity)  # the operators' rules
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
+        if not isinstance_strict(poll_interval, (int, float)) or not poll_interval > 0:
             raise ValueError(f"poll_interval={poll_interval!r}: pass the seconds between polls, a number > 0.")
-        if isinstance(lookback_seconds, bool) or not isinstance(lookback_seconds, int) or lookback_seconds < 0:
+        if not isinstance_strict(lookback_seconds, int) or lookback_seconds < 0:
             raise ValueError(
                 f"lookback_seconds={lookback_seconds!r}: pass whole seconds >= 0 (how long after an event's "
                 "date_create Slack may still show it; 300 covers Slack's usual delay)."
             )
-        if isinstance(max_events, bool) or not isinstance(max_events, int) or not 1 <= max_events <= MAX_EVENTS_LIMIT:
+        if not isinstance_strict(max_events, int) or not 1 <= max_events <= MAX_EVENTS_LIMIT:
             raise ValueError(
                 f"max_events={max_events!r}: pass a whole number from 1 to {MAX_EVENTS_LIMIT} (events per "
                 "trigger event; more are fired in further events)."
