@@ -1,7 +1,8 @@
 """What the operators and the sensor share: the connection, the window, the query, fail-fast errors.
 
-The one place where the client's and the hook's typed errors become task outcomes: what a retry
-cannot fix fails the task at once (:data:`FINAL_ERRORS` -> ``AirflowFailException``).
+Where the client's and the hook's typed errors become task outcomes: what a retry cannot fix
+(:data:`~airflow_provider_slack_audit.hooks.final_errors.FINAL_ERRORS`, defined there) fails the task
+at once (``AirflowFailException``).
 """
 
 from __future__ import annotations
@@ -11,23 +12,15 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowNotFoundException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsAuthError, SlackAuditLogsBadRequestError
-from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditConnectionError, SlackAuditLogsHook
+from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.hooks.final_errors import FINAL_ERRORS
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-#: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query
-#: (a bad argument included). Tasks fail at once on them, so that their ``retries`` are not spent.
-FINAL_ERRORS: tuple[type[BaseException], ...] = (
-    SlackAuditConnectionError,
-    AirflowNotFoundException,
-    SlackAuditLogsAuthError,
-    SlackAuditLogsBadRequestError,
-)
 
 #: The templated arguments every Slack audit logs task has.
 QUERY_TEMPLATE_FIELDS = ("slack_audit_conn_id", "oldest", "latest", "action", "actor", "entity", "page_size")

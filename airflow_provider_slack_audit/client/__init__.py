@@ -46,7 +46,7 @@ from airflow_provider_slack_audit.client.models import LogsResponse
 from airflow_provider_slack_audit.client.pacing import RequestPacer
 from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
-from airflow_provider_slack_audit.client.retrying import RetrySettings
+from airflow_provider_slack_audit.client.retry_rules import RetrySettings
 from airflow_provider_slack_audit.client.stats import ClientStats
 from airflow_provider_slack_audit.client.walk import AuditLogsPage
 

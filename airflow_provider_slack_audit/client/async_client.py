@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying
 
 from airflow_provider_slack_audit.client.core import BodyLimit, ClientCore, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
-from airflow_provider_slack_audit.client.retrying import TransportFailure, bare, root_error
+from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
 
 #: What httpx's transport (httpcore) imports lazily on the first request of an ``AsyncClient`` under

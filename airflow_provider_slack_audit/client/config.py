@@ -17,8 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import airflow_provider_slack_audit
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 DIST_NAME = "airflow-provider-slack-audit"
+#: Slack's Audit Logs API: the clients' ``base_url`` unless told otherwise (the connection form's placeholder too).
+DEFAULT_BASE_URL = "https://api.slack.com/audit/v1/"
 PROXY_ENV_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 
@@ -121,7 +124,7 @@ def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def check_timeout(timeout: Any) -> float:
     """``timeout`` as seconds > 0 (it bounds a whole call: connect, headers and body)."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+    if not isinstance_strict(timeout, (int, float)) or not 0 < timeout < math.inf:
         raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}.")
     return float(timeout)
 
@@ -148,6 +151,6 @@ def check_ssl(ssl: Any) -> ssl_module.SSLContext | bool | str | None:
 
 def whole_number(value: Any, name: str) -> int:
     """``value`` checked to a whole number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not isinstance_strict(value, int) or value < 0:
         raise ValueError(f"{name} must be a whole number >= 0, not {value!r}.")
     return value

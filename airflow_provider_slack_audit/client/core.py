@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_slack_audit.client.config import (
+    DEFAULT_BASE_URL,
     check_base_url,
     check_proxy,
     check_ssl,
@@ -37,13 +38,8 @@ from airflow_provider_slack_audit.client.errors import (
 from airflow_provider_slack_audit.client.pacing import RequestPacer
 from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
-from airflow_provider_slack_audit.client.retrying import (
-    HandlerBridge,
-    HandlerHttpRequest,
-    RetrySettings,
-    TransportFailure,
-    is_rate_limited,
-)
+from airflow_provider_slack_audit.client.retry_handlers import HandlerBridge, HandlerHttpRequest
+from airflow_provider_slack_audit.client.retry_rules import RetrySettings, TransportFailure, is_rate_limited
 from airflow_provider_slack_audit.client.stats import ClientStats
 from airflow_provider_slack_audit.client.walk import PageWalk
 
@@ -154,7 +150,7 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
         rng: the random source of the backoff jitter.
     """
 
-    BASE_URL = "https://api.slack.com/audit/v1/"
+    BASE_URL = DEFAULT_BASE_URL  # the class attribute slack_sdk's clients have
     #: ``<library>/<version>`` of the transport, for the User-Agent.
     http_library: ClassVar[str] = ""
 

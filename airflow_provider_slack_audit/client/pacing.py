@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from airflow_provider_slack_audit.client.validation import isinstance_strict
+
 
 class RequestPacer:
     """Spaces calls so that no more than ``requests_per_minute`` start in any minute (after a burst).
@@ -32,16 +34,12 @@ class RequestPacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if (
-            isinstance(requests_per_minute, bool)
-            or not isinstance(requests_per_minute, (int, float))
-            or not 0 < requests_per_minute < math.inf
-        ):
+        if not isinstance_strict(requests_per_minute, (int, float)) or not 0 < requests_per_minute < math.inf:
             raise ValueError(
                 f"requests_per_minute must be a number > 0 (Slack allows about 50 a minute for the whole "
                 f"organization), not {requests_per_minute!r}."
             )
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        if not isinstance_strict(burst, int) or burst < 1:
             raise ValueError(f"burst must be a whole number >= 1, not {burst!r}.")
         self.requests_per_minute = float(requests_per_minute)
         self.interval = 60.0 / self.requests_per_minute

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsArgumentError
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 #: The API accepts at most this many action names in one query.
 MAX_ACTIONS = 30
@@ -76,7 +77,7 @@ def page_limit(value: Any) -> int | None:
         number = int(value.strip())
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 1 <= number <= MAX_LIMIT:
+    if not isinstance_strict(number, numbers.Integral) or not 1 <= number <= MAX_LIMIT:
         raise SlackAuditLogsArgumentError(
             f"limit (page_size in the operators and the sensor) must be a whole number from 1 to {MAX_LIMIT}, "
             f"not {value!r}. Leave it unset for {MAX_LIMIT} (fewest calls)."

@@ -25,6 +25,7 @@ from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
 from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
 from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
 from airflow_provider_slack_audit.client.stats import ClientStats
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 #: Pages in a row that bring no new id before a walk gives up (Slack looping without a repeated cursor).
 MAX_PAGES_WITHOUT_NEW_IDS = 20
@@ -77,7 +78,7 @@ class _Seen:
     def add(self, entry_id: str | None, second: Any) -> None:
         if entry_id is not None:
             self.current.add(entry_id)
-        if isinstance(second, int) and not isinstance(second, bool):
+        if isinstance_strict(second, int):
             if self.oldest_second is None or second < self.oldest_second:
                 self.oldest_second = second
                 self.oldest_ids = set()

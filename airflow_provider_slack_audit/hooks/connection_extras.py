@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_slack_audit.client.config import check_base_url, check_ssl, check_token
+from airflow_provider_slack_audit.client.config import DEFAULT_BASE_URL, check_base_url, check_ssl, check_token
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 CONN_TYPE = "slack_audit"
 PREFIX = f"extra__{CONN_TYPE}__"
-DEFAULT_BASE_URL = "https://api.slack.com/audit/v1/"
 TOKEN_LABEL = "Slack user token (xoxp-...)"  # noqa: S105 (a form label, not a secret)
 HIDDEN_FIELDS = ["host", "schema", "login", "port"]
 
@@ -56,7 +56,7 @@ def _fail(conn_id: str, name: str, source: str, problem: str, fix: str) -> Slack
 
 def _number(value: Any, conn_id: str, name: str, source: str, *, unit: str, example: str) -> float:
     fix = f"Set it to a positive number of {unit}, e.g. {example}, or leave it empty for the default."
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if not isinstance_strict(value, (int, float, str)):
         raise _fail(conn_id, name, source, f"{value!r} is not a number.", fix)
     try:
         number = float(value)
@@ -192,7 +192,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
     ExtraField(
         "base_url",
         "API base URL",
-        "Audit Logs API base URL. Empty: https://api.slack.com/audit/v1/. "
+        f"Audit Logs API base URL. Empty: {DEFAULT_BASE_URL}. "
         "http is accepted only for a server on localhost (e.g. the emulator).",
         "string",
         coerce_base_url,

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
 from airflow_provider_slack_audit import __version__
-from airflow_provider_slack_audit._compat import mask_secret
+from airflow_provider_slack_audit._compat import get_async_connection, mask_secret
 from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.hooks.connection_extras import (
@@ -172,18 +172,19 @@ class SlackAuditLogsHook(BaseHook):
         """
         :meth:`get_connection_settings` for async code (a trigger), without blocking the event loop.
 
-        Reads the connection with Airflow's async connection API (``BaseHook.aget_connection``,
-        Airflow 3) where it exists, else in a worker thread (the lookup is synchronous there).
+        The connection is read with common-compat's ``get_async_connection`` (Airflow's async
+        connection API where it exists and is safe, else the lookup in a worker thread); its extras
+        are then decoded, checked and their secrets masked in a worker thread too: on Airflow 3,
+        ``extra_dejson`` and ``mask_secret`` send blocking messages to the supervisor.
+
+        :raises AirflowNotFoundException: the connection does not exist.
+        :raises SlackAuditConnectionError: the token is missing or malformed, or an extra is invalid.
         """
-        conn_id = self.slack_audit_conn_id
         try:
-            if hasattr(BaseHook, "aget_connection"):
-                conn = await self.aget_connection(conn_id)
-            else:
-                conn = await asyncio.to_thread(self.get_connection, conn_id)
+            conn = await get_async_connection(self.slack_audit_conn_id, self)
         except AirflowNotFoundException as err:
             raise self._not_found(err) from err
-        return self._settings_from(conn)
+        return await asyncio.to_thread(self._settings_from, conn)
 
     # ------------------------------------------------------------------ legacy form (Airflow < 3.2)
 

@@ -18,9 +18,11 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_slack_audit.client.validation import isinstance_strict
+from airflow_provider_slack_audit.hooks.final_errors import is_final_kind
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.sensors.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
+from airflow_provider_slack_audit.triggers.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
 from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
@@ -28,9 +30,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_slack_audit.client import LogsQuery
-
-#: Error events whose cause a retry cannot fix: the task fails without retrying.
-_FINAL_ERROR_KINDS = frozenset({"auth", "bad_request", "config"})
 
 
 class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
@@ -86,13 +85,9 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(min_events, bool) or not isinstance(min_events, int) or min_events < 1:
+        if not isinstance_strict(min_events, int) or min_events < 1:
             raise ValueError(f"min_events={min_events!r}: give a whole number of events, 1 or more.")
-        if (
-            isinstance(max_events_returned, bool)
-            or not isinstance(max_events_returned, int)
-            or max_events_returned < 0
-        ):
+        if not isinstance_strict(max_events_returned, int) or max_events_returned < 0:
             raise ValueError(
                 f"max_events_returned={max_events_returned!r}: give a whole number, 0 or more "
                 "(XCom is for small data; keep it in the hundreds)."
@@ -233,6 +228,6 @@ class SlackAuditLogsSensor(AuditLogsQueryMixin, BaseSensorOperator):
         )
         if status == "timeout":
             raise AirflowSensorTimeout(f"Sensor has timed out: {message}")
-        if status == "error" and event.get("kind") in _FINAL_ERROR_KINDS:
+        if status == "error" and is_final_kind(event.get("kind")):  # a retry cannot fix it: fail without retries
             raise AirflowFailException(message)
         raise AirflowException(message)

@@ -1,8 +1,11 @@
 """``SlackAuditLogsEventTrigger``: start DAG runs on new Slack audit events (an ``AssetWatcher``, Airflow 3).
 
-Import it from :mod:`airflow_provider_slack_audit.triggers.slack_audit`. It runs in the triggerer,
-on the event loop every trigger shares: the hook and its client are imported when the trigger runs,
-connections are read in a worker thread, and every wait is an ``asyncio.sleep``.
+:meta private:
+
+Import it from :mod:`airflow_provider_slack_audit.triggers.slack_audit` (its serialized classpath,
+:data:`CLASSPATH`); this module imports nothing from that one. It runs in the triggerer, on the
+event loop every trigger shares: its client is imported and built in a worker thread, connections
+are read without blocking the loop, and every wait is an ``asyncio.sleep``.
 
 Each poll reads a window of the audit log with the filters (all pages) and fires one
 ``TriggerEvent`` per batch of events it has not fired before; :mod:`.event_state` holds the rules
@@ -24,6 +27,9 @@ from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
+from airflow_provider_slack_audit.client.validation import isinstance_strict
+from airflow_provider_slack_audit.hooks.final_errors import is_final_error
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.triggers.event_state import Checkpoints, PollWindow, WatchState, batches
 from airflow_provider_slack_audit.windows import oldest_seconds
 
@@ -57,17 +63,8 @@ def _airflow_3() -> bool:
 async def _open_client(slack_audit_conn_id: str, max_total_wait: float) -> AsyncSlackAuditLogsClient:
     """The hook's async client on the connection (read without blocking the loop), its retries
     waiting at most ``max_total_wait`` seconds in all per call."""
-    from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-
     hook = SlackAuditLogsHook(slack_audit_conn_id=slack_audit_conn_id, max_total_wait=max_total_wait)
     return await hook.get_async_client()
-
-
-def _is_refusal(exc: BaseException) -> bool:
-    """Errors another poll cannot fix: no or bad connection, a refused token, a rejected query."""
-    from airflow_provider_slack_audit.triggers.slack_audit import error_kind
-
-    return error_kind(exc) in ("config", "auth", "bad_request")
 
 
 class SlackAuditLogsEventTrigger(BaseEventTrigger):
@@ -125,14 +122,14 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         if not isinstance(slack_audit_conn_id, str) or not slack_audit_conn_id.strip():
             raise ValueError(f"slack_audit_conn_id={slack_audit_conn_id!r}: pass the id of a slack_audit connection.")
         filters = LogsQuery(action=action, actor=actor, entity=entity)  # the operators' rules
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
+        if not isinstance_strict(poll_interval, (int, float)) or not poll_interval > 0:
             raise ValueError(f"poll_interval={poll_interval!r}: pass the seconds between polls, a number > 0.")
-        if isinstance(lookback_seconds, bool) or not isinstance(lookback_seconds, int) or lookback_seconds < 0:
+        if not isinstance_strict(lookback_seconds, int) or lookback_seconds < 0:
             raise ValueError(
                 f"lookback_seconds={lookback_seconds!r}: pass whole seconds >= 0 (how long after an event's "
                 "date_create Slack may still show it; 300 covers Slack's usual delay)."
             )
-        if isinstance(max_events, bool) or not isinstance(max_events, int) or not 1 <= max_events <= MAX_EVENTS_LIMIT:
+        if not isinstance_strict(max_events, int) or not 1 <= max_events <= MAX_EVENTS_LIMIT:
             raise ValueError(
                 f"max_events={max_events!r}: pass a whole number from 1 to {MAX_EVENTS_LIMIT} (events per "
                 "trigger event; more are fired in further events)."
@@ -291,7 +288,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                     try:
                         entries = await self._read(client, window)
                     except Exception as exc:
-                        if _is_refusal(exc):
+                        if is_final_error(exc):  # another poll cannot fix it
                             refused_wait = self._log_refusal(exc, refused_wait)
                             next_poll = time.monotonic() + refused_wait
                             break
@@ -335,7 +332,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
 
     def _log_refusal(self, exc: BaseException, previous_wait: float) -> float:
         """Log why polling stopped and return how long to wait before trying again."""
-        if _is_refusal(exc):
+        if is_final_error(exc):  # no or bad connection, a refused token, a rejected query
             wait = min(MAX_REFUSED_WAIT, max(MIN_REFUSED_WAIT, self.poll_interval, previous_wait * 2))
             self.log.error(
                 "Slack audit watcher on connection %r stopped polling and tries again in %.0f s: %s: %s",

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_slack_audit.client.validation import isinstance_strict
+
 #: Version of the saved form; a state saved in another version is ignored (the watcher starts afresh).
 STATE_VERSION = 1
 
@@ -42,7 +44,7 @@ def event_key(entry: Mapping[str, Any]) -> str:
 def event_second(entry: Mapping[str, Any]) -> int | None:
     """The event's ``date_create`` in whole seconds, or None when it is missing or not a number."""
     value = entry.get("date_create")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not isinstance_strict(value, (int, float)):
         return None
     return int(value)
 
@@ -126,9 +128,9 @@ class WatchState:
         if not isinstance(saved, Mapping) or saved.get("version") != STATE_VERSION:
             return None
         floor, covered, fired = saved.get("floor"), saved.get("covered"), saved.get("fired")
-        if not isinstance(floor, int) or isinstance(floor, bool):
+        if not isinstance_strict(floor, int):
             return None
-        if covered is not None and (not isinstance(covered, int) or isinstance(covered, bool)):
+        if covered is not None and not isinstance_strict(covered, int):
             return None
         if not isinstance(fired, Mapping):
             return None

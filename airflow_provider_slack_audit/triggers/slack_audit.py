@@ -1,15 +1,21 @@
-"""The trigger behind a deferred :class:`~airflow_provider_slack_audit.sensors.slack_audit.SlackAuditLogsSensor`.
+"""The triggers: the one behind a deferred sensor, and the asset watcher's.
 
-It runs in the triggerer, on an event loop shared with every other deferred task: it asks the hook
-for its async client (the connection read without blocking, every hook setting applied), polls the
-window with it and sleeps with ``asyncio.sleep`` between polls. Each poll is bounded by the
+This is the public import path of both: :class:`SlackAuditLogsTrigger`, defined here, behind a
+deferred :class:`~airflow_provider_slack_audit.sensors.slack_audit.SlackAuditLogsSensor`, and
+:class:`~airflow_provider_slack_audit.triggers.audit_event_trigger.SlackAuditLogsEventTrigger`
+(Airflow 3), defined in its own module; both serialize under this path.
+
+``SlackAuditLogsTrigger`` runs in the triggerer, on an event loop shared with every other deferred
+task: it asks the hook for its async client (the connection read without blocking, every hook
+setting applied), polls the window with it and sleeps with ``asyncio.sleep`` between polls. Each poll is bounded by the
 sensor's deadline. It fires one event:
 
 - ``{"status": "success", "events": [...], "count": n, ...}`` once ``min_events`` match;
 - ``{"status": "timeout", ...}`` when the sensor's deadline passes first;
 - ``{"status": "error", "kind": ..., "message": ...}`` on a failure the client gave up on
   (``kind`` is ``config`` for a missing or invalid connection, ``auth``, ``bad_request``,
-  ``rate_limit``, ``server`` or ``error`` for anything unexpected: the trigger never dies silently).
+  ``rate_limit``, ``server`` or ``error`` for anything unexpected: the trigger never dies silently;
+  :func:`~airflow_provider_slack_audit.hooks.final_errors.error_kind` names it).
 """
 
 from __future__ import annotations
@@ -19,39 +25,18 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_slack_audit.client import (
-    LogsQuery,
-    SlackAuditLogsAuthError,
-    SlackAuditLogsBadRequestError,
-    SlackAuditLogsRateLimitError,
-    SlackAuditLogsServerError,
-)
-from airflow_provider_slack_audit.hooks.slack_audit import (
-    SlackAuditConnectionError,
-    SlackAuditLogsHook,
-)
-from airflow_provider_slack_audit.sensors.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
+from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.hooks.final_errors import error_kind
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.triggers.audit_event_trigger import SlackAuditLogsEventTrigger
+from airflow_provider_slack_audit.triggers.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
 
 if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
 
-
-def error_kind(exc: BaseException) -> str:
-    """The ``kind`` of an error event: what the sensor does with it depends on it."""
-    if isinstance(exc, (SlackAuditConnectionError, AirflowNotFoundException)):
-        return "config"
-    if isinstance(exc, SlackAuditLogsAuthError):
-        return "auth"
-    if isinstance(exc, SlackAuditLogsBadRequestError):
-        return "bad_request"
-    if isinstance(exc, SlackAuditLogsRateLimitError):
-        return "rate_limit"
-    if isinstance(exc, SlackAuditLogsServerError):
-        return "server"
-    return "error"
+__all__ = ["SlackAuditLogsEventTrigger", "SlackAuditLogsTrigger"]
 
 
 class SlackAuditLogsTrigger(BaseTrigger):
@@ -223,7 +208,3 @@ class SlackAuditLogsTrigger(BaseTrigger):
                     "%d of %d audit event(s) so far; polling again in %.1f s", found.count, self.min_events, wait
                 )
                 await asyncio.sleep(wait)
-
-
-# The asset watcher's trigger (Airflow 3) lives in its own module; this is its public import path.
-from airflow_provider_slack_audit.triggers.audit_event_trigger import SlackAuditLogsEventTrigger  # noqa: E402, F401

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsServerError
 from airflow_provider_slack_audit.client.response import _UNREAD, AuditLogsResponse, error_for_response
-from airflow_provider_slack_audit.client.retrying import is_rate_limited, response_retry_reason
+from airflow_provider_slack_audit.client.retry_rules import is_rate_limited, response_retry_reason
 from airflow_provider_slack_audit.client.walk import PageWalk, _Seen
 
 IDS = st.sampled_from(["a", "b", "c", "d", "e", "f", None, 7])

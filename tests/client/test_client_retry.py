@@ -19,7 +19,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
-from airflow_provider_slack_audit.client.retrying import backoff_wait, parse_retry_after
+from airflow_provider_slack_audit.client.retry_rules import backoff_wait, parse_retry_after
 
 GOOD = {"json": page([entry("a", 5)])}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from urllib.parse import quote
 
 import pytest
@@ -239,3 +240,36 @@ def test_async_settings_match_sync_ones(set_conn):
     assert settings.max_retries == 1
     with pytest.raises(AirflowNotFoundException, match="'sa_async_missing' is not defined"):
         asyncio.run(SlackAuditLogsHook("sa_async_missing").aget_connection_settings())
+
+
+def test_async_settings_are_read_with_common_compat_and_built_off_the_event_loop(set_conn, monkeypatch):
+    """The connection comes from common-compat's get_async_connection (through this hook); decoding the
+    extras and masking the token, which talk to the supervisor on Airflow 3, run in a worker thread."""
+    from airflow_provider_slack_audit import _compat
+
+    looked_up: list[tuple[str, object]] = []
+    real_lookup = _compat.get_async_connection
+
+    async def spy_lookup(conn_id, hook):
+        looked_up.append((conn_id, hook))
+        return await real_lookup(conn_id, hook)
+
+    built_on: list[int] = []
+    real_settings_from = SlackAuditLogsHook._settings_from
+
+    def spy_settings_from(self, conn):
+        built_on.append(threading.get_ident())
+        return real_settings_from(self, conn)
+
+    monkeypatch.setattr(hook_module, "get_async_connection", spy_lookup)
+    monkeypatch.setattr(SlackAuditLogsHook, "_settings_from", spy_settings_from)
+    hook = SlackAuditLogsHook(set_conn("sa_async_thread", json_conn({"timeout": "7"})))
+
+    async def read() -> tuple[object, int]:
+        return await hook.aget_connection_settings(), threading.get_ident()
+
+    settings, loop_thread = asyncio.run(read())
+    assert settings.timeout == 7.0
+    assert looked_up == [("sa_async_thread", hook)]
+    assert len(built_on) == 1
+    assert built_on[0] != loop_thread

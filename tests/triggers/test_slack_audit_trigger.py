@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 import pytest
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_slack_audit.sensors.matching import MatchCollector, query_latest
 from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
 
 H0 = int(datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp())
@@ -105,42 +104,11 @@ def test_serialized_kwargs_never_hold_the_token(conn):
 # --------------------------------------------------------------------------- pure helpers
 
 
-def test_collector_keeps_each_id_once_and_stops_when_it_has_enough():
-    collector = MatchCollector(min_events=2, max_events_returned=3)
-    assert collector.needed == 3
-    assert not collector.add({"id": "a"})
-    assert not collector.add({"id": "a"})  # Slack repeats entries within a page
-    assert not collector.done
-    assert not collector.add({"id": "b"})
-    assert collector.done
-    assert collector.add({"id": "c"})
-    assert [e["id"] for e in collector.returned] == ["a", "b", "c"]
-
-
-def test_collector_asks_for_pages_just_big_enough_unless_told():
-    assert MatchCollector(min_events=1, max_events_returned=100).page_size(None) == 100
-    assert MatchCollector(min_events=20_000, max_events_returned=5).page_size(None) == 9999
-    assert MatchCollector(min_events=1, max_events_returned=0).page_size(None) == 1
-    assert MatchCollector(min_events=1, max_events_returned=100).page_size(250) == 250
-
-
-def test_collector_reads_up_to_min_events_even_when_returning_fewer():
-    collector = MatchCollector(min_events=3, max_events_returned=1)
-    assert [collector.add({"id": str(i)}) for i in range(3)] == [False, False, True]
-    assert collector.done
-    assert [e["id"] for e in collector.returned] == ["0"]
-
-
 def test_waits_between_polls_back_off_up_to_max_wait_when_asked():
     assert [make_trigger(poll_interval=2).next_wait(n) for n in (1, 2, 3)] == [2, 2, 2]
     backing_off = make_trigger(poll_interval=2, exponential_backoff=True, max_wait=10)
     assert [backing_off.next_wait(n) for n in (1, 2, 3, 4, 50)] == [2, 4, 8, 10, 10]
     assert make_trigger(poll_interval=1, exponential_backoff=True).next_wait(6) == 32
-
-
-def test_query_latest_stops_at_the_current_second():
-    assert query_latest(100, now=200.7) == 100
-    assert query_latest(300, now=200.7) == 200
 
 
 # --------------------------------------------------------------------------- against the emulator

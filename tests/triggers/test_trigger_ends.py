@@ -10,7 +10,7 @@ from pathlib import Path
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_slack_audit.sensors import matching
+from airflow_provider_slack_audit.triggers import matching
 from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "client"))

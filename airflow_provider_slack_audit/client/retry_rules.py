@@ -1,5 +1,9 @@
 """When a call is retried and how long it waits: tenacity arguments that both transports drive.
 
+:meta private:
+
+Its public name, :class:`RetrySettings`, is imported from :mod:`airflow_provider_slack_audit.client`.
+
 Retried: an attempt that got no usable answer (connection errors, timeouts, bodies cut short, too
 large or not JSON: a :class:`TransportFailure`), rate limiting (HTTP 429 or a ``ratelimited`` /
 ``rate_limited`` code, waiting ``Retry-After``) and HTTP 500/502/503/504. The wait is
@@ -8,28 +12,28 @@ fixed, half random); every wait is capped by ``max_retry_wait``, the attempts by
 the sum of the waits by ``max_total_wait``. Auth and plan errors and other 4xx are never retried.
 
 The sync client runs these in ``tenacity.Retrying``, the async one in ``tenacity.AsyncRetrying``.
-slack_sdk-style ``RetryHandler``s, when given, replace the rules through :class:`HandlerBridge`.
+slack_sdk-style ``RetryHandler``s, when given, replace these rules: see :mod:`.retry_handlers`.
+This module also holds what both of them judge a failed attempt by (:class:`TransportFailure`)
+and how the transports reduce their errors to it (:func:`root_error`, :func:`bare`).
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from tenacity import RetryCallState, retry_if_exception, retry_if_result, stop_after_attempt, wait_none
+from tenacity import RetryCallState, retry_if_exception, retry_if_result, stop_after_attempt
 
 from airflow_provider_slack_audit.client.errors import RATE_LIMIT_ERRORS
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
+from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 #: HTTP statuses retried with backoff.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-#: Safety net when slack_sdk-style handlers decide (slack_sdk uses the same number).
-HANDLER_ATTEMPTS_LIMIT = 100
 
 
 class TransportFailure(Exception):
@@ -183,11 +187,11 @@ class RetrySettings:
     backoff_base: float = 1.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+        if not isinstance_strict(self.max_retries, int) or self.max_retries < 0:
             raise ValueError(f"max_retries must be a whole number >= 0, not {self.max_retries!r}.")
         for name in ("max_retry_wait", "max_total_wait", "backoff_base"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            if not isinstance_strict(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}.")
 
     def wait(
@@ -239,7 +243,7 @@ class RetrySettings:
             "wait": wait,
             "stop": stop_after_attempt(self.max_retries + 1) | total_wait_reached,
             "before_sleep": before_sleep,
-            "retry_error_callback": _last_outcome,
+            "retry_error_callback": last_outcome,
             "sleep": sleep,
         }
 
@@ -252,159 +256,10 @@ def _retryable_response(response: AuditLogsResponse) -> bool:
     return response_retry_reason(response) is not None
 
 
-def _last_outcome(retry_state: RetryCallState) -> AuditLogsResponse:
-    """The last answer, or the last failure raised (what the call ends with when the retries stop)."""
-    return retry_state.outcome.result()  # type: ignore[union-attr]
-
-
-# --- slack_sdk RetryHandler protocol ------------------------------------------------------------
-# slack_sdk's handlers read ``state.current_attempt``, ``response.status_code`` and
-# ``response.headers[name][0]`` (a dict of lists) and check ``error`` against the transport's own
-# exception types; these classes carry the same attributes so its built-in handlers work unchanged.
-
-
-class HandlerRetryState:
-    """Shaped like ``slack_sdk.http_retry.RetryState``."""
-
-    def __init__(self, *, current_attempt: int = 0, custom_values: dict[str, Any] | None = None) -> None:
-        self.next_attempt_requested = False
-        self.current_attempt = current_attempt
-        self.custom_values = custom_values
-
-    def increment_current_attempt(self) -> int:
-        self.current_attempt += 1
-        return self.current_attempt
-
-
-def _listed(headers: Mapping[str, Any]) -> dict[str, list[str]]:
-    return {k: v if isinstance(v, list) else [v] for k, v in headers.items()}
-
-
-class HandlerHttpRequest:
-    """Shaped like ``slack_sdk.http_retry.HttpRequest``; the Authorization header's value is redacted."""
-
-    def __init__(self, *, method: str, url: str, headers: Mapping[str, Any], data: bytes | None = None) -> None:
-        self.method = method
-        self.url = url
-        self.headers = _listed({k: "(redacted)" if k.lower() == "authorization" else v for k, v in headers.items()})
-        self.body_params = None
-        self.data = data
-
-
-class HandlerHttpResponse:
-    """Shaped like ``slack_sdk.http_retry.HttpResponse``."""
-
-    def __init__(self, response: AuditLogsResponse) -> None:
-        self.status_code = response.status_code
-        self.headers = _listed(dict(response.headers))
-        self.body = response.body
-        self.data = response.raw_body.encode("utf-8") if response.raw_body is not None else None
-
-
-def http_error(response: AuditLogsResponse) -> BaseException:
-    """The ``urllib.error.HTTPError`` slack_sdk passes to handlers with an HTTP error answer."""
-    from email.message import Message
-    from urllib.error import HTTPError
-
-    headers = Message()
-    for k, v in response.headers.items():
-        headers[k] = v
-    return HTTPError(response.url, response.status_code, "", headers, None)
-
-
-class HandlerBridge:
-    """Lets slack_sdk-style ``RetryHandler``s decide a call's retries, inside tenacity.
-
-    As in slack_sdk: a 2xx answer is never retried; otherwise the first handler whose ``can_retry``
-    says yes gets ``prepare_for_next_attempt`` (it waits and counts the attempt itself), and the
-    call is repeated if it asked for it. Handlers of slack_sdk's ``AsyncRetryHandler`` kind
-    (``can_retry_async``) are awaited by the async client.
+def last_outcome(retry_state: RetryCallState) -> AuditLogsResponse:
+    """The last answer, or the last failure raised (what a call ends with when its retries stop).
 
     Args:
-        handlers: the handlers, tried in order.
-        request: the request as handlers see it.
-        on_retry: called with the reason and retry number when a handler asked for another attempt.
+        retry_state: tenacity's state of the call.
     """
-
-    def __init__(self, handlers: list[Any], request: HandlerHttpRequest, on_retry: Callable[[str, int, float], None]):
-        self.handlers = handlers
-        self.request = request
-        self.state = HandlerRetryState()
-        self.on_retry = on_retry
-
-    def _arguments(self, retry: Callable[[RetryCallState], Any], sleep: Callable[[float], Any]) -> dict[str, Any]:
-        # Handlers wait inside prepare_for_next_attempt: tenacity has nothing left to wait.
-        return {
-            "retry": retry,
-            "wait": wait_none(),
-            "stop": stop_after_attempt(HANDLER_ATTEMPTS_LIMIT),
-            "retry_error_callback": _last_outcome,
-            "sleep": sleep,
-        }
-
-    def _offer(self, retry_state: RetryCallState) -> dict[str, Any] | None:
-        """The handlers' keyword arguments for the last outcome, or None when it is not theirs to judge."""
-        outcome = retry_state.outcome
-        assert outcome is not None
-        response, error = None, None
-        if not outcome.failed:
-            answer = outcome.result()
-            if 200 <= answer.status_code < 300:
-                return None  # slack_sdk returns every 2xx as it is
-            response, error = HandlerHttpResponse(answer), http_error(answer)
-        elif isinstance(outcome.exception(), TransportFailure):
-            error = outcome.exception().handler_error  # type: ignore[union-attr]
-        else:
-            return None
-        return {"state": self.state, "request": self.request, "response": response, "error": error}
-
-    def _asked(self, retry_state: RetryCallState) -> bool:
-        if self.state.next_attempt_requested:
-            self.state.next_attempt_requested = False
-            outcome = retry_state.outcome
-            assert outcome is not None
-            error = outcome.exception() if outcome.failed else None
-            what = error.what if isinstance(error, TransportFailure) else f"HTTP {outcome.result().status_code}"
-            self.on_retry(what, retry_state.attempt_number, 0.0)
-            return True
-        return False
-
-    def sync_arguments(self) -> dict[str, Any]:
-        """``tenacity.Retrying`` arguments that ask the handlers."""
-
-        def retry(retry_state: RetryCallState) -> bool:
-            arguments = self._offer(retry_state)
-            willing = next((h for h in self.handlers if arguments and h.can_retry(**arguments)), None)
-            if willing is not None:
-                willing.prepare_for_next_attempt(**arguments)
-            return self._asked(retry_state)
-
-        return self._arguments(retry, _no_sleep)
-
-    def async_arguments(self) -> dict[str, Any]:
-        """``tenacity.AsyncRetrying`` arguments that ask (and await) the handlers."""
-
-        async def retry(retry_state: RetryCallState) -> bool:
-            arguments = self._offer(retry_state)
-            for handler in self.handlers if arguments else ():
-                if await _call(handler, "can_retry", arguments):
-                    await _call(handler, "prepare_for_next_attempt", arguments)
-                    break
-            return self._asked(retry_state)
-
-        return self._arguments(retry, _no_sleep_async)
-
-
-async def _call(handler: Any, name: str, arguments: dict[str, Any]) -> Any:
-    """``handler.<name>_async(**arguments)`` awaited if the handler has it, else ``handler.<name>(...)``."""
-    method = getattr(handler, f"{name}_async", None) or getattr(handler, name)
-    value = method(**arguments)
-    return await value if inspect.isawaitable(value) else value
-
-
-def _no_sleep(seconds: float) -> None:
-    pass
-
-
-async def _no_sleep_async(seconds: float) -> None:
-    pass
+    return retry_state.outcome.result()  # type: ignore[union-attr]

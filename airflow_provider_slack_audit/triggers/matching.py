@@ -1,4 +1,9 @@
-"""Which events answer a sensor's poke: shared by the sensor (poke mode) and its trigger (deferred)."""
+"""Which events answer a sensor's poke: shared by the sensor (poke mode) and its trigger (deferred).
+
+:meta private:
+
+It lives next to the trigger so that the trigger depends on nothing of the sensor's.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from airflow_provider_slack_audit.client.query import MAX_LIMIT
 
 #: How many matching events go to XCom unless the sensor says otherwise.
 DEFAULT_MAX_EVENTS_RETURNED = 100
+
 
 def query_latest(latest: int, now: float | None = None) -> int:
     """The ``latest`` to send: the window's, or the current second if the window is still open.
