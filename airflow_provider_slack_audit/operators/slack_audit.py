@@ -14,21 +14,8 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_slack_audit._compat import DateTimeTrigger
 from airflow_provider_slack_audit.client import LogsQuery
-from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
-from airflow_provider_slack_audit.operators._ids import IdIndex
-from airflow_provider_slack_audit.operators._lineage import LineageMixin, LineageRecord
-from airflow_provider_slack_audit.operators._progress import PageProgress
-from airflow_provider_slack_audit.operators._storage import TargetExistsError
-from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter, open_sink, resolve_target
-from airflow_provider_slack_audit.operators.manifest import (
-    ExportTally,
-    filters_record,
-    read_manifest,
-    remove_manifest,
-    write_manifest_of,
-)
-from airflow_provider_slack_audit.operators.reconcile import (
+from airflow_provider_slack_audit.export.ids import IdIndex
+from airflow_provider_slack_audit.export.late_files import (
     late_files,
     late_name,
     newest_late_second,
@@ -36,6 +23,19 @@ from airflow_provider_slack_audit.operators.reconcile import (
     remove_stale_late_files,
     scan_ids,
 )
+from airflow_provider_slack_audit.export.manifest import (
+    ExportTally,
+    filters_record,
+    read_manifest,
+    remove_manifest,
+    write_manifest_of,
+)
+from airflow_provider_slack_audit.export.storage import TargetExistsError
+from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, open_sink, resolve_target
+from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
+from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
+from airflow_provider_slack_audit.operators._lineage import LineageMixin, LineageRecord
+from airflow_provider_slack_audit.operators._progress import PageProgress
 from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
 from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
@@ -534,7 +534,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             manifest's ``late_after`` when that is later; None if neither.
         :param window: the window reconciled.
         :return: one after ``newest``, or the window's end for the first late file (never the clock: see
-            :func:`~airflow_provider_slack_audit.operators.reconcile.next_late_second`).
+            :func:`~airflow_provider_slack_audit.export.late_files.next_late_second`).
         """
         return next_late_second(newest, window.latest)
 

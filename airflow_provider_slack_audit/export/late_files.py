@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client.jsonio import loads
-from airflow_provider_slack_audit.operators.manifest import (
+from airflow_provider_slack_audit.export.manifest import (
     MANIFEST_SUFFIX,
     READ_CHUNK,
     delete_if_allowed,
@@ -30,7 +30,7 @@ from airflow_provider_slack_audit.operators.manifest import (
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-    from airflow_provider_slack_audit.operators._writer import ExportTarget
+    from airflow_provider_slack_audit.export.writer import ExportTarget
 
 #: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
 _EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit import __version__
-from airflow_provider_slack_audit.operators._ids import SortedIdsDigest
-from airflow_provider_slack_audit.operators._storage import LocalFileSink
+from airflow_provider_slack_audit.export.ids import SortedIdsDigest
+from airflow_provider_slack_audit.export.storage import LocalFileSink
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
-    from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter
+    from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter
     from airflow_provider_slack_audit.windows import AuditWindow
 
 #: What a manifest's name adds to its object's.
