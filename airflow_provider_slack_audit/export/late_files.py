@@ -1,4 +1,4 @@
-"""The parts of a reconciliation: reading an exported object's ids, naming and finding its late files.
+"""The late files beside an exported object: their names, finding them, removing the stale ones.
 
 A late file ``<stem>.late-<unix seconds>.jsonl[.gz]`` holds the events Slack returned for an exported
 window after the export had read it. The first is named for the window's end, each next one for the
@@ -6,26 +6,25 @@ second after the newest one's, or after the export manifest's ``late_after`` (th
 re-export saw and may have removed), whichever is later (:func:`next_late_second`). Its manifest
 names the object it completes (``object`` and ``object_sha256``), so a late file of an object that
 was since exported again is recognised as stale (and removed by that export where it may delete).
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import re
-from collections.abc import Callable, Container, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Callable, Container
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException
-
-from airflow_provider_slack_audit.client.jsonio import loads
 from airflow_provider_slack_audit.export.manifest import (
     MANIFEST_SUFFIX,
-    READ_CHUNK,
     delete_if_allowed,
     manifest_path,
 )
+from airflow_provider_slack_audit.export.scan import scan_ids
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -85,67 +84,6 @@ def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath
         if match and not sibling.name.endswith(MANIFEST_SUFFIX):
             found.append((int(match.group(1)), sibling.name, sibling))
     return [sibling for _, _, sibling in sorted(found, key=lambda item: item[:2])]
-
-
-class _HashingReader:
-    """Reads a binary stream and hashes (and counts) every byte that passes."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.bytes = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.digest.update(data)
-        self.bytes += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(READ_CHUNK):
-            pass
-
-
-def _lines(stream: Any) -> Iterator[bytes]:
-    rest = b""
-    while chunk := stream.read(READ_CHUNK):
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
-
-
-def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[[str], Any]) -> tuple[str, int, int]:
-    """Stream the JSON Lines object at ``path`` and call ``on_id`` with each event's id.
-
-    Returns ``(sha256, bytes, events)`` of the stored object. Only one chunk and one line are in
-    memory at a time.
-    """
-    events = 0
-    with path.open("rb") as raw:
-        hashing = _HashingReader(raw)
-        stream: Any = gzip.GzipFile(fileobj=hashing, mode="rb") if gzip_ else hashing
-        try:
-            for number, line in enumerate(_lines(stream), 1):
-                if not line.strip():
-                    continue
-                try:
-                    event_id = loads(line)["id"]
-                except (ValueError, KeyError, TypeError):
-                    raise AirflowFailException(
-                        f"{url} line {number} is not an audit event with an id: the object was altered or is not "
-                        "an export of this provider. Export the window again."
-                    ) from None
-                on_id(event_id)
-                events += 1
-        except (OSError, EOFError) as err:  # gzip: a cut or altered stream
-            raise AirflowFailException(
-                f"{url} cannot be read as {'gzip ' if gzip_ else ''}JSON Lines ({err}): it was altered or cut. "
-                "Export the window again."
-            ) from None
-        hashing.drain()
-    return hashing.digest.hexdigest(), hashing.bytes, events
 
 
 def remove_stale_late_files(

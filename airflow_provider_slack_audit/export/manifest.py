@@ -3,6 +3,10 @@
 ``<path>.manifest.json`` is written after its object is in place, so its presence means the export
 completed. It records the window and filters, the counts, the sha256 of the stored bytes and the
 sha256 of the sorted event ids (``ids_sha256``), the API usage, and when the export ran.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations

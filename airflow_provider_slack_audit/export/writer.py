@@ -5,6 +5,10 @@ already encoded (``write_lines``), compresses them in a background thread, count
 bytes (``events``, ``bytes``, ``sha256``), and ends in one :meth:`~ExportWriter.commit` or one
 :meth:`~ExportWriter.abort` (used by failures and by ``on_kill``). Where the bytes go until the commit
 is the job of a sink (:mod:`.storage`): temp-and-rename locally, one conditional upload elsewhere.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations

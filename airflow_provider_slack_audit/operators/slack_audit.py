@@ -21,7 +21,6 @@ from airflow_provider_slack_audit.export.late_files import (
     newest_late_second,
     next_late_second,
     remove_stale_late_files,
-    scan_ids,
 )
 from airflow_provider_slack_audit.export.manifest import (
     ExportTally,
@@ -30,6 +29,7 @@ from airflow_provider_slack_audit.export.manifest import (
     remove_manifest,
     write_manifest_of,
 )
+from airflow_provider_slack_audit.export.scan import object_ids, scan_ids
 from airflow_provider_slack_audit.export.storage import TargetExistsError
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, open_sink, resolve_target
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
@@ -371,7 +371,7 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
                 late_after=newest_late_second(lates),
             )
         removed, kept = remove_stale_late_files(
-            lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: _object_ids(target, gzip)
+            lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, gzip)
         )
         for name in removed:
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
@@ -405,14 +405,6 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
 MAX_VANISHED_LISTED = 100
 #: Names a reconciliation tries for its late file when other reconciliations of the object take them first.
 MAX_LATE_NAME_ATTEMPTS = 5
-
-
-def _object_ids(target: ExportTarget, gzip: bool) -> IdIndex:
-    """The ids of the object at ``target``, read back from the store."""
-    index = IdIndex()
-    scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
-    index.freeze()
-    return index
 
 
 class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
