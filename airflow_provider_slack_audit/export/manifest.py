@@ -27,9 +27,9 @@ from airflow_provider_slack_audit.export.storage import LocalFileSink
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    from airflow_provider_slack_audit.arguments.window import AuditWindow
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
     from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter
-    from airflow_provider_slack_audit.windows import AuditWindow
 
 #: What a manifest's name adds to its object's.
 MANIFEST_SUFFIX = ".manifest.json"

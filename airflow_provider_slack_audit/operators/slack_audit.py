@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, conf
 
 from airflow_provider_slack_audit._compat import DateTimeTrigger
+from airflow_provider_slack_audit.arguments.query import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, unless_blank
+from airflow_provider_slack_audit.arguments.window import AuditWindow, TimeBound, resolve_window
 from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.export.ids import IdIndex
 from airflow_provider_slack_audit.export.late_files import (
@@ -36,8 +38,6 @@ from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._lineage import LineageMixin, LineageRecord
 from airflow_provider_slack_audit.operators._progress import PageProgress
-from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin, _given
-from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -63,7 +63,7 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
     """
     What every Slack audit logs operator shares: the connection, the window and the filters
     (``slack_audit_conn_id``, ``oldest``, ``latest``, ``action``, ``actor``, ``entity``, ``page_size``;
-    see :class:`~airflow_provider_slack_audit.task_arguments.AuditLogsQueryMixin`), and when to read.
+    see :class:`~airflow_provider_slack_audit.arguments.query.AuditLogsQueryMixin`), and when to read.
 
     :param settle_seconds: how long after the window's last second to wait before reading it, for events
         that reach Slack's audit log late (Slack documents no delay; collectors hold back 60 to 300 s). A
@@ -472,7 +472,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         if manifest is None:
             return self.resolve_query(context)
         window = AuditWindow(int(manifest["window"]["oldest"]), int(manifest["window"]["latest"]))
-        if _given(self.oldest) is not None or _given(self.latest) is not None:
+        if unless_blank(self.oldest) is not None or unless_blank(self.latest) is not None:
             given = resolve_window(context, self.oldest, self.latest)
             if given != window:
                 raise AirflowFailException(
@@ -488,10 +488,14 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 action=rec.get("action"),
                 actor=rec.get("actor"),
                 entity=rec.get("entity"),
-                limit=_given(self.page_size),
+                limit=unless_blank(self.page_size),
             )
             given_filters = filters_record(
-                LogsQuery(action=_given(self.action), actor=_given(self.actor), entity=_given(self.entity))
+                LogsQuery(
+                    action=unless_blank(self.action),
+                    actor=unless_blank(self.actor),
+                    entity=unless_blank(self.entity),
+                )
             )
         if given_filters != filters_record(LogsQuery()) and given_filters != filters_record(query):
             raise AirflowFailException(
