@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import DAY0, TOKEN, emulator, load_average, table
 
 from airflow_provider_slack_audit.client.raw_page import read_raw_page
-from airflow_provider_slack_audit.operators._parallel_gzip import ParallelGzipWriter
+from airflow_provider_slack_audit.export.parallel_gzip import ParallelGzipWriter
 
 
 class _Count:

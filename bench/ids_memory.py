@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from airflow_provider_slack_audit.operators._ids import IdIndex, SortedIdsDigest
+from airflow_provider_slack_audit.export.ids import IdIndex, SortedIdsDigest
 
 #: Ids per update: one page of the export.
 PAGE = 9999

@@ -37,7 +37,11 @@ def test_the_trigger_module_imports_neither_requests_nor_task_code():
     assert "airflow_provider_slack_audit.client.sync_client" not in modules
     assert "airflow_provider_slack_audit.client.session" not in modules
     ours = {m for m in modules if m.startswith("airflow_provider_slack_audit")}
-    task_code = ("airflow_provider_slack_audit.operators", "airflow_provider_slack_audit.task_arguments")
+    task_code = (
+        "airflow_provider_slack_audit.operators",
+        "airflow_provider_slack_audit.export",
+        "airflow_provider_slack_audit.arguments.query",
+    )
     assert not {m for m in ours if m.startswith(task_code)}
     assert "airflow_provider_slack_audit.sensors.slack_audit" not in ours
 

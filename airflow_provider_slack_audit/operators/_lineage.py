@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_slack_audit.export.manifest import filters_record
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
     from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_provider_slack_audit.arguments.window import AuditWindow
+    from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
 
 #: Where the logs method lives under the API's base URL.
 LOGS_METHOD = "logs"
@@ -74,6 +79,34 @@ class LineageMixin:
     """Gives an operator ``get_openlineage_facets_on_complete`` from the :class:`LineageRecord` its run kept."""
 
     _lineage: LineageRecord | None = None
+
+    def record_lineage(
+        self,
+        client: SlackAuditLogsClient,
+        window: AuditWindow,
+        query: LogsQuery,
+        *,
+        inputs: list[tuple[ObjectStoragePath, int, int]] | None = None,
+        outputs: list[tuple[ObjectStoragePath, int, int]] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep what this run read and wrote, for the facets on completion.
+
+        :param client: the client that walked the window (its API base URL names the input dataset).
+        :param window: the window read.
+        :param query: the query that read it (its filters go to the run facet).
+        :param inputs: (path, events, bytes) of each object read.
+        :param outputs: (path, events, bytes) of each object written.
+        :param details: more fields for the run facet.
+        """
+        self._lineage = LineageRecord(
+            base_url=client.base_url,
+            window={"oldest": window.oldest, "latest": window.latest},
+            filters=filters_record(query),
+            inputs=inputs or [],
+            outputs=outputs or [],
+            details=details or {},
+        )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
         """Input: the audit logs API (and any object read); output: the objects written, with row counts

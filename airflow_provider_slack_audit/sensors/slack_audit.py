@@ -18,13 +18,13 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_slack_audit.arguments.query import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
+from airflow_provider_slack_audit.arguments.window import AuditWindow, TimeBound
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 from airflow_provider_slack_audit.hooks.final_errors import is_final_kind
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.task_arguments import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.triggers.matching import DEFAULT_MAX_EVENTS_RETURNED, MatchCollector
 from airflow_provider_slack_audit.triggers.slack_audit import SlackAuditLogsTrigger
-from airflow_provider_slack_audit.windows import AuditWindow, TimeBound
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

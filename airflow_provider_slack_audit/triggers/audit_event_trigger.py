@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_slack_audit.arguments.window import oldest_seconds
 from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 from airflow_provider_slack_audit.hooks.final_errors import is_final_error
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.triggers.event_state import Checkpoints, PollWindow, WatchState, batches
-from airflow_provider_slack_audit.windows import oldest_seconds
 
 if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient

@@ -133,15 +133,20 @@ def test_rate_limiter_is_org_wide_and_sends_retry_after(slack_audit_emulator, ht
     assert get_logs(http, emu, oldest=T0, latest=T0 + 60).status_code == 200
 
 
-def test_fixture_resets_between_tests_part1(slack_audit_emulator):
-    slack_audit_emulator.faults.add("http_500", count=None)
-    slack_audit_emulator.set_rate_limit(1, burst=1)
+def test_the_fixture_hands_each_test_a_reset_emulator(request, http):
+    """What an earlier test left armed on the session's emulator (a fault on every call, a rate limit) is gone
+    when the next test gets ``slack_audit_emulator``: the earlier test is played here, in the same test."""
+    session = request.getfixturevalue("_slack_audit_emulator_session")  # the instance, without the reset
+    session.faults.add("http_500", count=None)
+    session.set_rate_limit(1, burst=1)
+    assert get_logs(http, session, oldest=T0, latest=T0 + 60).status_code == 500  # armed
 
+    emulator = request.getfixturevalue("slack_audit_emulator")
 
-def test_fixture_resets_between_tests_part2(slack_audit_emulator, http):
-    assert slack_audit_emulator.faults.armed == []
-    codes = {get_logs(http, slack_audit_emulator, oldest=T0, latest=T0 + 60).status_code for _ in range(3)}
-    assert codes == {200}
+    assert emulator is session
+    assert emulator.faults.armed == []
+    codes = {get_logs(http, emulator, oldest=T0, latest=T0 + 60).status_code for _ in range(3)}
+    assert codes == {200}  # neither the fault nor the rate limit (a burst of 1) is left
 
 
 def test_late_events_appear_after_their_delay(slack_audit_emulator, http):

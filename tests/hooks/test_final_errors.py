@@ -51,6 +51,6 @@ def test_the_final_kinds_are_exactly_those_of_the_final_errors():
 
 
 def test_the_task_code_fails_fast_on_the_same_errors():
-    from airflow_provider_slack_audit.task_arguments import FINAL_ERRORS as TASK_FINAL_ERRORS
+    from airflow_provider_slack_audit.arguments.query import FINAL_ERRORS as TASK_FINAL_ERRORS
 
     assert TASK_FINAL_ERRORS is FINAL_ERRORS

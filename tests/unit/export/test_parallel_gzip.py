@@ -1,4 +1,4 @@
-"""operators._parallel_gzip: members compressed side by side read back as one gzip file, in order."""
+"""export.parallel_gzip: members compressed side by side read back as one gzip file, in order."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_slack_audit.operators import _parallel_gzip
-from airflow_provider_slack_audit.operators._parallel_gzip import ParallelGzipWriter, gzip_member
+from airflow_provider_slack_audit.export import parallel_gzip as _parallel_gzip
+from airflow_provider_slack_audit.export.parallel_gzip import ParallelGzipWriter, gzip_member
 
 
 def jsonl(n: int) -> bytes:

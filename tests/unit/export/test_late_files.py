@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_slack_audit.operators.reconcile import late_name, late_second, next_late_second
+from airflow_provider_slack_audit.export.late_files import late_name, late_second, next_late_second
 
 LATEST = 1709254799  # 2024-03-01T00:59:59Z, the last second of an hourly window
 

@@ -16,6 +16,10 @@ and an earlier object at the target is left as it was).
 ``abort()`` may run from a signal handler (Airflow calls ``on_kill()`` from its SIGTERM handler) while
 the writer thread is inside ``write()``: it only sets a flag and throws the partial data away; it never
 closes a file descriptor another thread may be using.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ files block by block at the end: memory stays at one run whatever the window hol
 16-byte BLAKE2b key in one ``bytearray`` (16 bytes an id instead of ~90 for a Python ``str`` in a
 ``set``), sorted once in buckets, with one byte per id to mark the ids Slack still returns.
 Two different ids share a key with a probability of about n^2 / 2^129 (1e-27 for a million ids).
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations

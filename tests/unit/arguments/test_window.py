@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_slack_audit.windows import (
+from airflow_provider_slack_audit.arguments.window import (
     AuditWindow,
     latest_seconds,
     oldest_seconds,

@@ -10,6 +10,10 @@ same file, whatever the timing (each member's header carries no file name and mt
 Cutting costs little: each member starts with an empty dictionary. On a day of Slack events at
 level 6, 1 MiB members wrote 0.8 % more bytes than one member (256 KiB: 3.2 %, 4 MiB: 0.2 %, which
 holds four times the memory in flight); see ``bench/gzip_members.py``.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_slack_audit.operators._storage import ExportAborted, TargetExistsError
-from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
+from airflow_provider_slack_audit.export.storage import ExportAborted, TargetExistsError
+from airflow_provider_slack_audit.export.writer import ExportWriter, open_sink, resolve_target
 from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
 #: About 21 MB of JSON Lines: three parts of an S3 multipart upload.
@@ -157,7 +157,7 @@ def test_overwrite_false_holds_for_an_empty_object_too(s3_server):
 def test_overwrite_false_on_a_store_without_conditional_writes_says_so():
     import fsspec
 
-    from airflow_provider_slack_audit.operators._storage import ObjectStoreSink
+    from airflow_provider_slack_audit.export.storage import ObjectStoreSink
 
     # fsspec's in-memory store: a real filesystem whose "xb" mode is not checked at completion
     target = SimpleNamespace(fs=fsspec.filesystem("memory"), path="/bucket/slack/out.jsonl")
@@ -215,7 +215,7 @@ def test_an_abort_before_the_writer_opens_creates_nothing(tmp_path):
 def test_the_manifest_of_an_object_being_replaced_is_gone_or_marked_even_where_delete_is_refused(
     store, request, tmp_path
 ):
-    from airflow_provider_slack_audit.operators.manifest import (
+    from airflow_provider_slack_audit.export.manifest import (
         REPLACING_MARKER,
         manifest_path,
         read_manifest,

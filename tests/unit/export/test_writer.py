@@ -6,7 +6,7 @@ import json
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_slack_audit.operators._writer import ExportWriter, open_sink, resolve_target
+from airflow_provider_slack_audit.export.writer import ExportWriter, open_sink, resolve_target
 from tests.fixtures.s3 import AWS_CONN_ID
 
 EVENTS = [{"id": f"id-{i}", "date_create": 1704067200 - i, "action": "user_login", "x": "é"} for i in range(5)]
@@ -87,7 +87,7 @@ def test_s3_gets_the_same_bytes_and_no_partial_object(s3_server, tmp_path):
 
 
 def test_a_storage_error_in_the_writer_thread_fails_the_export_and_leaves_nothing(tmp_path, monkeypatch):
-    from airflow_provider_slack_audit.operators import _writer
+    from airflow_provider_slack_audit.export import writer as _writer
 
     real_write = _writer._StoredBytes.write
     calls = []

@@ -1,4 +1,4 @@
-"""What the operators and the sensor share: the connection, the window, the query, fail-fast errors.
+"""The arguments every operator and the sensor take, and what they become: the hook, the window, the query.
 
 Where the client's and the hook's typed errors become task outcomes: what a retry cannot fix
 (:data:`~airflow_provider_slack_audit.hooks.final_errors.FINAL_ERRORS`, defined there) fails the task
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
+from airflow_provider_slack_audit.arguments.window import AuditWindow, TimeBound, resolve_window
 from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.hooks.final_errors import FINAL_ERRORS
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.windows import AuditWindow, TimeBound, resolve_window
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -90,10 +90,10 @@ class AuditLogsQueryMixin:
             query = LogsQuery(
                 oldest=window.oldest,
                 latest=window.latest,
-                action=_given(self.action),
-                actor=_given(self.actor),
-                entity=_given(self.entity),
-                limit=_given(self.page_size),
+                action=unless_blank(self.action),
+                actor=unless_blank(self.actor),
+                entity=unless_blank(self.entity),
+                limit=unless_blank(self.page_size),
             )
         return window, query
 
@@ -108,8 +108,12 @@ class AuditLogsQueryMixin:
             raise AirflowFailException(str(exc)) from exc
 
 
-def _given(value: Any) -> Any:
-    """``value``, or None when a template rendered it blank (``""``, spaces, an empty list)."""
+def unless_blank(value: Any) -> Any:
+    """An argument as a task uses it: ``value``, or None when a template rendered it blank (``""``, spaces,
+    an empty list or one of blanks only).
+
+    :param value: a task argument after templates were rendered (a bound, a filter, the page size).
+    """
     if isinstance(value, str) and not value.strip():
         return None
     if isinstance(value, (list, tuple)) and not [v for v in value if not (isinstance(v, str) and not v.strip())]:

@@ -3,6 +3,10 @@
 ``<path>.manifest.json`` is written after its object is in place, so its presence means the export
 completed. It records the window and filters, the counts, the sha256 of the stored bytes and the
 sha256 of the sorted event ids (``ids_sha256``), the API usage, and when the export ran.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations
@@ -17,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit import __version__
-from airflow_provider_slack_audit.operators._ids import SortedIdsDigest
-from airflow_provider_slack_audit.operators._storage import LocalFileSink
+from airflow_provider_slack_audit.export.ids import SortedIdsDigest
+from airflow_provider_slack_audit.export.storage import LocalFileSink
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    from airflow_provider_slack_audit.arguments.window import AuditWindow
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
-    from airflow_provider_slack_audit.operators._writer import ExportTarget, ExportWriter
-    from airflow_provider_slack_audit.windows import AuditWindow
+    from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter
 
 #: What a manifest's name adds to its object's.
 MANIFEST_SUFFIX = ".manifest.json"

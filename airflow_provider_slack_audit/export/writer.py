@@ -4,7 +4,11 @@
 already encoded (``write_lines``), compresses them in a background thread, counts and hashes the stored
 bytes (``events``, ``bytes``, ``sha256``), and ends in one :meth:`~ExportWriter.commit` or one
 :meth:`~ExportWriter.abort` (used by failures and by ``on_kill``). Where the bytes go until the commit
-is the job of a sink (:mod:`._storage`): temp-and-rename locally, one conditional upload elsewhere.
+is the job of a sink (:mod:`.storage`): temp-and-rename locally, one conditional upload elsewhere.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from airflow.providers.common.compat.sdk import AirflowFailException, ObjectStor
 
 from airflow_provider_slack_audit.client.jsonio import CHUNK_ENTRIES, iter_lines_chunks
 from airflow_provider_slack_audit.client.raw_page import RawPage
-from airflow_provider_slack_audit.operators._parallel_gzip import ParallelGzipWriter
-from airflow_provider_slack_audit.operators._storage import (
+from airflow_provider_slack_audit.export.parallel_gzip import ParallelGzipWriter
+from airflow_provider_slack_audit.export.storage import (
     DEFAULT_STALE_AFTER,
     ExportAborted,
     LocalFileSink,

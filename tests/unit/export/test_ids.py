@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from airflow_provider_slack_audit.operators._ids import SortedIdsDigest
+from airflow_provider_slack_audit.export.ids import SortedIdsDigest
 
 
 def reference(ids: list[str]) -> str:

@@ -1,0 +1,100 @@
+"""Reading an exported object back: each event's id, and the sha256 and size of the stored bytes.
+
+Streams the object (gzip or plain JSON Lines) a chunk at a time, so an object of any size is read in
+bounded memory; an object that is cut, altered or not an export of this provider fails the task.
+
+Internal to the export and reconcile operators; not an API.
+
+:meta private:
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit.client.jsonio import loads
+from airflow_provider_slack_audit.export.ids import IdIndex
+from airflow_provider_slack_audit.export.manifest import READ_CHUNK
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    from airflow_provider_slack_audit.export.writer import ExportTarget
+
+
+class _HashingReader:
+    """Reads a binary stream and hashes (and counts) every byte that passes."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        self.bytes += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(READ_CHUNK):
+            pass
+
+
+def _lines(stream: Any) -> Iterator[bytes]:
+    rest = b""
+    while chunk := stream.read(READ_CHUNK):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[[str], Any]) -> tuple[str, int, int]:
+    """Stream the JSON Lines object at ``path`` and call ``on_id`` with each event's id.
+
+    Returns ``(sha256, bytes, events)`` of the stored object. Only one chunk and one line are in
+    memory at a time.
+    """
+    events = 0
+    with path.open("rb") as raw:
+        hashing = _HashingReader(raw)
+        stream: Any = gzip.GzipFile(fileobj=hashing, mode="rb") if gzip_ else hashing
+        try:
+            for number, line in enumerate(_lines(stream), 1):
+                if not line.strip():
+                    continue
+                try:
+                    event_id = loads(line)["id"]
+                except (ValueError, KeyError, TypeError):
+                    raise AirflowFailException(
+                        f"{url} line {number} is not an audit event with an id: the object was altered or is not "
+                        "an export of this provider. Export the window again."
+                    ) from None
+                on_id(event_id)
+                events += 1
+        except (OSError, EOFError) as err:  # gzip: a cut or altered stream
+            raise AirflowFailException(
+                f"{url} cannot be read as {'gzip ' if gzip_ else ''}JSON Lines ({err}): it was altered or cut. "
+                "Export the window again."
+            ) from None
+        hashing.drain()
+    return hashing.digest.hexdigest(), hashing.bytes, events
+
+
+def object_ids(target: ExportTarget, gzip_: bool) -> IdIndex:
+    """The ids of the object at ``target``, read back from the store (a frozen :class:`IdIndex`).
+
+    :param target: the exported object.
+    :param gzip_: whether the object is gzip-compressed.
+    """
+    index = IdIndex()
+    scan_ids(target.path, target.url, gzip_=gzip_, on_id=index.add)
+    index.freeze()
+    return index

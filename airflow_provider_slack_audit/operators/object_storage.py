@@ -1,0 +1,155 @@
+"""The operator that writes a window of audit events to object storage, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_slack_audit.export.late_files import late_files, newest_late_second, remove_stale_late_files
+from airflow_provider_slack_audit.export.manifest import ExportTally, remove_manifest, write_manifest_of
+from airflow_provider_slack_audit.export.scan import object_ids
+from airflow_provider_slack_audit.export.writer import resolve_target
+from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
+from airflow_provider_slack_audit.operators._lineage import LineageMixin
+from airflow_provider_slack_audit.operators.base import BaseSlackAuditLogsOperator
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_slack_audit.arguments.window import AuditWindow
+    from airflow_provider_slack_audit.client import LogsQuery
+
+
+class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOperator):
+    """
+    Write the run's window of Slack audit log events to object storage as JSON Lines.
+
+    One JSON event per line, the bytes Slack sent (an event sent over several lines is put on one), newest
+    first; events dated outside the window are left out (logged); gzip-compressed when the path ends in
+    ``.gz`` or ``compression="gzip"``, as gzip members compressed on every core. The window is streamed
+    page by page (memory stays bounded by a page).
+    Nothing appears at ``path`` unless the whole window was read and written, and an earlier object there
+    is left as it was on any failure or kill: on object stores the object is one upload that the store
+    makes visible only when it completes; locally a temporary sibling ``.<name>.<random>.partial`` is
+    renamed into place. Nothing is opened before the settle wait ends.
+
+    :param path: where to write, as a URL Airflow's object storage understands: ``file:///data/audit.jsonl.gz``,
+        ``s3://bucket/slack/audit.jsonl.gz``, ``gs://...``. Templated, so a run can write its own object.
+    :param conn_id: the Airflow connection for the storage (e.g. an ``aws`` connection for ``s3://``); None
+        uses the scheme's default.
+    :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
+    :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
+        the task instead, also when another run creates the object while this one is writing (S3's
+        conditional write, a hard link locally; other stores refuse ``overwrite=False`` with an error).
+    :param manifest: write ``<path>.manifest.json`` once the object is in place: the window, filters, counts,
+        the sha256 of the stored bytes and of the sorted event ids (evidence that the export is whole and
+        unaltered; :class:`~airflow_provider_slack_audit.operators.reconcile.SlackAuditLogsReconcileOperator`
+        checks it). The manifest of an object being
+        replaced is removed first, also with ``manifest=False``: a manifest never describes another object.
+    :param asset: the Asset this task declares and records one event on per run (extra: ``path``,
+        ``events``, ``bytes``, ``oldest``, ``latest``): an ``Asset``, a URI, or an ``AssetAlias`` to name
+        each object as an Asset of its own. Default: ``path`` itself when it has no template, else its
+        static part (``s3://bucket/slack/{{ ds }}.jsonl`` -> ``s3://bucket/slack``), else
+        ``slack-audit://<slack_audit_conn_id>/<dag_id>/<task_id>``.
+    """
+
+    template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        conn_id: str | None = None,
+        compression: str | None = "infer",
+        overwrite: bool = True,
+        manifest: bool = True,
+        asset: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if compression not in ("infer", "gzip", None):
+            raise ValueError(f'compression={compression!r}: use "infer" (by the .gz suffix), "gzip" or None.')
+        self.path = path
+        self.conn_id = conn_id
+        self.compression = compression
+        self.overwrite = overwrite
+        self.manifest = manifest
+        dag = getattr(self, "dag", None) if self.has_dag() else None
+        self.asset = export_asset(
+            path,
+            asset=asset,
+            slack_audit_conn_id=self.slack_audit_conn_id,
+            dag_id=getattr(dag, "dag_id", None),
+            task_id=self.task_id,
+        )
+        self.outlets = [*(self.outlets or []), self.asset]
+
+    def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
+        target = resolve_target(self.path, self.conn_id)
+        gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
+        self.log.info(
+            "Exporting Slack audit logs for %s to %s (%s)", window.describe(), target.url, "gzip" if gzip else "plain"
+        )
+        read = self.read_in_window(window, query)
+        tally = ExportTally()
+        client = self.walking_client()
+        writer = self.open_writer(target, overwrite=self.overwrite, gzip=gzip)
+        try:
+            with writer:
+                # Events are copied as Slack sent them: only id (de-duplication, in the walk) and
+                # date_create (the window check) are decoded; memory stays at one page of bytes.
+                for entries in read:
+                    writer.write_raw_page(entries)
+                    if self.manifest:
+                        tally.add(entries.ids, entries.seconds)
+                    del entries  # let the page go before the next one is fetched
+                # The object and its manifest are one: the manifest of the object being replaced goes before
+                # the commit, and the new one is written only once the new object is in place.
+                if remove_manifest(target.path, local=target.is_local):
+                    self.log.info("Removed the manifest of the object being replaced at %s", target.url)
+            ids_sha256 = tally.ids.hexdigest() if self.manifest else None
+        finally:
+            self._writer = None
+            tally.close()
+        read.finish()
+        summary: dict[str, Any] = {
+            "path": target.url,
+            "events": writer.events,
+            "bytes": writer.bytes,
+            "oldest": window.oldest,
+            "latest": window.latest,
+            "sha256": writer.sha256,
+            "ids_sha256": ids_sha256,
+            "manifest": None,
+        }
+        # Listed once, before the manifest: it records the newest late file name (a reconciliation names its
+        # late file after it, so a name removed below is never used again), and only these are removed.
+        lates = late_files(target.path, gzip=gzip)
+        if self.manifest:
+            summary["manifest"] = write_manifest_of(
+                target,
+                writer,
+                window=window,
+                filters=query,
+                tally=tally,
+                ids_sha256=ids_sha256,
+                client=client,
+                late_after=newest_late_second(lates),
+            )
+        removed, kept = remove_stale_late_files(
+            lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, gzip)
+        )
+        for name in removed:
+            self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
+        for name in kept:
+            self.log.warning(
+                "Could not remove %s, whose events the new %s holds (may this role delete?). Its manifest names the "
+                "earlier export's sha256, or it has none and every event of it is in the object: loaders must skip "
+                "it",
+                name,
+                target.url,
+            )
+        self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
+        self.record_lineage(client, window, query, outputs=[(target.path, writer.events, writer.bytes)])
+        record_asset_event(context, self.asset, target.url, summary)
+        return summary
