@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying
 
-from airflow_provider_slack_audit.client.core import BodyLimit, ClientCore, Request
+from airflow_provider_slack_audit.client.core import ClientCore
+from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk

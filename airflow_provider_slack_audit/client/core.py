@@ -1,10 +1,12 @@
-"""What the sync and the async client share: the constructor, the methods, requests, retries, errors.
+"""What the sync and the async client share: the constructor and the methods.
 
 :class:`ClientCore` holds everything but the I/O. A transport subclass adds three things: how one
 attempt is sent (``_attempt``), how the retries are run around it (``_send``: tenacity's
 ``Retrying`` or ``AsyncRetrying``, with the arguments this class builds), and how pages are walked
 (``_walk_pages``, driving :class:`~.walk.PageWalk`). The public methods are written once, here: on
-the async client they return awaitables (``await client.logs(...)``) and async iterators.
+the async client they return awaitables (``await client.logs(...)``) and async iterators. What is
+done around each call's attempts (retry arguments, logs, decoding, the final error) is in its base
+class :class:`~.attempts.ClientAttempts`; :class:`Request` and :class:`BodyLimit` in :mod:`.request`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import random
 import ssl as ssl_module
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import urlsplit
 
+from airflow_provider_slack_audit.client.attempts import ClientAttempts
 from airflow_provider_slack_audit.client.config import (
     DEFAULT_BASE_URL,
     check_base_url,
@@ -25,27 +26,18 @@ from airflow_provider_slack_audit.client.config import (
     check_ssl,
     check_timeout,
     check_token,
-    redact_url,
-    redacted_headers,
     user_agent,
     whole_number,
 )
-from airflow_provider_slack_audit.client.errors import (
-    SlackAuditLogsConnectionError,
-    SlackAuditLogsError,
-    SlackAuditLogsServerError,
-)
 from airflow_provider_slack_audit.client.pacing import RequestPacer
 from airflow_provider_slack_audit.client.query import LogsQuery
-from airflow_provider_slack_audit.client.response import AuditLogsResponse
-from airflow_provider_slack_audit.client.retry_handlers import HandlerBridge, HandlerHttpRequest
-from airflow_provider_slack_audit.client.retry_rules import RetrySettings, TransportFailure, is_rate_limited
+from airflow_provider_slack_audit.client.request import MAX_BODY_BYTES, BodyLimit, Request
+from airflow_provider_slack_audit.client.retry_rules import RetrySettings
 from airflow_provider_slack_audit.client.stats import ClientStats
 from airflow_provider_slack_audit.client.walk import PageWalk
 
-#: The largest body read: far above a full page (9999 events are about 6.5 MB of JSON).
-MAX_BODY_BYTES = 128 * 1024 * 1024
-_LOG_BODY_CHARS = 2000
+__all__ = ["MAX_BODY_BYTES", "BodyLimit", "CallT", "ClientCore", "EntriesT", "PagesT", "Request"]
+
 
 #: What the public methods return: an answer (sync) or an awaitable of one (async).
 CallT = TypeVar("CallT")
@@ -54,65 +46,7 @@ PagesT = TypeVar("PagesT")
 EntriesT = TypeVar("EntriesT")
 
 
-@dataclass
-class Request:
-    """One API call, as the transports send it (the token is added by the transport, never here).
-
-    ``attempts`` counts the attempts made so far (the transports add one per attempt).
-    """
-
-    method: str
-    url: str
-    params: dict[str, Any]
-    headers: dict[str, str]
-    body: dict[str, Any] | None = None
-    #: Keep a ``logs`` answer's bytes and read a good page entry by entry (``response.raw_page``).
-    raw_entries: bool = False
-    path: str = field(init=False)
-    attempts: int = field(default=0, init=False)
-
-    def __post_init__(self) -> None:
-        self.path = urlsplit(self.url).path
-
-
-class BodyLimit:
-    """Counts the bytes of one body as they arrive; a body over the bound is a retryable failure."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.started = False  # the headers came: a failure from now on cuts the body
-
-    def expect(self, size: int) -> None:
-        """The server announced ``size`` bytes (Content-Length): refuse a body over the bound before reading it."""
-        if size > self.max_bytes:
-            raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
-
-    def add(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
-        self.chunks.append(chunk)
-
-    def content(self) -> bytes:
-        """The body's bytes, as they came; the pieces are let go, and a body read in one piece is not copied."""
-        chunks, self.chunks = self.chunks, []
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    def text(self) -> str:
-        """The body as text; a body that is not UTF-8 is a retryable failure (it cannot be JSON)."""
-        data = self.content()
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            failed = True
-        if failed:
-            raise TransportFailure("a body that is not UTF-8")
-        return ""
-
-
-class ClientCore(Generic[CallT, PagesT, EntriesT]):
+class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
     """A client for Slack's Audit Logs API (https://api.slack.com/audit/v1/); see the transports.
 
     Code written for slack_sdk's ``AuditLogsClient`` / ``AsyncAuditLogsClient`` runs unchanged but
@@ -359,114 +293,6 @@ class ClientCore(Generic[CallT, PagesT, EntriesT]):
     def _walk_entries(self, pages: PagesT) -> EntriesT:
         raise NotImplementedError
 
-    def _uses_handlers(self) -> bool:
-        return self._handlers_given or bool(self.retry_handlers)
-
-    def _retrying_arguments(self, request: Request, *, asynchronous: bool) -> dict[str, Any]:
-        """tenacity arguments for one call: the default rules, or the slack_sdk handlers'."""
-
-        def on_retry(reason: str, number: int, wait: float) -> None:
-            self.stats.retries += 1
-            self.stats.waited_seconds += wait
-            plan = (
-                "asked by a retry handler"
-                if self._uses_handlers()
-                else f"of {self.retry_settings.max_retries} in {wait:.1f}s"
-            )
-            self.logger.warning(
-                "Slack Audit Logs API %s %s: %s; retry %d %s",
-                request.method,
-                request.path,
-                self.redact(reason),
-                number,
-                plan,
-            )
-
-        if self._uses_handlers():
-            headers = {**request.headers, **({"Authorization": "***"} if self.token else {})}
-            bridge = HandlerBridge(
-                self.retry_handlers,
-                HandlerHttpRequest(method=request.method, url=request.url, headers=headers),
-                on_retry,
-            )
-            return bridge.async_arguments() if asynchronous else bridge.sync_arguments()
-        return self.retry_settings.tenacity_arguments(
-            sleep=self._sleep or self._default_sleep(),
-            wall_clock=self._wall_clock,
-            rng=self._rng,
-            on_retry=on_retry,
-        )
-
     @staticmethod
     def _default_sleep() -> Callable[[float], Any]:
         raise NotImplementedError
-
-    def _log_request(self, request: Request) -> None:
-        if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug(
-                "Sending %s %s params=%s headers=%s%s",
-                request.method,
-                request.url,
-                request.params,
-                redacted_headers({**request.headers, **({"Authorization": "***"} if self.token else {})}),
-                f" proxy={redact_url(self.proxy)}" if self.proxy else "",
-            )
-
-    def _response(self, request: Request, status_code: int, headers: Mapping[str, Any], url: str, body: BodyLimit):
-        """The answer of one attempt, decoded, counted and logged."""
-        return self._received(request, self._decoded(request, status_code, headers, url, body))
-
-    @staticmethod
-    def _decoded(
-        request: Request, status_code: int, headers: Mapping[str, Any], url: str, body: BodyLimit
-    ) -> AuditLogsResponse:
-        """The answer of one attempt with its body decoded: no I/O, no shared state (a thread may run it)."""
-        # Entries read raw keep the bytes (msgspec checks they are UTF-8 as it reads them).
-        raw: str | bytes = body.content() if request.raw_entries else body.text()
-        response = AuditLogsResponse(
-            url=url,
-            status_code=status_code,
-            raw_body=raw,
-            headers=headers,
-            method=request.method,
-            raw_entries=request.raw_entries,
-        )
-        response.attempts = request.attempts
-        return response
-
-    def _received(self, request: Request, response: AuditLogsResponse) -> AuditLogsResponse:
-        """Count and log a decoded answer."""
-        if self.logger.isEnabledFor(logging.DEBUG):
-            raw = response._text or ""  # as it came: bytes for a page read raw (not decoded to log it)
-            self.logger.debug(
-                "Received HTTP %s for %s %s headers=%s body=%s",
-                response.status_code,
-                request.method,
-                request.path,
-                dict(response.headers),
-                self.redact(
-                    raw[:_LOG_BODY_CHARS].decode("utf-8", "replace")
-                    if isinstance(raw, bytes)
-                    else raw[:_LOG_BODY_CHARS]
-                )
-                + ("..." if len(raw) > _LOG_BODY_CHARS else ""),
-            )
-        if is_rate_limited(response):
-            self.stats.rate_limited += 1
-        return response
-
-    def _failed(self, request: Request, failure: TransportFailure) -> SlackAuditLogsError:
-        """The typed error for a call whose attempts ended without an answer (raise it outside any ``except``)."""
-        attempts = request.attempts
-        where = f"{request.method} {urlsplit(request.url).hostname}{request.path}"
-        what = self.redact(failure.what)
-        if not failure.retryable:
-            return SlackAuditLogsError(f"{where} could not be completed: {what}.")
-        message = (
-            f"{where} got no usable answer after {attempts} attempt{'s' if attempts != 1 else ''}: {what}. "
-            "This is usually temporary: run again later; if it persists, check the network, the proxy "
-            "settings and https://slack-status.com."
-        )
-        if failure.reason is None:
-            return SlackAuditLogsServerError(message)
-        return SlackAuditLogsConnectionError(message, reason=failure.reason, attempts=attempts)

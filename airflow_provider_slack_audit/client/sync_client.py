@@ -12,7 +12,8 @@ import urllib3
 from tenacity import Retrying
 
 from airflow_provider_slack_audit.client.config import redact_url
-from airflow_provider_slack_audit.client.core import BodyLimit, ClientCore, Request
+from airflow_provider_slack_audit.client.core import ClientCore
+from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, is_socket_level, root_error
 from airflow_provider_slack_audit.client.session import build_session, deadline

@@ -1,61 +1,54 @@
-"""The HTTP server: Slack's Audit Logs API on loopback, with faults and a rate limit on request.
+"""The emulator: Slack's Audit Logs API on loopback, with faults and a rate limit on request.
 
-:class:`Emulator` is both the server and the handle tests hold (``slack_audit_emulator``).
+:class:`Emulator` is both the server and the handle tests hold (``slack_audit_emulator``): it holds
+the configuration and the state, starts and stops the server, and answers a test's questions. The
+work is done in internal modules: :mod:`.routing` (what a call is answered with), :mod:`.http_server`
+(sockets and threads), :mod:`.request_log` (the calls received and the counters),
+:mod:`.late_events` (late arrivals) and :mod:`.page_cache`. :class:`RequestRecord`,
+:class:`EmulatorStats`, :data:`DEFAULT_TOKEN` and :data:`ERROR_TOKENS` are imported from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import socket
-import struct
 import threading
-import time
-from collections import Counter, OrderedDict, deque
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-from airflow_provider_slack_audit.emulator import catalog
-from airflow_provider_slack_audit.emulator.cursor import CursorCodec, InvalidCursor
+from airflow_provider_slack_audit.emulator.cursor import CursorCodec
 from airflow_provider_slack_audit.emulator.dataset import (
-    AUDIT_LOGS_EPOCH,
     DEFAULT_END,
     DEFAULT_EVENTS_PER_HOUR,
     DEFAULT_START,
     Dataset,
     DatasetConfig,
-    Filters,
-    action_indexes,
 )
 from airflow_provider_slack_audit.emulator.faults import FaultController, FaultSpec, RateLimiter
+from airflow_provider_slack_audit.emulator.http_server import EmulatorHTTPServer
+from airflow_provider_slack_audit.emulator.late_events import LateWindows
+from airflow_provider_slack_audit.emulator.page_cache import PageCache
+from airflow_provider_slack_audit.emulator.request_log import EmulatorStats, RequestLog, RequestRecord
+from airflow_provider_slack_audit.emulator.routing import (
+    BASE_PATH,
+    DEFAULT_TOKEN,
+    ERROR_TOKENS,
+    MAX_ACTIONS,
+    MAX_LIMIT,
+    AuditLogsApi,
+)
 
-log = logging.getLogger("airflow_provider_slack_audit.emulator")
-
-#: The token the emulator accepts unless told otherwise: fake, and distinctive so a test can
-#: grep logs and files for it to prove it never leaks.
-DEFAULT_TOKEN = "xoxp-4242424242-0000000000-emulator-fake-token-not-for-real-use"  # noqa: S105 - fake
-#: Tokens that stand for an org the real API refuses, and the error each one gets.
-ERROR_TOKENS: dict[str, tuple[str, int]] = {
-    "xoxp-emulator-feature-not-enabled": ("feature_not_enabled", 403),  # not an Enterprise org
-    "xoxp-emulator-missing-scope": ("missing_scope", 403),  # token lacks auditlogs:read
-    "xoxp-emulator-not-an-owner": ("invalid_authentication", 401),  # token of an admin, not an owner
-    "xoxp-emulator-user-not-authorized": ("user_not_authorized", 403),  # installer is not an org owner
-    "xoxp-emulator-team-not-authorized": ("team_not_authorized", 403),  # installed on a workspace
-    "xoxp-emulator-invalid-workspace": ("invalid_workspace", 403),
-    "xoxp-emulator-method-not-allowed": ("method_not_allowed", 403),
-}
-MAX_ACTIONS = 30
-MAX_LIMIT = 9999
-_BASE_PATH = "/audit/v1/"
-_ENDPOINTS = ("logs", "schemas", "actions")
-
-
-class _Abort(Exception):
-    """The handler dropped the connection on purpose (fault injection)."""
+__all__ = [
+    "DEFAULT_TOKEN",
+    "ERROR_TOKENS",
+    "MAX_ACTIONS",
+    "MAX_LIMIT",
+    "Emulator",
+    "EmulatorStats",
+    "PageCache",
+    "RequestRecord",
+    "to_epoch",
+]
 
 
 def to_epoch(value: int | float | str | datetime) -> int:
@@ -77,155 +70,6 @@ def to_epoch(value: int | float | str | datetime) -> int:
             value = value.replace(tzinfo=timezone.utc)
         return int(value.timestamp())
     raise TypeError(f"cannot read a time from {type(value).__name__}")
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One call the emulator received.
-
-    Attributes:
-        endpoint: ``logs``, ``schemas``, ``actions`` or the unknown path asked for.
-        params: The query parameters as received (strings; the last value of a repeated one).
-        status: HTTP status sent (0 for a connection reset).
-        fault: Kind of the fault injected into this call, if any.
-        entries: Entries in the page served (with duplicates), for ``logs``.
-        time: Wall-clock time the call arrived.
-    """
-
-    endpoint: str
-    params: dict[str, str]
-    status: int
-    fault: str | None = None
-    entries: int = 0
-    time: float = 0.0
-
-    @property
-    def cursor(self) -> str | None:
-        """The cursor sent, if any."""
-        return self.params.get("cursor")
-
-    def __getitem__(self, key: str) -> str:
-        return self.params[key]
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """A query parameter, or ``default``."""
-        return self.params.get(key, default)
-
-
-@dataclass(frozen=True)
-class EmulatorStats:
-    """Counters since the last reset. ``stats["logs"]`` is the number of ``logs`` calls.
-
-    Attributes:
-        calls: Calls per endpoint.
-        responses: Responses per HTTP status (0 = connection reset).
-        rate_limited: 429s served (by the rate limiter or a ``rate_limit_burst`` fault).
-        faults: Faults injected, per kind.
-        entries_served: Entries sent in ``logs`` pages (duplicates included).
-    """
-
-    calls: dict[str, int] = field(default_factory=dict)
-    responses: dict[int, int] = field(default_factory=dict)
-    rate_limited: int = 0
-    faults: dict[str, int] = field(default_factory=dict)
-    entries_served: int = 0
-
-    def __getitem__(self, endpoint: str) -> int:
-        return self.calls.get(endpoint, 0)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address):  # type: ignore[no-untyped-def]
-        with self.conn_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):  # type: ignore[no-untyped-def]
-        with self.conn_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
-        import sys
-
-        exc = sys.exc_info()[1]
-        if isinstance(exc, _Abort | ConnectionError | TimeoutError | ValueError | OSError):
-            return
-        log.exception("emulator: error while serving a request")
-
-    def close_connections(self) -> None:
-        with self.conn_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "SlackAuditLogsEmulator/1"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections close after this
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.emulator._serve(self, "GET")
-
-    def _other(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.server.emulator._serve(self, self.command)
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = _other
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # The request line holds the path and query only, never the Authorization header.
-        log.debug('"%s" %s', self.requestline, code)
-
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("emulator: " + format, *args)
-
-
-class PageCache:
-    """Rendered ``logs`` answers by query, least recently used first out, bounded in bytes."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._size = 0
-        self._pages: OrderedDict[Hashable, tuple[bytes, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> tuple[bytes, int] | None:
-        with self._lock:
-            hit = self._pages.get(key)
-            if hit is not None:
-                self._pages.move_to_end(key)
-            return hit
-
-    def put(self, key: Hashable, body: bytes, entries: int) -> None:
-        if len(body) > self.capacity:
-            return
-        with self._lock:
-            old = self._pages.pop(key, None)
-            if old is not None:
-                self._size -= len(old[0])
-            self._pages[key] = (body, entries)
-            self._size += len(body)
-            while self._size > self.capacity:
-                _, (dropped, _) = self._pages.popitem(last=False)
-                self._size -= len(dropped)
 
 
 class Emulator:
@@ -302,28 +146,30 @@ class Emulator:
         self.host = host
         self._port = port
         self._token = token
-        self._cursors = CursorCodec(f"{seed}:{token}".encode())
         self._initial_rate = (rate_limit, rate_limit_burst)
-        self._rate_limit_error = rate_limit_error
-        self._default_limit = default_limit
-        self._page_budget = page_time_budget
         if page_cache_mb < 0:
             raise ValueError(f"page_cache_mb={page_cache_mb} must be >= 0 (0 turns the page cache off)")
         self._page_cache = PageCache(int(page_cache_mb * 1e6))
         self._initial_faults = list(faults)
         self.faults = FaultController(seed)
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_burst)
-        self._lock = threading.Lock()
-        self._records: deque[RequestRecord] = deque(maxlen=100_000)
-        self._calls: Counter[str] = Counter()
-        self._responses: Counter[int] = Counter()
-        self._rate_limited = 0
-        self._entries_served = 0
-        self._late: list[tuple[int, int, float]] = []
-        self._server: _Server | None = None
+        self._late = LateWindows()
+        self._log = RequestLog()
+        self._api = AuditLogsApi(
+            dataset=self.dataset,
+            token=token,
+            cursors=CursorCodec(f"{seed}:{token}".encode()),
+            faults=self.faults,
+            rate_limiter=self.rate_limiter,
+            rate_limit_error=rate_limit_error,
+            default_limit=default_limit,
+            page_time_budget=page_time_budget,
+            page_cache=self._page_cache,
+            late=self._late,
+            request_log=self._log,
+        )
+        self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._schemas = json.dumps(catalog.schemas_body(), separators=(",", ":")).encode()
-        self._actions = json.dumps(catalog.actions_body(), separators=(",", ":")).encode()
         self._rearm_faults()
 
     def __repr__(self) -> str:  # never shows the token
@@ -335,7 +181,7 @@ class Emulator:
         """Bind and serve in a background thread; returns ``self``."""
         if self._server is not None:
             return self
-        self._server = _Server((self.host, self._port), self)
+        self._server = EmulatorHTTPServer((self.host, self._port), self._api.serve)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="slack-audit-emulator", daemon=True
@@ -346,7 +192,7 @@ class Emulator:
     def serve_forever(self) -> None:
         """Bind (if needed) and serve in the calling thread until :meth:`stop` or KeyboardInterrupt."""
         if self._server is None:
-            self._server = _Server((self.host, self._port), self)
+            self._server = EmulatorHTTPServer((self.host, self._port), self._api.serve)
             self._port = self._server.server_address[1]
         self._server.serve_forever(poll_interval=0.2)
 
@@ -378,7 +224,7 @@ class Emulator:
     def base_url(self) -> str:
         """``http://host:port/audit/v1/``: what a client takes as its ``base_url``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}{_BASE_PATH}"
+        return f"http://{host}:{self._port}{BASE_PATH}"
 
     @property
     def token(self) -> str:
@@ -415,7 +261,7 @@ class Emulator:
             action=action,
             actor=actor,
             entity=entity,
-            visible=None if include_late else self._visible_hook(),
+            visible=None if include_late else self._late.visible_hook(),
         )
 
     def jsonl(self, oldest: int, latest: int) -> bytes:
@@ -436,14 +282,7 @@ class Emulator:
 
         Returns the wall-clock time at which they appear.
         """
-        if oldest > latest:
-            raise ValueError(f"oldest={oldest} is after latest={latest}")
-        if delay < 0:
-            raise ValueError(f"delay={delay} must be >= 0 seconds")
-        visible_at = time.time() + delay
-        with self._lock:
-            self._late.append((oldest, latest, visible_at))
-        return visible_at
+        return self._late.add(oldest, latest, delay=delay)
 
     def set_rate_limit(self, calls_per_minute: float | None, *, burst: int | None = None) -> None:
         """Turn the org-wide rate limit on (calls per minute, optional burst size) or off (0/None)."""
@@ -452,39 +291,25 @@ class Emulator:
     @property
     def stats(self) -> EmulatorStats:
         """Counters since the last :meth:`reset`."""
-        with self._lock:
-            return EmulatorStats(
-                calls=dict(self._calls),
-                responses=dict(self._responses),
-                rate_limited=self._rate_limited,
-                faults=dict(self.faults.fired),
-                entries_served=self._entries_served,
-            )
+        return self._log.stats(self.faults.fired)
 
     @property
     def requests(self) -> list[RequestRecord]:
         """Every ``logs`` call since the last :meth:`reset`, oldest first, with its query params."""
-        with self._lock:
-            return [r for r in self._records if r.endpoint == "logs"]
+        return self._log.records("logs")
 
     @property
     def all_requests(self) -> list[RequestRecord]:
         """Every call (any endpoint) since the last :meth:`reset`."""
-        with self._lock:
-            return list(self._records)
+        return self._log.records()
 
     def reset(self) -> None:
         """Back to the configured state: faults, late windows, rate limit, counters and records."""
         self.faults.clear()
         self._rearm_faults()
         self.rate_limiter.configure(*self._initial_rate)
-        with self._lock:
-            self._late.clear()
-            self._records.clear()
-            self._calls.clear()
-            self._responses.clear()
-            self._rate_limited = 0
-            self._entries_served = 0
+        self._late.clear()
+        self._log.clear()
 
     def _rearm_faults(self) -> None:
         for spec in self._initial_faults:
@@ -514,264 +339,3 @@ class Emulator:
         """
         query = urlencode({"base_url": self.base_url, **{k: str(v) for k, v in (extra or {}).items()}})
         return f"slack-audit://:{quote(self._token, safe='')}@/?{query}"
-
-    # ------------------------------------------------------------------ serving
-    def _visible_hook(self):  # type: ignore[no-untyped-def]
-        with self._lock:
-            windows = list(self._late)
-        if not windows:
-            return None
-
-        def visible(second: int) -> float | None:
-            at = None
-            for lo, hi, visible_at in windows:
-                if lo <= second <= hi and (at is None or visible_at > at):
-                    at = visible_at
-            return at
-
-        return visible
-
-    def _record(self, record: RequestRecord) -> None:
-        with self._lock:
-            self._records.append(record)
-            self._calls[record.endpoint] += 1
-            self._responses[record.status] += 1
-            if record.status == 429:
-                self._rate_limited += 1
-            self._entries_served += record.entries
-
-    def _serve(self, handler: _Handler, method: str) -> None:
-        url = urlsplit(handler.path)
-        params = dict(parse_qsl(url.query, keep_blank_values=True))
-        path = url.path
-        endpoint = path[len(_BASE_PATH) :].strip("/") if path.startswith(_BASE_PATH) else path
-        now = time.time()
-        if endpoint not in _ENDPOINTS:
-            self._send_error(handler, 404, "bad_endpoint", endpoint, params, now)
-            return
-        if method != "GET":
-            self._send_error(handler, 405, "method_not_allowed", endpoint, params, now)
-            return
-        fault = self.faults.pick(endpoint, bool(params.get("cursor")))
-        kind = fault.kind if fault else None
-        if fault is not None:
-            if kind == "slow":
-                time.sleep(fault.delay)
-            elif kind == "reset":
-                self._record(RequestRecord(endpoint, params, 0, kind, 0, now))
-                self._reset_connection(handler)
-            elif kind.startswith("http_5"):  # type: ignore[union-attr]
-                body = {"ok": False, "error": "internal_error" if fault.status == 500 else "service_unavailable"}
-                self._send(handler, fault.status, json.dumps(body).encode(), endpoint, params, now, kind)
-                return
-            elif kind == "rate_limit_burst":
-                body = json.dumps({"ok": False, "error": fault.error}).encode()
-                headers = {"Retry-After": str(fault.retry_after)}
-                self._send(handler, 429, body, endpoint, params, now, kind, headers=headers)
-                return
-            elif kind == "reject_cursor":
-                self._send_error(handler, 400, "invalid_cursor", endpoint, params, now, kind)
-                return
-            elif kind == "not_json":
-                body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-                self._send(handler, 200, body, endpoint, params, now, kind, content_type="text/html")
-                return
-        retry_after = self.rate_limiter.acquire()
-        if retry_after is not None:
-            body = json.dumps({"ok": False, "error": self._rate_limit_error}).encode()
-            self._send(handler, 429, body, endpoint, params, now, kind, headers={"Retry-After": str(retry_after)})
-            return
-        if endpoint == "schemas":
-            self._send(handler, 200, self._schemas, endpoint, params, now, kind, cut=kind == "cut_body")
-            return
-        if endpoint == "actions":
-            self._send(handler, 200, self._actions, endpoint, params, now, kind, cut=kind == "cut_body")
-            return
-        self._serve_logs(handler, params, now, fault)
-
-    def _serve_logs(self, handler: _Handler, params: dict[str, str], now: float, fault: FaultSpec | None) -> None:
-        kind = fault.kind if fault else None
-        error = self._check_auth(handler.headers.get("Authorization"))
-        if error is not None:
-            self._send_error(handler, error[1], error[0], "logs", params, now, kind)
-            return
-        try:
-            oldest, latest, limit, filters, start = self._parse_logs_params(params, now)
-        except _ApiError as exc:
-            self._send_error(handler, 400, exc.code, "logs", params, now, kind, message=exc.message)
-            return
-        visible = self._visible_hook()
-        cfg = self.dataset.config
-        key = (oldest, min(latest, start), limit, filters)
-        cacheable = (
-            self._page_cache.capacity > 0
-            and kind is None
-            and visible is None
-            and cfg.end is not None
-            and cfg.end + cfg.ingest_lag < now
-        )
-        cached = self._page_cache.get(key) if cacheable else None
-        if cached is not None:
-            body, count = cached
-            self._send(handler, 200, body, "logs", params, now, kind, entries=count)
-            return
-        deadline = time.perf_counter() + self._page_budget if self._page_budget else None
-        page = self.dataset.page(
-            oldest=oldest,
-            latest=min(latest, start),
-            limit=limit,
-            filters=filters,
-            visible=visible,
-            now=now,
-            deadline=deadline,
-        )
-        entries = page.entries
-        if kind == "duplicate_entries" and entries:
-            entries = list(entries)
-            n = len(entries)
-            for k in range(min(fault.duplicates, n)):  # type: ignore[union-attr]
-                src = (k * 7919) % n
-                entries.insert(src + 1, entries[src])  # right after itself: order stays newest first
-        if kind == "outside_window":
-            entries = [_outside_entry(latest + 1), *entries, _outside_entry(oldest - 1)]
-        cursor = "" if page.next_second is None else self._cursors.encode(page.next_second)
-        body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'.encode()
-        if cacheable:
-            self._page_cache.put(key, body, len(entries))
-        self._send(handler, 200, body, "logs", params, now, kind, entries=len(entries), cut=kind == "cut_body")
-
-    def _check_auth(self, header: str | None) -> tuple[str, int] | None:
-        if not header:
-            return ("missing_authentication", 401)
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return ("missing_authentication", 401)
-        if token == self._token:
-            return None
-        return ERROR_TOKENS.get(token, ("invalid_authentication", 401))
-
-    def _parse_logs_params(self, params: dict[str, str], now: float) -> tuple[int, int, int, Filters, int]:
-        def integer(name: str, default: int) -> int:
-            raw = params.get(name)
-            if raw is None or raw == "":
-                return default
-            if not raw.isdigit():
-                raise _ApiError(
-                    "invalid_arguments",
-                    f"{name} must be whole unix seconds (digits only), got {raw!r}; do not send floats or "
-                    "scientific notation",
-                )
-            return int(raw)
-
-        oldest = integer("oldest", AUDIT_LOGS_EPOCH)
-        latest = integer("latest", int(now))
-        raw_limit = params.get("limit")
-        if raw_limit is None or raw_limit == "":
-            limit = self._default_limit
-        elif not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise _ApiError("invalid_arguments", f"limit must be an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}")
-        else:
-            limit = int(raw_limit)
-        if oldest > latest:
-            raise _ApiError("invalid_range", f"oldest={oldest} is after latest={latest}")
-        if latest < AUDIT_LOGS_EPOCH:
-            raise _ApiError("invalid_range", "the range ends before 2018-03-15, when audit logs begin")
-        if oldest > now:
-            raise _ApiError("invalid_range", "the range starts in the future")
-        action = params.get("action")
-        actions = None
-        if action is not None and action != "":
-            names = action.split(",")
-            if len(names) > MAX_ACTIONS:
-                raise _ApiError("invalid_arguments", f"at most {MAX_ACTIONS} actions per call, got {len(names)}")
-            if any(name not in catalog.KNOWN_ACTIONS for name in names):
-                raise _ApiError("invalid_action", "unknown action; see GET actions")
-            actions = action_indexes(names)
-        filters = Filters(actions, params.get("actor") or None, params.get("entity") or None)
-        start = latest
-        cursor = params.get("cursor")
-        if cursor:
-            try:
-                start = self._cursors.decode(cursor)
-            except InvalidCursor as exc:
-                raise _ApiError("invalid_cursor", str(exc)) from exc
-        return oldest, latest, limit, filters, start
-
-    # ------------------------------------------------------------------ sending
-    def _send_error(
-        self,
-        handler: _Handler,
-        status: int,
-        code: str,
-        endpoint: str,
-        params: dict[str, str],
-        now: float,
-        fault: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        body: dict = {"ok": False, "error": code}
-        if message and code == "invalid_arguments":
-            body["response_metadata"] = {"messages": [f"[ERROR] {message}"]}
-        self._send(handler, status, json.dumps(body).encode(), endpoint, params, now, fault)
-
-    def _send(
-        self,
-        handler: _Handler,
-        status: int,
-        body: bytes,
-        endpoint: str,
-        params: dict[str, str],
-        now: float,
-        fault: str | None,
-        *,
-        headers: dict[str, str] | None = None,
-        content_type: str = "application/json; charset=utf-8",
-        entries: int = 0,
-        cut: bool = False,
-    ) -> None:
-        self._record(RequestRecord(endpoint, params, status, fault, entries, now))
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("X-Slack-Req-Id", f"emu-{int(now * 1000):x}")
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        if cut:
-            handler.wfile.write(body[: max(1, len(body) // 2)])
-            handler.wfile.flush()
-            handler.close_connection = True
-            self._reset_connection(handler, hard=False)
-        handler.wfile.write(body)
-
-    @staticmethod
-    def _reset_connection(handler: _Handler, hard: bool = True) -> None:
-        handler.close_connection = True
-        conn = handler.connection
-        try:
-            if hard:  # RST instead of FIN
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            else:
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-        except OSError:
-            pass
-        raise _Abort()
-
-
-def _outside_entry(second: int) -> str:
-    """An event dated ``second``, outside the bounds asked for (the ``outside_window`` fault)."""
-    user = '{"type":"user","user":{"id":"W0OUTSIDE","name":"outside","email":"outside@example.com"}}'
-    return (
-        f'{{"id":"outside-{second}","date_create":{second},"action":"user_login","actor":{user},"entity":{user},'
-        '"context":{"location":{"type":"enterprise","id":"E0OUTSIDE","name":"outside","domain":"outside"},'
-        '"ua":"emulator","ip_address":"127.0.0.1"}}'
-    )
-
-
-class _ApiError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
