@@ -13,7 +13,7 @@ import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
-from tests.fixtures.airflow_cli import LOGICAL_DATE, Code, write_dag
+from tests.fixtures.airflow_cli import LOGICAL_DATE
 
 pytestmark = [pytest.mark.airflow]
 
@@ -24,20 +24,48 @@ def recent_emulator(slack_audit_emulator_factory):
     return slack_audit_emulator_factory(start=int(time.time()) - 7200, end=None, events_per_hour=3600)
 
 
+#: An export of the minute before its run's first task ran: ``started`` says when that was (its XCom, the same
+#: when the export renders its arguments again after the deferral), and the export waits ``settle_seconds``
+#: after it. The second task starts a few seconds after the first (Airflow 3 syncs every DAG file of the folder
+#: before the run, 30 s and more on a loaded machine, but that comes before both).
+SETTLE_DAG = """
+import time
+from datetime import datetime, timezone
+
+from airflow.providers.common.compat.sdk import DAG, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
+
+with DAG(
+    dag_id={dag_id!r},
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+):
+    @task
+    def started() -> int:
+        return int(time.time())
+
+    started() >> SlackAuditLogsToObjectStorageOperator(
+        task_id="task",
+        path={path!r},
+        oldest="{{{{ ti.xcom_pull(task_ids='started') - 60 }}}}",
+        latest="{{{{ ti.xcom_pull(task_ids='started') - 1 }}}}",
+        settle_seconds={settle_seconds!r},
+        deferrable={deferrable!r},
+    )
+"""
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("deferrable", [True, False])
 def test_a_window_that_just_ended_settles_then_exports(deferrable, airflow_cli, recent_emulator, tmp_path):
-    dag_id = write_dag(
-        airflow_cli,
-        f"settle_deferrable_{deferrable}".lower(),
-        path=f"file://{tmp_path}/audit.jsonl",
-        # the minute that ended when the DAG file was parsed, just before the run (Airflow 3 syncs every DAG
-        # file of the folder in between, 30 s and more on a loaded machine): 90 s to wait for late events
-        oldest=Code("int(time.time()) - 60"),
-        latest=Code("int(time.time()) - 1"),
-        settle_seconds=90,
-        deferrable=deferrable,
+    dag_id = f"settle_deferrable_{deferrable}".lower()
+    dag_file = SETTLE_DAG.format(
+        dag_id=dag_id, path=f"file://{tmp_path}/audit.jsonl", settle_seconds=30, deferrable=deferrable
     )
+    (airflow_cli.dags / f"{dag_id}.py").write_text(dag_file)
     env = {"AIRFLOW_CONN_SLACK_AUDIT_DEFAULT": recent_emulator.airflow_conn_json()}
 
     result = airflow_cli.run("dags", "test", dag_id, LOGICAL_DATE, env=env)
