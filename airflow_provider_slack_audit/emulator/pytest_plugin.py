@@ -8,7 +8,7 @@ The session instance serves the documented default data: 2024-01-01T00:00:00Z to
 2024-12-31T23:59:59Z, seed 0, about 1,000 events an hour with bursts, no rate limit.
 This module is imported by every pytest run, so it imports only the standard library (and pytest)
 up front: the emulator's server and dataset are imported inside the fixtures, when a test asks
-for one (``tests/emulator/test_emulator_plugin.py`` proves a plain run does not load them).
+for one (``tests/unit/emulator/test_emulator_plugin.py`` proves a plain run does not load them).
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG
@@ -15,7 +14,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (
     SlackAuditLogsOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
-from tests.fixtures.dag_runs import hourly_dag, load_dag_bag, run_dag, state_name
+from tests.fixtures.dag_runs import hourly_dag, run_dag, state_name
 from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
@@ -117,13 +116,6 @@ def test_xcom_operator_returns_events_and_refuses_too_many(airflow_db, slack_con
     assert [e["id"] for e in events] == [
         e["id"] for e in slack_conn.events(int(H0.timestamp()), int(H0.timestamp()) + 3599, action="user_login")
     ]
-
-
-def test_example_dags_import_cleanly():
-    folder = Path(__file__).resolve().parents[2] / "example_dags"
-    bag = load_dag_bag(folder)
-    assert bag.import_errors == {}
-    assert {"slack_audit_hourly_export", "slack_audit_admin_actions_summary"} <= set(bag.dag_ids)
 
 
 def test_s3_export_with_a_role_that_may_not_delete_replaces_the_object(airflow_db, slack_conn, s3_no_delete):

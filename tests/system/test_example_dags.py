@@ -1,4 +1,5 @@
-"""``airflow dags test <dag> <date>`` of every example DAG, as a CLI subprocess on a fresh Airflow home.
+"""The example DAGs (the code the README and the docs show): each imports cleanly into a DagBag, and
+``airflow dags test <dag> <date>`` of each succeeds, as a CLI subprocess on a fresh Airflow home.
 
 No DAG sync first and no warning filter: what a user who just installed the provider runs. On Airflow
 2.11 this used to fail after writing the file (``FlushError ... DatasetModel.aliases``) because the
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.dag_runs import AIRFLOW_3
+from tests.fixtures.dag_runs import AIRFLOW_3, load_dag_bag
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
+EXAMPLE_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"
 EXAMPLE_DAGS = sorted(
     line.split('"')[1]
-    for path in (Path(__file__).resolve().parents[2] / "example_dags").glob("*.py")
+    for path in EXAMPLE_FOLDER.glob("*.py")
     for line in path.read_text().splitlines()
     if line.strip().startswith("dag_id=")
 )
@@ -35,6 +37,12 @@ def cli_env(slack_audit_emulator, tmp_path) -> dict[str, str]:
         "AIRFLOW_CONN_SLACK_AUDIT_DEFAULT": slack_audit_emulator.airflow_conn_json(),
         "AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT": f"file://{tmp_path}/export",
     }
+
+
+def test_example_dags_import_cleanly():
+    bag = load_dag_bag(EXAMPLE_FOLDER)
+    assert bag.import_errors == {}
+    assert {"slack_audit_hourly_export", "slack_audit_admin_actions_summary"} <= set(bag.dag_ids)
 
 
 def test_every_example_dag_is_covered():

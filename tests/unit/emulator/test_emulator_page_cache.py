@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.emulator.emulator_helpers import HOUR, T0, get_logs, read_all
+from tests.unit.emulator.emulator_helpers import HOUR, T0, get_logs, read_all
 
 
 @pytest.fixture

@@ -330,7 +330,7 @@ def test_refused_token_fails_the_sensor_without_retrying(airflow_db, slack_conn,
 @pytest.mark.airflow
 @pytest.mark.e2e
 def test_example_dag_alerts_on_the_hours_risky_actions(airflow_db, slack_conn):
-    example = Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_sensor.py"
+    example = Path(__file__).resolve().parents[3] / "example_dags" / "example_slack_audit_sensor.py"
     if AIRFLOW_3:  # its DagBag has no include_examples
         from airflow.dag_processing.dagbag import DagBag
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not AIRFLOW_3, reason="asset watchers (BaseEvent
 ACTIONS = ["file_downloaded", "user_login"]
 LAG = 3  # seconds: the most an event waits before the API shows it
 LOOKBACK = 6  # > LAG + poll_interval: every late event is still inside a later window
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -332,7 +332,7 @@ def test_serialize_round_trips_without_token_and_is_deterministic(live):
     assert BaseEventTrigger.hash(*make_trigger(actor="W2").serialize()) != BaseEventTrigger.hash(classpath, kwargs)
     # The same arguments serialise to the same bytes in another process (Airflow compares their hash).
     code = (
-        "import json; from tests.triggers.test_event_trigger import make_trigger; "
+        "import json; from tests.unit.triggers.test_event_trigger import make_trigger; "
         "print(json.dumps(make_trigger(action=['user_login','file_downloaded'], actor='W1', "
         "start='2024-03-01T00:00:00Z').serialize()))"
     )

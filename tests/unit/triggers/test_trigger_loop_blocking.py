@@ -22,7 +22,7 @@ import pytest
 
 from tests.fixtures.dag_runs import AIRFLOW_3
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: The longest the loop may be held by one step of a first poll, GC passes aside (the triggerer warns at 0.2 s).
 MAX_STALL = 0.1
 
