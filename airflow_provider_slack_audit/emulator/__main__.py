@@ -121,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Render the shared fragments in the background: the first big pages are then as fast as later ones.
     threading.Thread(target=emulator.dataset.warm, name="slack-audit-emulator-warm", daemon=True).start()
+    # Both stop it, whatever the process inherited: a shell starts a background job with SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler of its own ("Ctrl-C stops" must hold there too).
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     print(emulator.base_url, flush=True)
     cfg = emulator.dataset.config
     print(

@@ -15,13 +15,33 @@ from airflow_provider_slack_audit.emulator.__main__ import build_parser
 VENV_BIN = Path(sys.executable).parent
 
 
-def _start(*args: str, module: bool = True) -> subprocess.Popen:
+def _start(*args: str, module: bool = True, **popen) -> subprocess.Popen:
     command = (
         [sys.executable, "-m", "airflow_provider_slack_audit.emulator"]
         if module
         else [str(VENV_BIN / "slack-audit-emulator")]
     )
-    return subprocess.Popen([*command, "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*command, "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_ctrl_c_stops_it_even_when_started_with_sigint_ignored():
+    """A shell starts a background job (``slack-audit-emulator &`` in a script, a CI step) with SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler: the emulator still stops on SIGINT."""
+    proc = _start("--rate-limit", "0", preexec_fn=_ignore_sigint)
+    try:
+        assert proc.stdout.readline().strip().endswith("/audit/v1/")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "slack-audit-emulator: stopped" in err
 
 
 @pytest.mark.parametrize(("module", "sig"), [(True, signal.SIGTERM), (False, signal.SIGINT)])
