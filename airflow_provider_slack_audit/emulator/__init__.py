@@ -28,31 +28,35 @@ if TYPE_CHECKING:
         RequestRecord,
     )
 
-#: Where each public name lives. They are imported on first use: the pytest plugin in this package
-#: is loaded by every pytest run, and a run that requests no emulator fixture must not load the server.
-_LAZY = {
-    **dict.fromkeys(
-        ("AUDIT_LOGS_EPOCH", "DEFAULT_END", "DEFAULT_EVENTS_PER_HOUR", "DEFAULT_START", "Dataset", "DatasetConfig"),
-        "airflow_provider_slack_audit.emulator.dataset",
+#: The module each public name lives in. They are imported on first use: the pytest plugin in this
+#: package is loaded by every pytest run, and a run that requests no emulator fixture must not load the server.
+_HOMES = {
+    "airflow_provider_slack_audit.emulator.dataset": (
+        "AUDIT_LOGS_EPOCH",
+        "DEFAULT_END",
+        "DEFAULT_EVENTS_PER_HOUR",
+        "DEFAULT_START",
+        "Dataset",
+        "DatasetConfig",
     ),
-    **dict.fromkeys(
-        ("FAULT_KINDS", "FaultController", "FaultSpec", "RateLimiter"), "airflow_provider_slack_audit.emulator.faults"
-    ),
-    **dict.fromkeys(
-        ("DEFAULT_TOKEN", "ERROR_TOKENS", "Emulator", "EmulatorStats", "RequestRecord"),
-        "airflow_provider_slack_audit.emulator.server",
+    "airflow_provider_slack_audit.emulator.faults": ("FAULT_KINDS", "FaultController", "FaultSpec", "RateLimiter"),
+    "airflow_provider_slack_audit.emulator.server": (
+        "DEFAULT_TOKEN",
+        "ERROR_TOKENS",
+        "Emulator",
+        "EmulatorStats",
+        "RequestRecord",
     ),
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    home = next((module for module, names in _HOMES.items() if name in names), None)
+    if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+    from importlib import import_module
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
+    globals()[name] = value = getattr(import_module(home), name)  # later look-ups skip __getattr__
     return value
 
 

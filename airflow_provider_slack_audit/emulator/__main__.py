@@ -82,6 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The options handed to :class:`Emulator` as they are (their ``dest`` is the argument's name).
+_EMULATOR_OPTIONS = (
+    "host",
+    "port",
+    "token",
+    "seed",
+    "start",
+    "end",
+    "events_per_hour",
+    "events_per_day",
+    "bursts_per_hour",
+    "ingest_lag",
+    "rate_limit",
+    "rate_limit_burst",
+    "rate_limit_error",
+    "page_cache_mb",
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``slack-audit-emulator``; returns the exit status."""
     parser = build_parser()
@@ -91,23 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         faults = [parse_fault(text) for text in args.fault]
-        emulator = Emulator(
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            seed=args.seed,
-            start=args.start,
-            end=args.end,
-            events_per_hour=args.events_per_hour,
-            events_per_day=args.events_per_day,
-            bursts_per_hour=args.bursts_per_hour,
-            ingest_lag=args.ingest_lag,
-            rate_limit=args.rate_limit,
-            rate_limit_burst=args.rate_limit_burst,
-            rate_limit_error=args.rate_limit_error,
-            faults=faults,
-            page_cache_mb=args.page_cache_mb,
-        )
+        emulator = Emulator(**{name: getattr(args, name) for name in _EMULATOR_OPTIONS}, faults=faults)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     try:

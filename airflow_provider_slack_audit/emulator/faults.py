@@ -34,7 +34,7 @@ import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 FAULT_KINDS = frozenset(
     {
@@ -87,6 +87,10 @@ class FaultSpec:
             raise ValueError("delay and retry_after must be >= 0 and duplicates >= 1")
         if self.error not in ("ratelimited", "rate_limited"):
             raise ValueError(f"error={self.error!r} must be 'ratelimited' or 'rate_limited'")
+
+    def options(self) -> dict[str, object]:
+        """The targeting fields as :meth:`FaultController.add` takes them (arms a fresh copy, nothing fired)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init and f.name != "kind"}
 
     @property
     def exhausted(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_slack_audit.emulator import catalog
@@ -44,6 +45,7 @@ BASE_PATH = "/audit/v1/"
 _ENDPOINTS = ("logs", "schemas", "actions")
 
 
+@dataclass(kw_only=True, repr=False, eq=False)  # no repr: it would show the token
 class AuditLogsApi:
     """Answers the calls of one emulator; one instance serves every request thread.
 
@@ -61,32 +63,19 @@ class AuditLogsApi:
         request_log: Where every call is recorded.
     """
 
-    def __init__(
-        self,
-        *,
-        dataset: Dataset,
-        token: str,
-        cursors: CursorCodec,
-        faults: FaultController,
-        rate_limiter: RateLimiter,
-        rate_limit_error: str,
-        default_limit: int,
-        page_time_budget: float,
-        page_cache: PageCache,
-        late: LateWindows,
-        request_log: RequestLog,
-    ) -> None:
-        self.dataset = dataset
-        self._token = token
-        self._cursors = cursors
-        self.faults = faults
-        self.rate_limiter = rate_limiter
-        self._rate_limit_error = rate_limit_error
-        self._default_limit = default_limit
-        self._page_budget = page_time_budget
-        self._page_cache = page_cache
-        self._late = late
-        self._log = request_log
+    dataset: Dataset
+    token: str
+    cursors: CursorCodec
+    faults: FaultController
+    rate_limiter: RateLimiter
+    rate_limit_error: str
+    default_limit: int
+    page_time_budget: float
+    page_cache: PageCache
+    late: LateWindows
+    request_log: RequestLog
+
+    def __post_init__(self) -> None:
         self._schemas = json.dumps(catalog.schemas_body(), separators=(",", ":")).encode()
         self._actions = json.dumps(catalog.actions_body(), separators=(",", ":")).encode()
 
@@ -109,7 +98,7 @@ class AuditLogsApi:
             if kind == "slow":
                 time.sleep(fault.delay)
             elif kind == "reset":
-                self._log.add(RequestRecord(endpoint, params, 0, kind, 0, now))
+                self.request_log.add(RequestRecord(endpoint, params, 0, kind, 0, now))
                 reset_connection(handler)
             elif kind.startswith("http_5"):  # type: ignore[union-attr]
                 body = {"ok": False, "error": "internal_error" if fault.status == 500 else "service_unavailable"}
@@ -129,7 +118,7 @@ class AuditLogsApi:
                 return
         retry_after = self.rate_limiter.acquire()
         if retry_after is not None:
-            body = json.dumps({"ok": False, "error": self._rate_limit_error}).encode()
+            body = json.dumps({"ok": False, "error": self.rate_limit_error}).encode()
             self._send(handler, 429, body, endpoint, params, now, kind, headers={"Retry-After": str(retry_after)})
             return
         if endpoint == "schemas":
@@ -153,22 +142,22 @@ class AuditLogsApi:
         except ApiError as exc:
             self._send_error(handler, 400, exc.code, "logs", params, now, kind, message=exc.message)
             return
-        visible = self._late.visible_hook()
+        visible = self.late.visible_hook()
         cfg = self.dataset.config
         key = (oldest, min(latest, start), limit, filters)
         cacheable = (
-            self._page_cache.capacity > 0
+            self.page_cache.capacity > 0
             and kind is None
             and visible is None
             and cfg.end is not None
             and cfg.end + cfg.ingest_lag < now
         )
-        cached = self._page_cache.get(key) if cacheable else None
+        cached = self.page_cache.get(key) if cacheable else None
         if cached is not None:
             body, count = cached
             self._send(handler, 200, body, "logs", params, now, kind, entries=count)
             return
-        deadline = time.perf_counter() + self._page_budget if self._page_budget else None
+        deadline = time.perf_counter() + self.page_time_budget if self.page_time_budget else None
         page = self.dataset.page(
             oldest=oldest,
             latest=min(latest, start),
@@ -187,10 +176,10 @@ class AuditLogsApi:
                 entries.insert(src + 1, entries[src])  # right after itself: order stays newest first
         if kind == "outside_window":
             entries = [_outside_entry(latest + 1), *entries, _outside_entry(oldest - 1)]
-        cursor = "" if page.next_second is None else self._cursors.encode(page.next_second)
+        cursor = "" if page.next_second is None else self.cursors.encode(page.next_second)
         body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'.encode()
         if cacheable:
-            self._page_cache.put(key, body, len(entries))
+            self.page_cache.put(key, body, len(entries))
         self._send(handler, 200, body, "logs", params, now, kind, entries=len(entries), cut=kind == "cut_body")
 
     def _check_auth(self, header: str | None) -> tuple[str, int] | None:
@@ -200,7 +189,7 @@ class AuditLogsApi:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return ("missing_authentication", 401)
-        if token == self._token:
+        if token == self.token:
             return None
         return ERROR_TOKENS.get(token, ("invalid_authentication", 401))
 
@@ -221,7 +210,7 @@ class AuditLogsApi:
         latest = integer("latest", int(now))
         raw_limit = params.get("limit")
         if raw_limit is None or raw_limit == "":
-            limit = self._default_limit
+            limit = self.default_limit
         elif not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ApiError("invalid_arguments", f"limit must be an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}")
         else:
@@ -246,7 +235,7 @@ class AuditLogsApi:
         cursor = params.get("cursor")
         if cursor:
             try:
-                start = self._cursors.decode(cursor)
+                start = self.cursors.decode(cursor)
             except InvalidCursor as exc:
                 raise ApiError("invalid_cursor", str(exc)) from exc
         return oldest, latest, limit, filters, start
@@ -283,7 +272,7 @@ class AuditLogsApi:
         entries: int = 0,
         cut: bool = False,
     ) -> None:
-        self._log.add(RequestRecord(endpoint, params, status, fault, entries, now))
+        self.request_log.add(RequestRecord(endpoint, params, status, fault, entries, now))
         write_response(handler, status, body, now, headers=headers, content_type=content_type, cut=cut)
 
 

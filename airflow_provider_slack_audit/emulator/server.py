@@ -313,18 +313,7 @@ class Emulator:
 
     def _rearm_faults(self) -> None:
         for spec in self._initial_faults:
-            self.faults.add(
-                spec.kind,
-                count=spec.count,
-                skip=spec.skip,
-                endpoint=spec.endpoint,
-                cursor_only=spec.cursor_only,
-                probability=spec.probability,
-                delay=spec.delay,
-                retry_after=spec.retry_after,
-                duplicates=spec.duplicates,
-                error=spec.error,
-            )
+            self.faults.add(spec.kind, **spec.options())
 
     def airflow_conn_json(self, extra: dict | None = None) -> str:
         """A value for ``AIRFLOW_CONN_<ID>`` (JSON form) that points a hook at this emulator."""

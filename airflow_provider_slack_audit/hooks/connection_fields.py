@@ -16,14 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_slack_audit.client.config import DEFAULT_BASE_URL
-from airflow_provider_slack_audit.hooks.extra_values import (
-    coerce_base_url,
-    coerce_count,
-    coerce_proxy,
-    coerce_rate,
-    coerce_seconds,
-    coerce_verify,
-)
+from airflow_provider_slack_audit.hooks import extra_values
 
 CONN_TYPE = "slack_audit"
 PREFIX = f"extra__{CONN_TYPE}__"
@@ -56,7 +49,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         f"Audit Logs API base URL. Empty: {DEFAULT_BASE_URL}. "
         "http is accepted only for a server on localhost (e.g. the emulator).",
         "string",
-        coerce_base_url,
+        extra_values.coerce_base_url,
         placeholder=DEFAULT_BASE_URL,
         schema_extra={"format": "url"},
     ),
@@ -65,7 +58,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Request timeout (seconds)",
         "Seconds to wait for Slack to answer one request. Empty: 30.",
         "number",
-        coerce_seconds,
+        extra_values.coerce_seconds,
         placeholder="30",
         schema_extra={"exclusiveMinimum": 0},
     ),
@@ -75,7 +68,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "HTTP(S) proxy, e.g. http://proxy.example.com:3128. "
         "Empty: the HTTPS_PROXY/NO_PROXY environment variables apply.",
         "string",
-        coerce_proxy,
+        extra_values.coerce_proxy,
         placeholder="http://proxy.example.com:3128",
     ),
     ExtraField(
@@ -83,7 +76,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Verify TLS",
         "true (default), false (only for a local test server), or the path of a CA bundle on the worker.",
         "string",
-        coerce_verify,
+        extra_values.coerce_verify,
         placeholder="true",
     ),
     ExtraField(
@@ -91,7 +84,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Max retries",
         "Retries of one request after a connection error, timeout, 429 or 5xx. 0 turns retries off.",
         "integer",
-        coerce_count,
+        extra_values.coerce_count,
         placeholder="8",
         form="integer",
         schema_extra={"minimum": 0},
@@ -101,7 +94,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Max wait per retry (seconds)",
         "Upper bound of one wait between retries, including a 429's Retry-After.",
         "number",
-        coerce_seconds,
+        extra_values.coerce_seconds,
         placeholder="60",
         schema_extra={"exclusiveMinimum": 0},
     ),
@@ -111,7 +104,7 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "Pace this hook's requests (Slack allows about 50/min per organisation, shared with every "
         "app reading its audit logs). Empty: no pacing; a 429 is still honoured.",
         "number",
-        coerce_rate,
+        extra_values.coerce_rate,
         placeholder="off (e.g. 40)",
         schema_extra={"exclusiveMinimum": 0},
     ),

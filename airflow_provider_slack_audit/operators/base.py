@@ -22,6 +22,7 @@ from airflow_provider_slack_audit._compat import DateTimeTrigger
 from airflow_provider_slack_audit.arguments.query import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.arguments.window import AuditWindow, TimeBound
 from airflow_provider_slack_audit.client.validation import isinstance_strict
+from airflow_provider_slack_audit.export.manifest import write_manifest_of
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, open_sink
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.operators._progress import PageProgress
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_slack_audit.client import AuditLogsPage, LogsQuery, SlackAuditLogsClient
     from airflow_provider_slack_audit.client.raw_page import RawPage
+    from airflow_provider_slack_audit.export.manifest import ExportTally
 
 
 #: Default wait after a window's end before it is read: events can reach Slack's audit log late.
@@ -254,6 +256,29 @@ class WindowRead:
         """Log the totals and how many events were left out (if any)."""
         self.progress.finish()
         _log_outside(self.operator.log, self.outside, self.window)
+
+    def write_manifest(
+        self,
+        target: ExportTarget,
+        writer: ExportWriter,
+        *,
+        tally: ExportTally,
+        ids_sha256: str | None,
+        client: SlackAuditLogsClient | None,
+        **extra: Any,
+    ) -> str:
+        """Write the manifest of what this read's events became (see :func:`write_manifest_of`): the object
+        ``writer`` committed at ``target``, with this read's window and filters; returns its URL."""
+        return write_manifest_of(
+            target,
+            writer,
+            window=self.window,
+            filters=self.query,
+            tally=tally,
+            ids_sha256=ids_sha256,
+            client=client,
+            **extra,
+        )
 
 
 def _in_window(page: RawPage, window: AuditWindow) -> RawPage:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_slack_audit.export.late_files import late_files, newest_late_second, remove_stale_late_files
-from airflow_provider_slack_audit.export.manifest import ExportTally, remove_manifest, write_manifest_of
+from airflow_provider_slack_audit.export.manifest import ExportTally, remove_manifest
 from airflow_provider_slack_audit.export.scan import object_ids
 from airflow_provider_slack_audit.export.writer import resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
@@ -126,15 +126,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         # late file after it, so a name removed below is never used again), and only these are removed.
         lates = late_files(target.path, gzip=gzip)
         if self.manifest:
-            summary["manifest"] = write_manifest_of(
-                target,
-                writer,
-                window=window,
-                filters=query,
-                tally=tally,
-                ids_sha256=ids_sha256,
-                client=client,
-                late_after=newest_late_second(lates),
+            summary["manifest"] = read.write_manifest(
+                target, writer, tally=tally, ids_sha256=ids_sha256, client=client, late_after=newest_late_second(lates)
             )
         removed, kept = remove_stale_late_files(
             lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, gzip)

@@ -13,7 +13,7 @@ from airflow_provider_slack_audit.arguments.window import AuditWindow, resolve_w
 from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.export.ids import IdIndex
 from airflow_provider_slack_audit.export.late_files import late_files, late_name, newest_late_second, next_late_second
-from airflow_provider_slack_audit.export.manifest import ExportTally, filters_record, read_manifest, write_manifest_of
+from airflow_provider_slack_audit.export.manifest import ExportTally, filters_record, read_manifest
 from airflow_provider_slack_audit.export.scan import scan_ids
 from airflow_provider_slack_audit.export.storage import TargetExistsError
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, resolve_target
@@ -304,11 +304,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             ids_sha256 = tally.ids.hexdigest() if writer is not None else None
             read.finish()
             if writer is not None:
-                write_manifest_of(
+                read.write_manifest(
                     late_target,
                     writer,
-                    window=window,
-                    filters=query,
                     tally=tally,
                     ids_sha256=ids_sha256,
                     client=client,
