@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from airflow_provider_slack_audit.export.manifest import ExportTally
 
 
+#: The operators' public module. Each operator's ``__module__`` names it (not the module the class is written
+#: in), so its class path stays what users' DAGs, serialized DAGs, task loggers and settings such as
+#: ``[openlineage] disabled_for_operators`` have always named.
+PUBLIC_MODULE = "airflow_provider_slack_audit.operators.slack_audit"
 #: Default wait after a window's end before it is read: events can reach Slack's audit log late.
 DEFAULT_SETTLE_SECONDS = 120
 #: How early before its window ends a run may start and still wait for it (clock skew, early triggers).
@@ -129,21 +133,38 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
             self.defer(
                 trigger=DateTimeTrigger(moment=moment),
                 method_name="execute_settled",
-                kwargs={"window": [window.oldest, window.latest]},  # resume on this window, even if "now" moved
+                # resume on this window, even if "now" moved; and with what the task must find again
+                kwargs={"window": [window.oldest, window.latest], **self.deferral_state()},
             )
         return self._read_when_settled(context, window, query)
 
-    def execute_settled(self, context: Context, event: Any = None, window: list[int] | None = None) -> Any:
+    def deferral_state(self) -> dict[str, Any]:
+        """JSON-safe facts, beyond the window, that a deferred task must find unchanged when it resumes; they
+        come back to :meth:`resume_window` as keyword arguments. None here."""
+        return {}
+
+    def execute_settled(
+        self, context: Context, event: Any = None, window: list[int] | None = None, **state: Any
+    ) -> Any:
         """Read the window once it has settled (where a deferred task resumes).
 
         :param event: the trigger's event (unused: the trigger fires at the settle moment).
         :param window: ``[oldest, latest]`` as resolved when the task started; None resolves it again.
+        :param state: what :meth:`deferral_state` saved when the task deferred.
         """
         resolved, query = self.resolve_query(context)
         if window is not None:
-            resolved = AuditWindow(int(window[0]), int(window[1]))
+            resolved = self.resume_window(resolved, AuditWindow(int(window[0]), int(window[1])), **state)
             query = replace(query, oldest=resolved.oldest, latest=resolved.latest)
         return self._read_when_settled(context, resolved, query)
+
+    def resume_window(self, resolved: AuditWindow, deferred: AuditWindow, **state: Any) -> AuditWindow:
+        """The window a resumed task reads: the one it deferred on (``deferred``), even where the task's
+        arguments now resolve to another (``resolved``: a window relative to "now" has moved on).
+
+        :param state: what :meth:`deferral_state` saved; a subclass that saves something checks it here.
+        """
+        return deferred
 
     def _read_when_settled(self, context: Context, window: AuditWindow, query: LogsQuery) -> Any:
         """Wait in the worker for what is left of the settle wait (stopped by ``on_kill``), then read."""

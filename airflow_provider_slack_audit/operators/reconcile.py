@@ -18,7 +18,7 @@ from airflow_provider_slack_audit.export.scan import scan_ids
 from airflow_provider_slack_audit.export.storage import TargetExistsError
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, resolve_target
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
-from airflow_provider_slack_audit.operators.base import BaseSlackAuditLogsOperator
+from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -76,6 +76,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     :param fail_on_late: fail the task (after writing the late file) when late events were found.
     :param fail_on_vanished: fail the task when events of the object are no longer returned by Slack.
     """
+
+    __module__ = PUBLIC_MODULE
 
     template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
 
@@ -151,6 +153,28 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 "the export task succeeded)."
             )
         return _Exported(target, read_manifest(target.path, target.url))
+
+    def deferral_state(self) -> dict[str, Any]:
+        """The sha256 of the object found (per its manifest; None without one): a resumed run must find the same."""
+        manifest = self._exported.manifest if self._exported else None
+        return {"manifest_sha256": manifest.get("sha256") if manifest else None}
+
+    def resume_window(
+        self, resolved: AuditWindow, deferred: AuditWindow, manifest_sha256: str | None = None, **state: Any
+    ) -> AuditWindow:
+        """The window deferred on, only while the object at ``path`` is the one found then: a reconciliation
+        compares an object with its own window, so one replaced (or whose manifest went) while it waited fails
+        instead of being compared with another window's events."""
+        manifest = self._exported.manifest if self._exported else None
+        found = manifest.get("sha256") if manifest else None
+        if found != manifest_sha256 or resolved != deferred:
+            then, now = (f"a manifest of sha256 {sha}" if sha else "no manifest" for sha in (manifest_sha256, found))
+            raise AirflowFailException(
+                f"{self.path} changed while this reconciliation waited for {deferred.describe()} to settle: it "
+                f"found {then} then, {now} now (for {resolved.describe()}). "
+                "A reconciliation compares an object with the window it was exported for: run it again."
+            )
+        return deferred
 
     def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
         exported = self._exported or self._find_export()  # found by resolve_query, which runs first

@@ -202,6 +202,64 @@ def test_an_altered_object_fails_with_a_clear_message(airflow_db, slack_conn, st
     assert [n for n in store.names() if ".late-" in n] == []
 
 
+def deferred_reconciliation(path: str, conn_id: str | None, **bounds: int) -> tuple[list[int], dict]:
+    """What a deferrable reconciliation of ``path`` saves when it defers: the window and its state (as
+    ``execute`` passes them to ``defer``)."""
+    op = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, conn_id=conn_id, **bounds)
+    window, _ = op.resolve_query({})
+    return [window.oldest, window.latest], op.deferral_state()
+
+
+def resumed(path: str, conn_id: str | None, window: list[int], state: dict, **bounds: int) -> dict:
+    """The reconciliation resumed by Airflow after the settle wait: a new task object, the saved kwargs."""
+    op = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, conn_id=conn_id, settle_seconds=0, **bounds)
+    return op.execute_settled({}, event=None, window=window, **state)
+
+
+def test_a_reconciliation_resumed_after_its_object_was_replaced_fails_and_writes_nothing(
+    airflow_db, slack_conn, store
+):
+    """The object is exported again for another window while the reconciliation waits in the triggerer: the
+    resumed run must not compare the new object with the old window (every event 'vanished', the old window's
+    events written as 'late' and bound to the new object)."""
+    path = f"{store.root}/replaced.jsonl"
+    export = dict(task_id="export", path=path, conn_id=store.conn_id, settle_seconds=0)
+    SlackAuditLogsToObjectStorageOperator(oldest=OLDEST, latest=OLDEST + 59, **export).execute({})
+    window, state = deferred_reconciliation(path, store.conn_id)
+    assert window == [OLDEST, OLDEST + 59]
+    assert state["manifest_sha256"]
+    SlackAuditLogsToObjectStorageOperator(oldest=OLDEST + 3600, latest=OLDEST + 3659, **export).execute({})
+
+    with pytest.raises(AirflowFailException, match="changed while this reconciliation waited") as err:
+        resumed(path, store.conn_id, window, state)
+    assert state["manifest_sha256"] in str(err.value)
+    assert [n for n in store.names() if ".late-" in n] == []
+
+
+def test_a_reconciliation_resumed_after_the_manifest_went_fails(airflow_db, slack_conn, store):
+    path = f"{store.root}/unbound.jsonl"
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0
+    ).execute({})
+    bounds = {"oldest": OLDEST, "latest": OLDEST + 59}  # the task's own (else, without a manifest, its interval)
+    window, state = deferred_reconciliation(path, store.conn_id, **bounds)
+    store.delete("unbound.jsonl.manifest.json")  # e.g. a re-export between removing it and writing its own
+
+    with pytest.raises(AirflowFailException, match="no manifest now"):
+        resumed(path, store.conn_id, window, state, **bounds)
+    assert [n for n in store.names() if ".late-" in n] == []
+
+
+def test_a_reconciliation_resumed_on_the_same_object_compares_as_usual(airflow_db, slack_conn, store):
+    path = f"{store.root}/kept.jsonl"
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0
+    ).execute({})
+    window, state = deferred_reconciliation(path, store.conn_id)
+    result = resumed(path, store.conn_id, window, state)
+    assert (result["checked"], result["late"], result["vanished"]) == (len(slack_conn.events(*window)), 0, 0)
+
+
 def test_vanished_events_are_reported_and_can_fail_the_task(airflow_db, slack_conn, tmp_path):
     path = f"file://{tmp_path}/vanished.jsonl"
     SlackAuditLogsToObjectStorageOperator(
