@@ -11,7 +11,7 @@ from airflow_provider_slack_audit.export.scan import object_ids
 from airflow_provider_slack_audit.export.writer import resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
-from airflow_provider_slack_audit.operators.base import BaseSlackAuditLogsOperator
+from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -52,6 +52,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         static part (``s3://bucket/slack/{{ ds }}.jsonl`` -> ``s3://bucket/slack``), else
         ``slack-audit://<slack_audit_conn_id>/<dag_id>/<task_id>``.
     """
+
+    __module__ = PUBLIC_MODULE
 
     template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
 

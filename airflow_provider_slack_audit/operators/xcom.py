@@ -9,7 +9,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 from airflow_provider_slack_audit.operators._progress import PageProgress
-from airflow_provider_slack_audit.operators.base import BaseSlackAuditLogsOperator
+from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -29,6 +29,8 @@ class SlackAuditLogsOperator(BaseSlackAuditLogsOperator):
 
     :param max_events: the most events this task may return; more fails the task.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(self, *, max_events: int = 1000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
