@@ -3,7 +3,9 @@
 
 Starts the emulator (the stand-in for Slack), points the ``slack_audit_default`` connection at it, runs
 the example DAG ``slack_audit_hourly_export`` for three consecutive hours on a fresh SQLite Airflow home
-in ``.airflow-demo/``, writes to ``out/slack-audit/`` and prints the files and their event counts.
+in ``.airflow-demo/``, writes to ``out/slack-audit/`` and prints a short summary: the files, the events and
+ids of each hour checked against the emulator, how to verify them. Airflow's own output goes to
+``.airflow-demo/airflow.log``.
 
 Usage: python3 scripts/demo.py [--hours N] [--start 2024-03-01T00:00:00+00:00]
 """
@@ -58,13 +60,18 @@ def main() -> int:
             AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT=out.as_uri(),
         )
         env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+        log = home / "airflow.log"
+        home.mkdir(parents=True, exist_ok=True)
         print(f"Airflow home {home} (SQLite); migrating the metadata database ...", flush=True)
-        subprocess.run([str(python), "-m", "airflow", "db", "migrate"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        with open(log, "ab") as airflow_output:
+            subprocess.run([str(python), "-m", "airflow", "db", "migrate"], env=env, check=True,
+                           stdout=airflow_output, stderr=airflow_output)  # fmt: skip
         runner = ROOT / "scripts" / "_demo_runs.py"
         return subprocess.run(
-            [str(python), str(runner), "--start", args.start, "--hours", str(args.hours), "--out", str(out)], env=env
-        ).returncode
+            [str(python), str(runner), "--start", args.start, "--hours", str(args.hours), "--out", str(out),
+             "--log", str(log)],
+            env=env,
+        ).returncode  # fmt: skip
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)

@@ -21,6 +21,7 @@ import httpx
 from tenacity import AsyncRetrying
 
 from airflow_provider_slack_audit.client.core import ClientCore
+from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
@@ -85,9 +86,21 @@ class AsyncSlackAuditLogsClient(
             failure = exc
         raise self._failed(request, failure)
 
+    async def _logs_call(self, query: LogsQuery, request: Request) -> AuditLogsResponse:  # type: ignore[override]
+        self._check_actions(query)
+        response = await self._send(request)
+        if self._must_read_actions(query, response):  # Slack refused a name: read the list once, say which
+            try:
+                actions: AuditLogsResponse | None = await self._attempt(self._actions_request())
+            except TransportFailure:
+                actions = None
+            self._take_actions(actions)
+            self._check_actions(query)
+        return response
+
     async def _walk_pages(self, walk: PageWalk) -> AsyncIterator[AuditLogsPage]:  # type: ignore[override]
         while (params := walk.next_query()) is not None:
-            page = walk.take(await self.api_call(path="logs", query_params=params))
+            page = walk.take(await self._logs_call(walk.query, self._request("GET", "logs", params)))
             if page is not None:
                 yield page
                 del page  # not held while the next page is fetched: memory stays at one page

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -151,6 +152,15 @@ class ClientAttempts:
         what = self.redact(failure.what)
         if not failure.retryable:
             return SlackAuditLogsError(f"{where} could not be completed: {what}.")
+        if isinstance(failure.reason, socket.gaierror):  # the name lookup failed: no connection was tried
+            host = urlsplit(self.proxy).hostname if self.proxy else urlsplit(request.url).hostname
+            role = "the proxy's host" if self.proxy else "the host"
+            lookup = self.redact(f"{type(failure.reason).__name__}: {failure.reason}")
+            message = (
+                f"{where} failed after {attempts} attempt{'s' if attempts != 1 else ''}: {role} {host} cannot be "
+                f"resolved ({lookup}). Check base_url (a typo in the host?), the machine's DNS and the proxy settings."
+            )
+            return SlackAuditLogsConnectionError(message, reason=failure.reason, attempts=attempts)
         message = (
             f"{where} got no usable answer after {attempts} attempt{'s' if attempts != 1 else ''}: {what}. "
             "This is usually temporary: run again later; if it persists, check the network, the proxy "

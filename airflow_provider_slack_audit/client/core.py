@@ -30,7 +30,7 @@ from airflow_provider_slack_audit.client.config import (
     whole_number,
 )
 from airflow_provider_slack_audit.client.pacing import RequestPacer
-from airflow_provider_slack_audit.client.query import LogsQuery
+from airflow_provider_slack_audit.client.query import LogsQuery, check_actions, known_actions
 from airflow_provider_slack_audit.client.request import MAX_BODY_BYTES, BodyLimit, Request
 from airflow_provider_slack_audit.client.retry_rules import RetrySettings
 from airflow_provider_slack_audit.client.stats import ClientStats
@@ -140,6 +140,10 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
             else None
         )
         self.stats = ClientStats()
+        #: The names of the ``actions`` method, read once per client before the first ``logs`` call with an
+        #: action filter (``_actions_read``); None when they could not be read.
+        self._known_actions: frozenset[str] | None = None
+        self._actions_read = False
         self._open()
 
     def _open(self) -> None:
@@ -198,7 +202,7 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         if cursor is not None:
             params["cursor"] = cursor
         params.update(additional_query_params or {})
-        return self.api_call(path="logs", query_params=params, headers=headers)
+        return self._logs_call(query, self._request("GET", "logs", params, headers=headers))
 
     def api_call(
         self,
@@ -283,6 +287,32 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         return text.replace(self.token, "***") if self.token else text
 
     # --- for the transports --------------------------------------------------------------------
+
+    def _must_read_actions(self, query: LogsQuery, response: Any) -> bool:
+        """Whether Slack refused ``query``'s action names and the ``actions`` list is still to be read (once a
+        client): the list names the unknown ones and their nearest valid names."""
+        if not query.action or self._actions_read or response.raw_page is not None:
+            return False
+        body = response.body
+        return isinstance(body, dict) and body.get("error") == "invalid_action"
+
+    def _actions_request(self) -> Request:
+        return self._request("GET", "actions", None)
+
+    def _take_actions(self, response: Any) -> None:
+        """Keep the names of an ``actions`` answer (None: no answer); a failed read is not tried again."""
+        self._actions_read = True
+        if response is not None and 200 <= response.status_code < 300:
+            self._known_actions = known_actions(response.body)
+
+    def _check_actions(self, query: LogsQuery) -> None:
+        """Refuse unknown action names before a ``logs`` call once the list is known (else nothing is checked,
+        and Slack's ``invalid_action`` answer reads the list: see ``_must_read_actions``)."""
+        check_actions(query.action, self._known_actions)
+
+    def _logs_call(self, query: LogsQuery, request: Request) -> CallT:
+        """A ``logs`` call with the action names checked before it and, when Slack refuses them, after it."""
+        raise NotImplementedError
 
     def _send(self, request: Request) -> CallT:
         raise NotImplementedError

@@ -6,9 +6,10 @@ and passed as it is down to the page walk: nothing below re-parses or re-checks 
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,6 +115,43 @@ def action_names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
             f"them across queries or tasks (at most {MAX_ACTIONS} each), or drop the filter and select downstream."
         )
     return tuple(names)
+
+
+def known_actions(body: Any) -> frozenset[str] | None:
+    """The action names in a body of the API's ``actions`` method (``{"actions": {category: [names]}}``),
+    or None when the body is not of that form (categories grow over time: any category is read)."""
+    categories = body.get("actions") if isinstance(body, dict) else None
+    if not isinstance(categories, dict):
+        return None
+    names = {n for group in categories.values() if isinstance(group, list) for n in group if isinstance(n, str)}
+    return frozenset(names) or None
+
+
+def check_actions(names: tuple[str, ...] | None, known: Collection[str] | None) -> None:
+    """Refuse action names the API does not know, naming each with the nearest known ones.
+
+    The one home of the rule: the clients call it before a ``logs`` call with the names from the
+    ``actions`` method (``known``); with ``known`` None (the list could not be read) nothing is checked
+    and Slack's own ``invalid_action`` answer is what the user sees.
+
+    :raises SlackAuditLogsArgumentError: with ``error="invalid_action"``.
+    """
+    if not names or not known:
+        return
+    unknown = [name for name in names if name not in known]
+    if not unknown:
+        return
+    choices = sorted(known)
+    parts = []
+    for name in unknown:
+        near = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+        parts.append(f"{name!r} (nearest: {', '.join(near)})" if near else f"{name!r} (no close match)")
+    raise SlackAuditLogsArgumentError(
+        f"action names {'an unknown action' if len(unknown) == 1 else f'{len(unknown)} unknown actions'}: "
+        f"{'; '.join(parts)}. Slack refuses such a query (invalid_action). Names are case-sensitive; the valid "
+        "ones come from the actions method (client.actions() or SlackAuditLogsHook().actions()).",
+        error="invalid_action",
+    )
 
 
 def identifier(value: Any, name: str) -> str | None:

@@ -13,6 +13,7 @@ from tenacity import Retrying
 
 from airflow_provider_slack_audit.client.config import redact_url
 from airflow_provider_slack_audit.client.core import ClientCore
+from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, is_socket_level, root_error
@@ -57,9 +58,22 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
             failure = exc
         raise self._failed(request, failure)
 
+    def _logs_call(self, query: LogsQuery, request: Request) -> AuditLogsResponse:
+        self._check_actions(query)
+        response = self._send(request)
+        if self._must_read_actions(query, response):  # Slack refused a name: read the list once, say which
+            try:
+                actions: AuditLogsResponse | None = self._attempt(self._actions_request())
+            except TransportFailure:
+                actions = None
+            self._take_actions(actions)
+            self._check_actions(query)
+        return response
+
     def _walk_pages(self, walk: PageWalk) -> Iterator[AuditLogsPage]:
         while (params := walk.next_query()) is not None:
-            page = walk.take(self._send(self._request("GET", "logs", params, raw_entries=walk.raw_entries)))
+            request = self._request("GET", "logs", params, raw_entries=walk.raw_entries)
+            page = walk.take(self._logs_call(walk.query, request))
             if page is not None:
                 yield page
                 del page  # not held while the next page is fetched: memory stays at one page

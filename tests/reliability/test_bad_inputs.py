@@ -147,7 +147,7 @@ def test_31_actions(emu, tmp_path):
 def test_unknown_action(emu, tmp_path):
     with fails_for_good(SlackAuditLogsBadRequestError) as err:
         export(tmp_path, action="user_loggedin")
-    assert_says(err.value, "invalid_action", "An action name is unknown", "SlackAuditLogsHook().actions()")
+    assert_says(err.value, "invalid_action", "'user_loggedin' (nearest: user_login", "SlackAuditLogsHook().actions()")
     assert_nothing_written(tmp_path)
 
 

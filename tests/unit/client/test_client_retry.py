@@ -52,7 +52,7 @@ def test_server_errors_are_retried_with_backoff(make_client, requests_mock, fake
 
 @pytest.mark.parametrize("error", [400, 404, 501])
 def test_other_errors_are_returned_not_retried(make_client, requests_mock, error):
-    requests_mock.get(LOGS, status_code=error, json={"ok": False, "error": "invalid_action"})
+    requests_mock.get(LOGS, status_code=error, json={"ok": False, "error": "invalid_arguments"})
     response = make_client().logs(action="nope")
     assert response.status_code == error
     assert requests_mock.call_count == 1
@@ -233,6 +233,7 @@ def test_2xx_non_json_after_retries(make_client, requests_mock):
 
 def test_bad_request_is_returned_and_typed(make_client, requests_mock):
     requests_mock.get(LOGS, status_code=400, json={"ok": False, "error": "invalid_action"})
+    requests_mock.get(BASE + "actions", status_code=503)  # no list to name the nearest: Slack's refusal as it is
     response = make_client().logs(action="bogus")
     with pytest.raises(SlackAuditLogsBadRequestError, match=r"client\.actions\(\)") as info:
         response.validate()

@@ -74,6 +74,7 @@ def test_bad_requests_are_not_retried(slack_audit_emulator):
     with pytest.raises(SlackAuditLogsBadRequestError, match="invalid_action"):
         collect(client_for(emu), oldest=H0, latest=HOUR_END, action="no_such_action")
     assert len(emu.requests) == 1
+    assert [r.endpoint for r in emu.all_requests] == ["logs", "actions"]  # the list read once, to name the nearest
 
 
 def test_arguments_are_checked_before_any_call(slack_audit_emulator):
