@@ -103,6 +103,10 @@ def iso(second: int) -> str:
     return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def extra_lines(count: int) -> str:
+    return f"{count} extra line{'' if count == 1 else 's'}"
+
+
 def describe_window(oldest: int, latest: int) -> str:
     return f"[{oldest}, {latest}] ({iso(oldest)} .. {iso(latest)} inclusive)"
 
@@ -375,7 +379,7 @@ def check_events(scan: Scan, manifest: dict[str, Any] | None, section: Section) 
         section.add(
             FAIL,
             "unique",
-            f"{scan.duplicates} events repeat an id held before; ids twice: {', '.join(scan.duplicate_ids)}",
+            f"ids held more than once ({extra_lines(scan.duplicates)}): {', '.join(scan.duplicate_ids)}",
         )
     else:
         section.add(OK, "unique", f"no id twice in {scan.events} events")
@@ -453,7 +457,7 @@ def verify(path: Path, shown: str) -> Report:
     if not path.is_file():
         section.add(FAIL, "object", "no such file" if not path.exists() else "not a file")
         return report
-    every_id = SortedIdsDigest(find_duplicates=True)
+    every_id = SortedIdsDigest(find_duplicates=True)  # the ids of the evidence: files whose manifest describes them
     try:
         manifest, scan = verify_file(path, section, every_id)
         assert scan is not None
@@ -463,31 +467,43 @@ def verify(path: Path, shown: str) -> Report:
             "sha256": manifest.get("sha256") if manifest else scan.sha256,
             "window": _recorded_window(manifest) if manifest else None,
         }
+        evidence = [scan] if manifest else []
         lates = late_files_of(path)
         if not lates:
             section.add(NOTE, "late", "no late files beside the object")
-        evidence = 1 if manifest else 0
         for late in lates:
             late_section = Section("late", str(late), late.name)
             report.sections.append(late_section)
             late_manifest, late_scan = verify_file(late, late_section, every_id, of_object=of_object)
-            evidence += late_manifest is not None and late_scan is not None
+            if late_manifest is not None and late_scan is not None:
+                evidence.append(late_scan)
         if lates:
             together = Section("together", f"{path.name} and its late files (the window's evidence)", "together")
             report.sections.append(together)
-            if scan.error is not None or not manifest:
-                together.add(SKIP, "unique", "the object has no manifest or cannot be read (see above)")
-            else:
-                every_id.hexdigest()
-                if every_id.duplicates:
-                    together.add(
-                        FAIL,
-                        "unique",
-                        f"{every_id.duplicates} ids are in more than one of {evidence} files: "
-                        + ", ".join(every_id.duplicate_ids),
-                    )
-                else:
-                    together.add(OK, "unique", f"no id in two of {evidence} files ({every_id.count} events)")
+            check_together(evidence, every_id, has_object=manifest is not None, section=together)
     finally:
         every_id.close()
     return report
+
+
+def check_together(evidence: list[Scan], every_id: SortedIdsDigest, *, has_object: bool, section: Section) -> None:
+    """``unique`` over the files of the evidence: no id in two of them (ids twice in one file fail that file)."""
+    if not has_object or len(evidence) < 2:
+        section.add(SKIP, "unique", "fewer than two files have a manifest that describes them (see above)")
+        return
+    if any(scan.error is not None for scan in evidence):
+        section.add(SKIP, "unique", "a file cannot be read as JSON Lines of audit events (see above)")
+        return
+    every_id.hexdigest()
+    across = every_id.duplicates - sum(scan.duplicates for scan in evidence)
+    if not across:
+        section.add(OK, "unique", f"no id in two of {len(evidence)} files ({every_id.count} events)")
+        return
+    within = {event_id for scan in evidence for event_id in scan.duplicate_ids}
+    named = [event_id for event_id in every_id.duplicate_ids if event_id not in within]
+    section.add(
+        FAIL,
+        "unique",
+        f"ids in more than one of {len(evidence)} files ({extra_lines(across)})"
+        + (f": {', '.join(named)}" if named else ""),
+    )

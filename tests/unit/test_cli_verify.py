@@ -8,6 +8,7 @@ process for most tests, and once as the console script in a fresh interpreter th
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import shutil
@@ -161,7 +162,7 @@ def test_a_tampered_object_fails_the_checks_it_breaks(
         assert found["events"][0] == found["ids"][0] == "skip"
     if how == "duplicate an event":
         first_id = json.loads((gzip.decompress(path.read_bytes()) if suffix else path.read_bytes()).split(b"\n")[0])
-        assert f"ids twice: {first_id['id']}" in found["unique"][1]
+        assert found["unique"][1] == f"FAIL unique    ids held more than once (1 extra line): {first_id['id']}"
 
 
 @SUFFIXES
@@ -314,6 +315,33 @@ def test_a_tampered_late_file_is_named(reconciled, capsys):
     assert failed(lines, late.name) == {"size", "sha256", "events", "ids", "unique"}
 
 
+def test_an_id_in_the_object_and_in_a_late_file_fails_together(reconciled, capsys):
+    """A late file holding an event of the object, with a manifest that agrees (a reconciliation gone wrong)."""
+    path, late = reconciled
+    copied = gzip.decompress(path.read_bytes()).split(b"\n", 1)[0]
+    late.write_bytes(late.read_bytes() + gzip.compress(copied + b"\n"))
+    data = late.read_bytes()
+    events = [json.loads(line) for line in gzip.decompress(data).splitlines()]
+    ids, seconds = [e["id"] for e in events], [e["date_create"] for e in events]
+    manifest_file = Path(f"{late}.manifest.json")
+    manifest = json.loads(manifest_file.read_text())
+    manifest.update(
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        events=len(ids),
+        ids_sha256=hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest(),
+        first_date_create=min(seconds),
+        last_date_create=max(seconds),
+    )
+    manifest_file.write_text(json.dumps(manifest))
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert failed(lines) == failed(lines, late.name) == set()
+    assert checks(lines, "(the window's evidence)")["unique"][1] == (
+        f"FAIL unique    ids in more than one of 2 files (1 extra line): {json.loads(copied)['id']}"
+    )
+
+
 def test_a_late_file_of_an_earlier_export_is_noted_as_superseded(reconciled, capsys):
     path, late = reconciled
     manifest_file = Path(f"{late}.manifest.json")
@@ -370,3 +398,36 @@ def test_the_console_script_runs_without_airflow(slack_conn, tmp_path):
     )
     assert module.returncode == 1, module.stdout + module.stderr
     assert module.stdout.splitlines()[-1] == "failed    3 of 5 checks: size, sha256, format (x.jsonl.gz)"
+
+
+#: docs/verify.rst's pipelines, word for word (the test reads them from there).
+DOC = ROOT / "docs" / "verify.rst"
+
+
+def doc_pipeline(name: str) -> str:
+    """The shell pipeline after ``.. pipeline: <name>`` in docs/verify.rst (the code block's first line)."""
+    text = DOC.read_text()
+    match = re.search(rf"\.\. pipeline: {name}\n\n.*?::\n\n    (.+?)\n", text, re.S)
+    assert match, f"docs/verify.rst has no pipeline {name}"
+    return match.group(1)
+
+
+@SUFFIXES
+def test_the_documented_shell_pipelines_give_the_manifests_digests(slack_conn, tmp_path, suffix):
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed: the documented ids pipeline needs it")
+    path = tmp_path / f"x.jsonl{suffix}"
+    summary = export(path)
+    manifest = json.loads(Path(f"{path}.manifest.json").read_text())
+
+    def sh(pipeline: str) -> str:
+        command = pipeline.replace("OBJECT", f"'{path}'")
+        return subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
+
+    assert sh(doc_pipeline("sha256")).split()[0] == manifest["sha256"] == summary["sha256"]
+    assert sh(doc_pipeline("ids")).split()[0] == manifest["ids_sha256"]
+    assert int(sh(doc_pipeline("events")).strip()) == manifest["events"]
+    assert sh(doc_pipeline("duplicates")) == ""
+    first, last = sh(doc_pipeline("span")).split()
+    assert (int(first), int(last)) == (manifest["first_date_create"], manifest["last_date_create"])
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == manifest["sha256"]
