@@ -34,6 +34,8 @@ MAX_RUNS = 64
 MERGE_READ_BYTES = 32 * 1024
 #: Bytes of an id's key in :class:`IdIndex`.
 KEY_SIZE = 16
+#: Ids that :class:`SortedIdsDigest` names when it finds ids added more than once (all are counted).
+MAX_DUPLICATES_NAMED = 10
 
 
 def _id_bytes(event_id: object) -> bytes:
@@ -106,9 +108,14 @@ class SortedIdsDigest:
 
     :param run_bytes: bytes of ids kept in memory before a sorted run goes to a temporary file.
     :param max_runs: runs kept on disk before they are merged into one (each is open while it lives).
+    :param find_duplicates: while :meth:`hexdigest` hashes the sorted ids, count the ids added more than once
+        (``duplicates``: every extra occurrence) and name the first of them (``duplicate_ids``). An export
+        writes each id once; ``slack-audit verify`` checks that an object still holds each id once.
     """
 
-    def __init__(self, run_bytes: int = DEFAULT_RUN_BYTES, max_runs: int = MAX_RUNS) -> None:
+    def __init__(
+        self, run_bytes: int = DEFAULT_RUN_BYTES, max_runs: int = MAX_RUNS, *, find_duplicates: bool = False
+    ) -> None:
         if run_bytes < 1:
             raise ValueError(f"run_bytes={run_bytes!r}: give a positive number of bytes.")
         if max_runs < 2:
@@ -116,6 +123,11 @@ class SortedIdsDigest:
         self.run_bytes = run_bytes
         self.max_runs = max_runs
         self.count = 0
+        self.find_duplicates = find_duplicates
+        #: Extra occurrences of ids added more than once, found by :meth:`hexdigest` (with ``find_duplicates``).
+        self.duplicates = 0
+        #: The first (in sorted order) of the ids added more than once, at most ``MAX_DUPLICATES_NAMED``.
+        self.duplicate_ids: list[str] = []
         self._blocks: list[bytes] = []
         self._held = 0
         self._runs: list[IO[bytes]] = []
@@ -179,14 +191,29 @@ class SortedIdsDigest:
         digest = hashlib.sha256()
         try:
             separator = b""
+            last: bytes | None = None  # the previous block's last id (with find_duplicates)
             for block in self._sorted_blocks():
                 if block:
                     digest.update(separator)
                     digest.update(b"\n".join(block))
                     separator = b"\n"
+                    if self.find_duplicates:
+                        self._note_duplicates(block, last)
+                        last = block[-1]
         finally:
             self.close()
         return digest.hexdigest()
+
+    def _note_duplicates(self, block: list[bytes], last: bytes | None) -> None:
+        """Count the ids of a sorted ``block`` equal to the one before them (``last`` ends the block before)."""
+        if block[0] != last and len(set(block)) == len(block):
+            return  # the usual block: checked at C speed
+        for previous, event_id in zip([last, *block], block, strict=False):
+            if event_id == previous:
+                self.duplicates += 1
+                named = event_id.decode("utf-8")
+                if len(self.duplicate_ids) < MAX_DUPLICATES_NAMED and named not in self.duplicate_ids:
+                    self.duplicate_ids.append(named)
 
     def close(self) -> None:
         """Delete the temporary files."""

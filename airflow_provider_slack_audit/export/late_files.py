@@ -15,15 +15,19 @@ Internal to the export and reconcile operators; not an API.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_slack_audit.export.manifest import (
+from airflow_provider_slack_audit.export.layout import (
+    LATE_MARK,
     MANIFEST_SUFFIX,
-    delete_if_allowed,
+    late_name,
+    late_name_pattern,
+    late_second,
     manifest_path,
+    split_name,
 )
+from airflow_provider_slack_audit.export.manifest import delete_if_allowed
 from airflow_provider_slack_audit.export.scan import scan_ids
 
 if TYPE_CHECKING:
@@ -31,28 +35,16 @@ if TYPE_CHECKING:
 
     from airflow_provider_slack_audit.export.writer import ExportTarget
 
-#: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
-_EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
-LATE_MARK = ".late-"
-
-
-def split_name(name: str) -> tuple[str, str]:
-    """``("2024-03-01T00", ".jsonl.gz")`` for ``2024-03-01T00.jsonl.gz``; no known suffix: ``(name, "")``."""
-    for ext in _EXTENSIONS:
-        if name.endswith(ext) and len(name) > len(ext):
-            return name[: -len(ext)], ext
-    return name, ""
-
-
-def late_name(object_name: str, unix_seconds: int, *, gzip: bool) -> str:
-    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``."""
-    stem, _ = split_name(object_name)
-    return f"{stem}{LATE_MARK}{unix_seconds}.jsonl{'.gz' if gzip else ''}"
-
-
-def late_second(name: str) -> int:
-    """The unix second in the name of a late file that :func:`late_files` listed."""
-    return int(name.rsplit(LATE_MARK, 1)[1].split(".", 1)[0])
+__all__ = [  # the naming rules live in export.layout (no Airflow); they stay importable from here
+    "LATE_MARK",
+    "late_files",
+    "late_name",
+    "late_second",
+    "newest_late_second",
+    "next_late_second",
+    "remove_stale_late_files",
+    "split_name",
+]
 
 
 def next_late_second(newest: int | None, window_latest: int) -> int:
@@ -76,8 +68,7 @@ def newest_late_second(lates: list[ObjectStoragePath]) -> int | None:
 
 def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath]:
     """The late files already written beside the object at ``path``, oldest first."""
-    stem, _ = split_name(path.name)
-    pattern = re.compile(re.escape(stem + LATE_MARK) + r"(\d+)\.jsonl" + (r"\.gz" if gzip else "") + "$")
+    pattern = late_name_pattern(path.name, gzip=gzip)
     found = []
     for sibling in path.parent.iterdir():
         match = pattern.match(sibling.name)

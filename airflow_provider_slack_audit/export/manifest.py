@@ -22,6 +22,12 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
+from airflow_provider_slack_audit.export.layout import (
+    MANIFEST_SUFFIX,
+    REPLACING_MARKER,
+    is_replacing_marker,
+    manifest_path,
+)
 from airflow_provider_slack_audit.export.storage import LocalFileSink
 
 if TYPE_CHECKING:
@@ -31,8 +37,24 @@ if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
     from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter
 
-#: What a manifest's name adds to its object's.
-MANIFEST_SUFFIX = ".manifest.json"
+__all__ = [  # the names of the manifest's layout (export.layout) stay importable from here
+    "MANIFEST_SUFFIX",
+    "READ_CHUNK",
+    "REPLACING_MARKER",
+    "ExportTally",
+    "build_manifest",
+    "delete_if_allowed",
+    "filters_record",
+    "manifest_path",
+    "put_atomically",
+    "read_manifest",
+    "remove_manifest",
+    "sha256_of",
+    "utc_now",
+    "write_manifest",
+    "write_manifest_of",
+]
+
 #: Bytes read at a time when an object is hashed or scanned.
 READ_CHUNK = 1 << 20
 
@@ -40,11 +62,6 @@ READ_CHUNK = 1 << 20
 def utc_now() -> str:
     """Now, as ISO-8601 UTC to the second (``2024-03-01T00:02:00Z``)."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def manifest_path(path: ObjectStoragePath) -> ObjectStoragePath:
-    """The manifest's place: ``<path>.manifest.json`` beside the object."""
-    return path.parent / f"{path.name}{MANIFEST_SUFFIX}"
 
 
 def filters_record(filters: LogsQuery) -> dict[str, Any]:
@@ -183,11 +200,6 @@ def write_manifest(path: ObjectStoragePath, manifest: dict[str, Any], *, local: 
     return where
 
 
-#: What stands at a manifest's place while its object is replaced, where the store refuses to delete the old
-#: manifest (a role without s3:DeleteObject): a manifest of no object, so none ever describes another object.
-REPLACING_MARKER = {"replacing": True, "note": "the object beside this file is being replaced; no manifest yet"}
-
-
 def remove_manifest(path: ObjectStoragePath, *, local: bool) -> bool:
     """Take the manifest of the object at ``path`` away, if there is one (before the object is replaced).
 
@@ -225,7 +237,7 @@ def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
             f"The manifest {url}{MANIFEST_SUFFIX} is not JSON ({err}): it was altered or cut. Export the window "
             "again to get a sound object and manifest."
         ) from None
-    if manifest == REPLACING_MARKER:
+    if is_replacing_marker(manifest):
         return None  # an export that replaced the object did not finish: the object has no manifest
     missing = {"window", "filters", "events", "sha256"} - set(manifest) if isinstance(manifest, dict) else {"all"}
     if missing:

@@ -98,3 +98,33 @@ def test_close_deletes_the_runs_of_an_export_that_failed() -> None:
 def test_bounds_that_cannot_work_are_refused(arguments: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="give"):
         SortedIdsDigest(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("run_bytes", "max_runs", "page"),
+    [(1 << 20, 64, 999), (200, 64, 37), (64, 3, 11), (1, 2, 1)],
+)
+def test_find_duplicates_counts_every_extra_occurrence_across_blocks_and_runs(
+    run_bytes: int, max_runs: int, page: int
+) -> None:
+    ids = some_ids(3000, seed=run_bytes + page)
+    extra = len(ids) - len(set(ids))
+    assert extra > 0
+    digest = SortedIdsDigest(run_bytes=run_bytes, max_runs=max_runs, find_duplicates=True)
+    feed(digest, ids, page)
+    assert digest.hexdigest() == reference(ids)  # the digest is the same with or without the search
+    assert digest.duplicates == extra
+    twice = sorted({i for i in ids if ids.count(i) > 1}, key=lambda i: i.encode())
+    assert digest.duplicate_ids == twice[:10]
+
+
+def test_find_duplicates_finds_none_in_distinct_ids_and_is_off_by_default() -> None:
+    ids = [f"{n:08d}" for n in range(5000)]
+    digest = SortedIdsDigest(run_bytes=500, find_duplicates=True)
+    feed(digest, ids, 100)
+    digest.hexdigest()
+    assert (digest.duplicates, digest.duplicate_ids) == (0, [])
+    plain = SortedIdsDigest()
+    plain.update(["a", "a"])
+    plain.hexdigest()
+    assert plain.duplicates == 0

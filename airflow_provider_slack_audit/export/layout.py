@@ -1,0 +1,81 @@
+"""How an export lies in storage: the names beside an object and the marker of an unfinished replacement.
+
+The rules that the operators (which write and read exports through Airflow's object storage) and
+``slack-audit verify`` (which reads local copies, without Airflow) must agree on, kept in one place:
+the manifest's name (``<object>.manifest.json``), the ``replacing`` marker that may stand in its place,
+and the late files' names (``<stem>.late-<unix seconds>.jsonl[.gz]``).
+
+Imports only the standard library: ``slack-audit verify`` runs where Airflow is not installed.
+
+Internal; not an API.
+
+:meta private:
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol, TypeVar
+
+#: What a manifest's name adds to its object's.
+MANIFEST_SUFFIX = ".manifest.json"
+
+#: What stands at a manifest's place while its object is replaced, where the store refuses to delete the old
+#: manifest (a role without s3:DeleteObject): a manifest of no object, so none ever describes another object.
+REPLACING_MARKER = {"replacing": True, "note": "the object beside this file is being replaced; no manifest yet"}
+
+#: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
+EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
+#: What marks a late file's name, between the object's stem and the unix second.
+LATE_MARK = ".late-"
+
+
+class _Path(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def parent(self) -> Any: ...
+
+
+P = TypeVar("P", bound=_Path)
+
+
+def manifest_path(path: P) -> P:
+    """The manifest's place: ``<path>.manifest.json`` beside the object (an ``ObjectStoragePath`` or a ``Path``)."""
+    return path.parent / f"{path.name}{MANIFEST_SUFFIX}"  # type: ignore[no-any-return]
+
+
+def is_replacing_marker(manifest: Any) -> bool:
+    """Whether a manifest's content is :data:`REPLACING_MARKER`: an export replacing the object did not finish,
+    so the object has no manifest."""
+    return manifest == REPLACING_MARKER
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``("2024-03-01T00", ".jsonl.gz")`` for ``2024-03-01T00.jsonl.gz``; no known suffix: ``(name, "")``."""
+    for ext in EXTENSIONS:
+        if name.endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)], ext
+    return name, ""
+
+
+def late_name(object_name: str, unix_seconds: int, *, gzip: bool) -> str:
+    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``."""
+    stem, _ = split_name(object_name)
+    return f"{stem}{LATE_MARK}{unix_seconds}.jsonl{'.gz' if gzip else ''}"
+
+
+def late_name_pattern(object_name: str, *, gzip: bool | None) -> re.Pattern[str]:
+    """The names of the late files beside ``object_name``; group 1 is the unix second.
+
+    :param gzip: True for ``.jsonl.gz`` late files, False for ``.jsonl``, None for either.
+    """
+    stem, _ = split_name(object_name)
+    ext = {True: r"\.jsonl\.gz", False: r"\.jsonl", None: r"\.jsonl(?:\.gz)?"}[gzip]
+    return re.compile(re.escape(stem + LATE_MARK) + r"(\d+)" + ext + "$")
+
+
+def late_second(name: str) -> int:
+    """The unix second in the name of a late file (one that :func:`late_name_pattern` matches)."""
+    return int(name.rsplit(LATE_MARK, 1)[1].split(".", 1)[0])
