@@ -16,7 +16,7 @@ from airflow_provider_slack_audit import __version__  # noqa: E402
 
 project = "airflow-provider-slack-audit"
 author = "airflow-provider-slack-audit contributors"
-copyright = "airflow-provider-slack-audit contributors"  # noqa: A001
+copyright = "airflow-provider-slack-audit contributors"
 version = release = __version__
 
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon"]
