@@ -28,6 +28,8 @@ DOCS = ROOT / "docs"
 
 #: Shell words that are not programs to look up.
 SHELL_WORDS = {"export", "do", "done", "if", "then", "else", "fi", "cd", "echo", "set", "}", "{"}
+#: Pages whose commands are Airflow 3's (api-server, dag-processor, backfill create): checked on Airflow 3 only.
+AIRFLOW_3_ONLY_PAGES = {"docs/scale.rst"}
 #: Programs a command may use without this test finding them: installers the docs show but tests do not run.
 UNCHECKED = {"pip"}
 
@@ -209,6 +211,11 @@ def _path() -> str:
 
 @pytest.mark.parametrize("block", BASH_BLOCKS, ids=[b.source for b in BASH_BLOCKS])
 def test_bash_block_parses_and_its_programs_exist(block):
+    if block.source.split(":")[0] in AIRFLOW_3_ONLY_PAGES:
+        from airflow import __version__ as airflow_version
+
+        if int(airflow_version.split(".")[0]) < 3:
+            pytest.skip(f"{block.source} shows an Airflow 3 deployment; this is Airflow {airflow_version}")
     syntax = subprocess.run(["bash", "-n"], input=block.code, capture_output=True, text=True)
     assert syntax.returncode == 0, f"{block.source}: bash -n: {syntax.stderr}"
     for command in _commands(block.code):
