@@ -20,6 +20,7 @@ the file's ``path``, ``events``, ``bytes``, ``oldest`` and ``latest`` as extra: 
 
 from __future__ import annotations
 
+# [START howto_operator_slack_audit_export_to_object_storage]
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -53,3 +54,4 @@ with DAG(
         conn_id=os.environ.get("SLACK_AUDIT_STORAGE_CONN_ID") or None,
         asset=EXPORT_ASSET,
     )
+# [END howto_operator_slack_audit_export_to_object_storage]

@@ -10,6 +10,7 @@ load in its place. Run by hand (``airflow dags test``), it has no triggering eve
 
 from __future__ import annotations
 
+# [START howto_asset_slack_audit_export_consumer]
 import gzip
 import os
 from datetime import datetime, timezone
@@ -55,3 +56,4 @@ with DAG(
         return loaded
 
     load_exported_files()
+# [END howto_asset_slack_audit_export_consumer]

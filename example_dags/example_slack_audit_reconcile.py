@@ -18,6 +18,7 @@ may run again at any time: a run that finds nothing new writes nothing, so each 
 
 from __future__ import annotations
 
+# [START howto_operator_slack_audit_reconcile]
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -64,3 +65,4 @@ with DAG(
             day_start="{{ data_interval_start.start_of('day').int_timestamp }}",
         )
     )
+# [END howto_operator_slack_audit_reconcile]

@@ -13,6 +13,7 @@ logs a summary here; put your Slack, e-mail or ticketing call in its place.
 
 from __future__ import annotations
 
+# [START howto_sensor_slack_audit]
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -59,3 +60,4 @@ with DAG(
         return dict(counts)
 
     notify(risky_events.output)
+# [END howto_sensor_slack_audit]

@@ -15,6 +15,7 @@ sensor example instead.
 
 from __future__ import annotations
 
+# [START howto_trigger_slack_audit_event_watcher]
 from collections import Counter
 
 try:
@@ -74,3 +75,4 @@ if AssetWatcher is not None:
             return dict(counts)
 
         summarize()
+# [END howto_trigger_slack_audit_event_watcher]

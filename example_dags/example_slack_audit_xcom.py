@@ -6,6 +6,7 @@ XCom suits small results (``max_events`` guards it); exports belong to the objec
 
 from __future__ import annotations
 
+# [START howto_operator_slack_audit_xcom]
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -37,3 +38,4 @@ with DAG(
         return dict(counts.most_common())
 
     summarise(admin_events.output)
+# [END howto_operator_slack_audit_xcom]

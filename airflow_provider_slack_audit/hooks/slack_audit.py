@@ -56,8 +56,8 @@ class SlackAuditLogsHook(BaseHook):
     The connection's **password** is the Slack user token (``xoxp-...``) of an organization owner,
     with scope ``auditlogs:read``, from an app installed on the organization. Its optional extras:
     ``base_url``, ``timeout``, ``proxy``, ``verify``, ``max_retries``, ``max_retry_wait`` and
-    ``requests_per_minute`` (see the README's "Connection" section). Host, schema, login and port
-    are not used.
+    ``requests_per_minute`` (see the documentation's connection page, docs/connection.rst). Host,
+    schema, login and port are not used.
 
     Request pacing (``requests_per_minute``) is off by default: Slack's limit (about 50 calls a
     minute) is shared by the whole organization, so one process pacing itself cannot enforce it,

@@ -78,8 +78,8 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
     that Slack shows up to ``lookback_seconds`` after its ``date_create`` is fired once.
 
     On Airflow 3.3+ the ids fired and the last second read are saved in the watched asset's state
-    store, so a triggerer restart neither repeats nor skips; see the README's "Event-driven DAGs"
-    for what a restart can do on 3.0-3.2.
+    store, so a triggerer restart neither repeats nor skips; see the documentation's triggers page
+    (docs/howto/triggers.rst) for what a restart can do on 3.0-3.2.
 
     Works on Airflow 3.0+; on Airflow 2 the class imports, and creating one raises.
 

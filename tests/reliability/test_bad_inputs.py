@@ -2,7 +2,7 @@
 
 Each case runs the object storage operator as a task would (construct, then ``execute()`` with the
 run's data interval) against the emulator, and asserts the exception type and the words that tell
-the user what is wrong and what to change. The README's "Errors you may see" table lists them.
+the user what is wrong and what to change. The table of docs/errors.rst lists them.
 """
 
 from __future__ import annotations
