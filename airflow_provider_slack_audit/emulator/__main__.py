@@ -124,20 +124,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Render the shared fragments in the background: the first big pages are then as fast as later ones.
     threading.Thread(target=emulator.dataset.warm, name="slack-audit-emulator-warm", daemon=True).start()
-    # Both stop it, whatever the process inherited: a shell starts a background job with SIGINT ignored, and
-    # Python then installs no KeyboardInterrupt handler of its own ("Ctrl-C stops" must hold there too).
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    print(emulator.base_url, flush=True)
     cfg = emulator.dataset.config
-    print(
-        f"slack-audit-emulator: serving {emulator.base_url} (seed {cfg.seed}, "
-        f"{cfg.events_per_hour:g} events/hour, rate limit "
-        f"{args.rate_limit:g}/min{'' if args.rate_limit else ' = off'}); Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
+    try:  # a signal from here on stops the server cleanly, even one that arrives while the banner is printed
+        # Both stop it, whatever the process inherited: a shell starts a background job with SIGINT ignored,
+        # and Python then installs no KeyboardInterrupt handler of its own ("Ctrl-C stops" must hold there too).
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _terminate)
+        print(emulator.base_url, flush=True)
+        print(
+            f"slack-audit-emulator: serving {emulator.base_url} (seed {cfg.seed}, "
+            f"{cfg.events_per_hour:g} events/hour, rate limit "
+            f"{args.rate_limit:g}/min{'' if args.rate_limit else ' = off'}); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         signal.pause() if hasattr(signal, "pause") else _wait_forever()
     except KeyboardInterrupt:
         pass
