@@ -18,6 +18,7 @@ from pathlib import Path
 import airflow
 from packaging.version import Version
 
+from airflow_provider_slack_audit.cli import main as slack_audit
 from airflow_provider_slack_audit.emulator.server import Emulator
 
 if Version(airflow.__version__).major >= 3:  # Airflow 3 moved it (airflow.models.dagbag warns: deprecated)
@@ -90,9 +91,13 @@ def main() -> int:
         say(f"  {hour}  {len(got):5} events, {len(set(got)):5} distinct ids  {check}")
         say(f"    {path.relative_to(args.out)}")
     say(f"{total} events, {len(ids)} distinct ids in all; {exact} of {len(files)} files hold exactly the emulator's")
-    say("\nVerify a file against the manifest beside it:  slack-audit verify <path>")
+    # What an auditor runs: each file against the manifest beside it (its report goes to the log).
+    verified = sum(slack_audit(["verify", str(path)]) == 0 for path in files)
+    say(f"slack-audit verify: {verified} of {len(files)} files hold against their manifests (report in the log)")
+    if files:
+        say(f"Verify one yourself:  {Path(sys.executable).parent / 'slack-audit'} verify {files[0]}")
     say(f"Airflow's own output (task logs, warnings): {log}")
-    return 0 if files and total == len(ids) and exact == len(files) else 1
+    return 0 if files and total == len(ids) and exact == verified == len(files) else 1
 
 
 if __name__ == "__main__":
