@@ -105,6 +105,13 @@ def proxy_from_env() -> str | None:
     return None
 
 
+def bypasses_proxy(url: str) -> bool:
+    """Whether NO_PROXY (no_proxy) exempts ``url`` from a proxy read from the environment (requests' rules)."""
+    import requests.utils
+
+    return bool(requests.utils.should_bypass_proxies(url, no_proxy=None))
+
+
 def redact_url(url: str) -> str:
     """``url`` without its user:password part (for proxy URLs in logs)."""
     parts = urlsplit(url if "://" in url else f"http://{url}")

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from airflow_provider_slack_audit.client.attempts import ClientAttempts
 from airflow_provider_slack_audit.client.config import (
     DEFAULT_BASE_URL,
+    bypasses_proxy,
     check_base_url,
     check_proxy,
     check_ssl,
@@ -281,6 +282,12 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
     def iter_logs(self, query: LogsQuery | None = None, **fields: Any) -> EntriesT:
         """Every entry of the range, newest first, each id once (raw dicts); see :meth:`iter_pages`."""
         return self._walk_entries(self.iter_pages(query, **fields))
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy for ``url``: ``proxy`` if given; else the environment's, unless NO_PROXY exempts ``url``."""
+        if self.proxy is None or (self._proxy_from_env and bypasses_proxy(url)):
+            return None
+        return self.proxy
 
     def redact(self, text: str) -> str:
         """``text`` with the token replaced by ``***`` (a last line of defence for messages)."""

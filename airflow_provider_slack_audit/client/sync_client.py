@@ -82,11 +82,8 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         return (entry for page in pages for entry in page.entries)
 
     def _proxies(self, url: str) -> dict[str, str] | None:
-        if self.proxy is None:
-            return None
-        if self._proxy_from_env and requests.utils.should_bypass_proxies(url, no_proxy=None):
-            return None
-        return {"http": self.proxy, "https": self.proxy}
+        proxy = self._proxy_for(url)
+        return None if proxy is None else {"http": proxy, "https": proxy}
 
     def _attempt(self, request: Request) -> AuditLogsResponse:
         """One attempt, bounded by ``timeout`` as a whole; no answer raises a :class:`TransportFailure`."""
