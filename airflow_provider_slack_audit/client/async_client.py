@@ -12,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import logging
+import random
 import ssl as ssl_module
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -22,7 +26,7 @@ from tenacity import AsyncRetrying
 
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
-from airflow_provider_slack_audit.client.request import BodyLimit, Request
+from airflow_provider_slack_audit.client.request import MAX_BODY_BYTES, BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
@@ -51,20 +55,99 @@ class AsyncSlackAuditLogsClient(
     )
     http_library = f"httpx/{httpx.__version__}"
 
+    def __init__(
+        self,
+        token: str | None,
+        timeout: float = 30,
+        ssl: ssl_module.SSLContext | bool | str | None = None,
+        proxy: str | None = None,
+        base_url: str = ClientCore.BASE_URL,
+        session: httpx.AsyncClient | None = None,
+        trust_env_in_session: bool = False,
+        auth: Any = None,
+        default_headers: Mapping[str, str] | None = None,
+        user_agent_prefix: str | None = None,
+        user_agent_suffix: str | None = None,
+        logger: logging.Logger | None = None,
+        retry_handlers: Sequence[Any] | None = None,
+        *,
+        max_retries: int = 8,
+        max_retry_wait: float = 60.0,
+        max_total_wait: float = 600.0,
+        requests_per_minute: float | None = None,
+        max_cursor_restarts: int = 5,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        """slack_sdk's ``AsyncAuditLogsClient`` arguments, in its order; the others as :class:`ClientCore`'s.
+
+        Args:
+            session: an ``httpx.AsyncClient`` to send the requests with (slack_sdk takes an
+                ``aiohttp.ClientSession``; this client runs on httpx). The caller owns it: ``aclose``
+                leaves it open. Its own proxy and TLS settings apply, so ``proxy=`` and ``ssl=`` are
+                refused with it (an environment proxy is left to its ``trust_env``); None: a pool of our own.
+            trust_env_in_session: for a pool of our own (as slack_sdk's, for its own session). False
+                (default): httpx reads nothing from the environment, and a proxy from HTTPS_PROXY & co. is
+                applied as the sync client applies it (NO_PROXY respected). True: httpx reads the proxy
+                variables itself (per scheme, ALL_PROXY and NO_PROXY included) and SSL_CERT_FILE/SSL_CERT_DIR.
+            auth: basic auth for every request, an ``httpx.BasicAuth`` or an ``aiohttp.BasicAuth`` (sent
+                with its ``encoding``). It takes the Authorization header, so it goes without a token (as
+                aiohttp refuses both at once).
+        """
+        if session is not None and not isinstance(session, httpx.AsyncClient):
+            raise TypeError(
+                f"session must be an httpx.AsyncClient or None, not {type(session).__module__}."
+                f"{type(session).__qualname__}: this client runs on httpx, not aiohttp. Pass an "
+                "httpx.AsyncClient (configured with the proxy and TLS settings you need), or None to let the "
+                "client make its own."
+            )
+        if not isinstance(trust_env_in_session, bool):
+            raise TypeError(f"trust_env_in_session must be True or False, not {type(trust_env_in_session).__name__}.")
+        self.session = session
+        self.trust_env_in_session = trust_env_in_session
+        self.auth = auth
+        self._basic_auth = _basic_auth(auth)
+        super().__init__(
+            token, timeout, ssl, proxy, base_url, default_headers, user_agent_prefix, user_agent_suffix, logger,
+            retry_handlers, max_retries=max_retries, max_retry_wait=max_retry_wait, max_total_wait=max_total_wait,
+            requests_per_minute=requests_per_minute, max_cursor_restarts=max_cursor_restarts,
+            max_body_bytes=max_body_bytes, sleep=sleep, clock=clock, wall_clock=wall_clock, rng=rng,
+        )  # fmt: skip
+
     def _open(self) -> None:
-        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self._basic_auth is not None and self.token:
+            raise ValueError(
+                "auth (basic auth) and a token both set the Authorization header: pass one of them (token=None "
+                "with auth, for a gateway that takes basic auth in front of the API)."
+            )
+        #: Sent with every request (on the caller's session as on ours); the token stays out of the Request.
+        self._headers = {"Accept": "application/json"}
+        if self.token:
+            self._headers["Authorization"] = f"Bearer {self.token}"
+        if self.session is not None:
+            if self.ssl is not None or (self.proxy is not None and not self._proxy_from_env):
+                raise ValueError(
+                    "proxy= and ssl= cannot be applied to a session you pass (httpx sets them per client): give "
+                    "them to it instead, httpx.AsyncClient(proxy=..., verify=...), or pass no session."
+                )
+            self._http = self.session
+            return
+        from_env = self.trust_env_in_session and self._proxy_from_env  # httpx picks the environment's proxy itself
         self._http = httpx.AsyncClient(
-            headers={"Accept": "application/json", **auth},
             timeout=httpx.Timeout(self.timeout),
-            # An explicit proxy is used for every request; httpx reads the environment's (and NO_PROXY) itself.
-            proxy=None if self._proxy_from_env else self.proxy,
+            proxy=None if from_env else self._proxy_for(self.base_url),
             verify=_verify(self.ssl),
             follow_redirects=False,
+            trust_env=self.trust_env_in_session,
         )
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
-        await self._http.aclose()
+        """Close the pooled connections; a ``session`` passed in is the caller's to close."""
+        if self._http is not self.session:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncSlackAuditLogsClient:
         return self
@@ -135,7 +218,14 @@ class AsyncSlackAuditLogsClient(
 
     async def _fetch(self, request: Request, body: BodyLimit) -> AuditLogsResponse:
         async with self._http.stream(
-            request.method, request.url, params=request.params, json=request.body, headers=request.headers
+            request.method,
+            request.url,
+            params=request.params,
+            json=request.body,
+            headers={**self._headers, **request.headers},
+            auth=self._basic_auth if self._basic_auth is not None else httpx.USE_CLIENT_DEFAULT,
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
         ) as answer:
             body.started = True
             async for chunk in answer.aiter_bytes():
@@ -196,6 +286,18 @@ def _aiohttp_error(root: BaseException, disconnected: bool = False, *, payload: 
         return aiohttp.ClientPayloadError(str(root))
     errno = root.args[0] if isinstance(root, OSError) and root.args and isinstance(root.args[0], int) else None
     return aiohttp.ClientOSError(errno, str(root)) if errno is not None else aiohttp.ClientOSError(str(root))
+
+
+def _basic_auth(auth: Any) -> httpx.BasicAuth | None:
+    """``auth`` as httpx's basic auth: an ``httpx.BasicAuth`` as is, an ``aiohttp.BasicAuth`` converted."""
+    if auth is None or isinstance(auth, httpx.BasicAuth):
+        return auth
+    aiohttp = sys.modules.get("aiohttp")  # an aiohttp.BasicAuth exists only if aiohttp was imported
+    if aiohttp is not None and isinstance(auth, aiohttp.BasicAuth):
+        return httpx.BasicAuth(auth.login.encode(auth.encoding), auth.password.encode(auth.encoding))
+    raise TypeError(
+        f"auth must be an httpx.BasicAuth (or an aiohttp.BasicAuth, converted) or None, not {type(auth).__name__}."
+    )
 
 
 def _verify(ssl: ssl_module.SSLContext | bool | str | None) -> ssl_module.SSLContext | bool:
