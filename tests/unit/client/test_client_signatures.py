@@ -1,0 +1,69 @@
+"""The drop-in claim, checked: our clients' constructors and slack_sdk's methods have slack_sdk's signatures.
+
+slack_sdk's parameters come first, by the same names, kinds, defaults and order (a positional call
+means the same); ours follow, keyword-only. Compared against the slack_sdk installed in the venv.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient, SlackAuditLogsClient
+
+audit_logs = pytest.importorskip("slack_sdk.audit_logs")
+async_audit_logs = pytest.importorskip("slack_sdk.audit_logs.async_client")  # needs aiohttp
+
+PAIRS = [
+    pytest.param(SlackAuditLogsClient, audit_logs.AuditLogsClient, id="sync"),
+    pytest.param(AsyncSlackAuditLogsClient, async_audit_logs.AsyncAuditLogsClient, id="async"),
+]
+METHODS = ["schemas", "actions", "logs", "api_call"]
+
+
+def _shape(function) -> list[tuple[str, inspect._ParameterKind, object]]:
+    """Each parameter's name, kind and default, in order (annotations differ by transport: not compared)."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS)
+def test_the_constructor_starts_with_slack_sdks_parameters(ours, theirs):
+    expected = _shape(theirs.__init__)
+    got = _shape(ours.__init__)
+    assert got[: len(expected)] == expected
+    assert all(kind is inspect.Parameter.KEYWORD_ONLY for _, kind, _ in got[len(expected) :])
+
+
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS)
+@pytest.mark.parametrize("method", METHODS)
+def test_the_methods_have_slack_sdks_parameters(ours, theirs, method):
+    assert _shape(getattr(ours, method)) == _shape(getattr(theirs, method))
+
+
+@pytest.mark.parametrize(("ours", "theirs"), PAIRS)
+def test_a_positional_call_binds_as_in_slack_sdk(ours, theirs):
+    values = tuple(f"v{i}" for i in range(len(inspect.signature(theirs.__init__).parameters) - 1))
+    expected = inspect.signature(theirs.__init__).bind(None, *values).arguments
+    got = inspect.signature(ours.__init__).bind(None, *values).arguments
+    assert got == expected
+
+
+def test_both_clients_take_the_same_options_beyond_slack_sdk():
+    def beyond(ours, theirs):
+        names = set(inspect.signature(theirs.__init__).parameters)
+        return [p for p in inspect.signature(ours.__init__).parameters.values() if p.name not in names]
+
+    sync = beyond(SlackAuditLogsClient, audit_logs.AuditLogsClient)
+    asynchronous = beyond(AsyncSlackAuditLogsClient, async_audit_logs.AsyncAuditLogsClient)
+    assert sync == asynchronous  # names, kinds, defaults and annotations
+    assert sync  # max_retries and the rest
+
+
+def test_the_async_clients_methods_return_awaitables_as_slack_sdks_coroutines_do():
+    assert all(inspect.iscoroutinefunction(getattr(async_audit_logs.AsyncAuditLogsClient, m)) for m in METHODS)
+    client = AsyncSlackAuditLogsClient(None)
+    for method in METHODS:
+        call = getattr(client, method)(path="schemas") if method == "api_call" else getattr(client, method)()
+        assert inspect.isawaitable(call)
+        call.close()  # never sent
