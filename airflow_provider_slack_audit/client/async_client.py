@@ -13,10 +13,8 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import random
 import ssl as ssl_module
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -26,7 +24,7 @@ from tenacity import AsyncRetrying
 
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
-from airflow_provider_slack_audit.client.request import MAX_BODY_BYTES, BodyLimit, Request
+from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
@@ -70,19 +68,10 @@ class AsyncSlackAuditLogsClient(
         user_agent_suffix: str | None = None,
         logger: logging.Logger | None = None,
         retry_handlers: Sequence[Any] | None = None,
-        *,
-        max_retries: int = 8,
-        max_retry_wait: float = 60.0,
-        max_total_wait: float = 600.0,
-        requests_per_minute: float | None = None,
-        max_cursor_restarts: int = 5,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        sleep: Callable[[float], Any] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rng: random.Random | None = None,
+        **options: Any,
     ) -> None:
-        """slack_sdk's ``AsyncAuditLogsClient`` arguments, in its order; the others as :class:`ClientCore`'s.
+        """slack_sdk's ``AsyncAuditLogsClient`` arguments, in its order; ``options`` are :class:`ClientCore`'s
+        keyword-only options (``max_retries``, ``requests_per_minute``, ...), documented and checked there.
 
         Args:
             session: an ``httpx.AsyncClient`` to send the requests with (slack_sdk takes an
@@ -112,9 +101,7 @@ class AsyncSlackAuditLogsClient(
         self._basic_auth = _basic_auth(auth)
         super().__init__(
             token, timeout, ssl, proxy, base_url, default_headers, user_agent_prefix, user_agent_suffix, logger,
-            retry_handlers, max_retries=max_retries, max_retry_wait=max_retry_wait, max_total_wait=max_total_wait,
-            requests_per_minute=requests_per_minute, max_cursor_restarts=max_cursor_restarts,
-            max_body_bytes=max_body_bytes, sleep=sleep, clock=clock, wall_clock=wall_clock, rng=rng,
+            retry_handlers, **options,
         )  # fmt: skip
 
     def _open(self) -> None:

@@ -7,6 +7,7 @@ means the same); ours follow, keyword-only. Compared against the slack_sdk insta
 from __future__ import annotations
 
 import inspect
+import random
 
 import pytest
 
@@ -32,7 +33,10 @@ def test_the_constructor_starts_with_slack_sdks_parameters(ours, theirs):
     expected = _shape(theirs.__init__)
     got = _shape(ours.__init__)
     assert got[: len(expected)] == expected
-    assert all(kind is inspect.Parameter.KEYWORD_ONLY for _, kind, _ in got[len(expected) :])
+    # ours follow by name only (keyword-only, or the async client's **options for the core's): a positional call
+    # cannot reach them
+    by_name = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD)
+    assert all(kind in by_name for _, kind, _ in got[len(expected) :])
 
 
 @pytest.mark.parametrize(("ours", "theirs"), PAIRS)
@@ -50,14 +54,26 @@ def test_a_positional_call_binds_as_in_slack_sdk(ours, theirs):
 
 
 def test_both_clients_take_the_same_options_beyond_slack_sdk():
-    def beyond(ours, theirs):
-        names = set(inspect.signature(theirs.__init__).parameters)
-        return [p for p in inspect.signature(ours.__init__).parameters.values() if p.name not in names]
-
-    sync = beyond(SlackAuditLogsClient, audit_logs.AuditLogsClient)
-    asynchronous = beyond(AsyncSlackAuditLogsClient, async_audit_logs.AsyncAuditLogsClient)
-    assert sync == asynchronous  # names, kinds, defaults and annotations
-    assert sync  # max_retries and the rest
+    """The async client hands its options to the core: each keyword-only option of the sync client, given to
+    both, leaves both in the same state; an unknown one is refused by both."""
+    options = {
+        "max_retries": 2, "max_retry_wait": 3.0, "max_total_wait": 9.0, "requests_per_minute": 120.0,
+        "max_cursor_restarts": 1, "max_body_bytes": 1_000_000, "sleep": lambda s: None, "clock": lambda: 0.0,
+        "wall_clock": lambda: 0.0, "rng": random.Random(1),
+    }  # fmt: skip
+    keyword_only = [
+        p.name
+        for p in inspect.signature(SlackAuditLogsClient.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert sorted(keyword_only) == sorted(options)  # a new option: add it here
+    sync, asynchronous = SlackAuditLogsClient("xoxp-1", **options), AsyncSlackAuditLogsClient("xoxp-1", **options)
+    state = ("max_body_bytes", "max_cursor_restarts", "retry_settings", "_sleep", "_clock", "_wall_clock", "_rng")
+    assert [getattr(asynchronous, name) for name in state] == [getattr(sync, name) for name in state]
+    assert asynchronous.pacer.interval == sync.pacer.interval
+    for client in (SlackAuditLogsClient, AsyncSlackAuditLogsClient):
+        with pytest.raises(TypeError, match="max_retires"):
+            client("xoxp-1", max_retires=2)
 
 
 def test_the_async_clients_methods_return_awaitables_as_slack_sdks_coroutines_do():
