@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
 from airflow_provider_slack_audit.export.layout import (
+    MANIFEST_SUFFIX,
     is_replacing_marker,
     late_name_pattern,
     late_second,
@@ -544,6 +545,50 @@ def late_files_of(path: Path) -> list[Path]:
     return sorted(found, key=lambda p: (late_second(p.name), p.name))
 
 
+def missing_late_files_of(path: Path) -> list[Path]:
+    """The late files whose manifest is beside the object at ``path`` but that are not there themselves."""
+    pattern = late_name_pattern(path.name, gzip=None)
+    found = [
+        path.parent / p.name[: -len(MANIFEST_SUFFIX)]
+        for p in path.parent.iterdir()
+        if p.name.endswith(MANIFEST_SUFFIX) and pattern.match(p.name[: -len(MANIFEST_SUFFIX)])
+    ]
+    missing = [late for late in found if not late.is_file() and manifest_path(late).is_file()]
+    return sorted(missing, key=lambda p: (late_second(p.name), p.name))
+
+
+def check_missing_late(late: Path, section: Section, of_object: dict[str, Any]) -> None:
+    """A late file's manifest without its late file: the late file was deleted, unless the manifest shows it
+    was superseded (an export that replaced the object removes such a late file first, then its manifest)."""
+    where = manifest_path(late)
+    try:
+        manifest: Any = json.loads(where.read_bytes())
+    except (ValueError, RecursionError):
+        manifest = None
+    if (
+        isinstance(manifest, dict)
+        and manifest.get("kind") == "late"
+        and _url_name(manifest.get("object")) in (None, of_object["name"])
+        and isinstance(manifest.get("object_sha256"), str)
+        and manifest["object_sha256"] != of_object["sha256"]
+    ):
+        section.add(
+            NOTE,
+            "superseded",
+            f"{where.name} is here without its late file, and completes an earlier export of {of_object['name']} "
+            f"(sha256 {manifest['object_sha256']}): the export that replaced the object removes such a late file "
+            "(the file first, then its manifest), so no evidence is missing",
+        )
+        return
+    section.add(
+        FAIL,
+        "file",
+        f"late file missing: {where.name} is here, {late.name} is not. A reconciliation writes the late file "
+        "before its manifest, so the late file was deleted (or moved) afterwards: the events it held are "
+        "missing from the window's evidence",
+    )
+
+
 def verify(path: Path, shown: str) -> Report:
     """Check the object at ``path`` (shown as ``shown``) and the late files beside it."""
     report = Report()
@@ -564,11 +609,15 @@ def verify(path: Path, shown: str) -> Report:
         }
         evidence = [scan] if manifest else []
         lates = late_files_of(path)
-        if not lates:
+        missing = missing_late_files_of(path)
+        if not lates and not missing:
             section.add(NOTE, "late", "no late files beside the object")
-        for late in lates:
+        for late in sorted(lates + missing, key=lambda p: (late_second(p.name), p.name)):
             late_section = Section("late", str(late), late.name)
             report.sections.append(late_section)
+            if late in missing:
+                check_missing_late(late, late_section, of_object)
+                continue
             late_manifest, late_scan = verify_file(late, late_section, every_id, of_object=of_object)
             if late_manifest is not None and late_scan is not None:
                 evidence.append(late_scan)

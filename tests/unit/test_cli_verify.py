@@ -525,6 +525,34 @@ def test_a_late_file_of_an_earlier_export_is_noted_as_superseded(reconciled, cap
     assert "completes an earlier export" in line
 
 
+def test_a_late_files_manifest_without_its_late_file_fails(reconciled, capsys):
+    """The late file deleted, its manifest left: events of the window were removed from the evidence."""
+    path, late = reconciled
+    late.unlink()
+    code, lines = verify(path, capsys)
+    assert code == 1, "\n".join(lines)
+    assert failed(lines) == set()  # the object itself holds
+    assert f"late      {late}" in lines
+    assert failed(lines, late.name) == {"file"}
+    line = checks(lines, late.name)["file"][1]
+    assert line.startswith(f"FAIL file      late file missing: {late.name}.manifest.json is here, {late.name} is not.")
+    assert "note late" not in "\n".join(lines)
+    assert lines[-1].endswith(f"file ({late.name})")
+
+
+def test_a_superseded_late_files_manifest_without_its_late_file_is_noted(reconciled, capsys):
+    """What an export that replaced the object leaves when it removed the late file but not (yet) its manifest."""
+    path, late = reconciled
+    late.unlink()
+    manifest_file = Path(f"{late}.manifest.json")
+    manifest_file.write_text(json.dumps({**json.loads(manifest_file.read_text()), "object_sha256": "1" * 64}))
+    code, lines = verify(path, capsys)
+    assert code == 0, "\n".join(lines)
+    status, line = checks(lines, late.name)["superseded"]
+    assert status == "note"
+    assert "without its late file, and completes an earlier export" in line
+
+
 # --- without Airflow, and the same digests with standard tools --------------------------------------------------
 
 #: What a console script does (pip's wrapper: import the entry point, exit with what it returns), in an
