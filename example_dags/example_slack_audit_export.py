@@ -6,8 +6,10 @@ Each run writes the events of its own hour, exactly once, to a key partitioned b
     <root>/dt=YYYY-MM-DD/hour=HH/<oldest>-<latest>.jsonl.gz
 
 ``<root>`` comes from the Airflow Variable ``slack_audit_export_root`` (default: a local folder), so the
-same DAG writes to ``s3://bucket/prefix`` by setting that Variable and the storage connection
-``slack_audit_storage`` (e.g. an ``aws`` connection). Slack is reached through ``slack_audit_default``.
+same DAG writes to ``s3://bucket/prefix`` by setting that Variable and, in the environment of the
+processes that parse the DAG, ``SLACK_AUDIT_STORAGE_CONN_ID`` to the id of the storage connection
+(e.g. an ``aws`` connection; unset, no connection is passed, as ``file://`` needs). Slack is reached
+through ``slack_audit_default``.
 
 The timetable makes intervals (``CronDataIntervalTimetable``): every run owns
 ``[data_interval_start, data_interval_end)``, so consecutive runs and backfills share no second and miss

@@ -2,7 +2,8 @@
 
 ``slack-audit verify PATH`` checks an exported object and the late files beside it against their
 manifests (see :mod:`.verify` and ``docs/verify.rst``). Exit status: 0 when every check holds, 1 when
-one fails (one ``FAIL`` line each), 2 for a usage error.
+one fails (one ``FAIL`` line each), 2 for a usage error. It never ends in a traceback: an error nothing
+else handles becomes one ``FAIL error`` line (exit status 1).
 
 Imports only the standard library and the package's Airflow-free parts.
 """
@@ -113,4 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as err:  # a file that cannot be read (permissions, a folder that vanished)
         print(f"slack-audit verify: error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as err:  # the last line of defence: whatever the files hold, no traceback
+        from airflow_provider_slack_audit.cli.verify import FAIL, Check
+
+        print(Check(FAIL, "error", f"{type(err).__name__}: {err}").line())
         return EXIT_FAILED

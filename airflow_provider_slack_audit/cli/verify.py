@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, BinaryIO
 
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
 from airflow_provider_slack_audit.export.layout import (
+    MANIFEST_SUFFIX,
     is_replacing_marker,
     late_name_pattern,
     late_second,
@@ -38,6 +40,15 @@ MAX_NAMED = 5
 
 OK, FAIL, SKIP, NOTE = "ok", "FAIL", "skip", "note"
 
+#: What a line of output must not hold as it is: control characters (a line break in a manifest's field
+#: would start a line of its own) and lone surrogates (they cannot be written as UTF-8).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters and lone surrogates written as Python escapes (``\\n``, ``\\ud800``)."""
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -49,7 +60,7 @@ class Check:
     detail: str
 
     def line(self) -> str:
-        return f"{self.status:<4} {self.name:<9} {self.detail}"
+        return printable(f"{self.status:<4} {self.name:<9} {self.detail}")
 
 
 @dataclass
@@ -85,7 +96,7 @@ class Report:
 
     def lines(self) -> Iterator[str]:
         for section in self.sections:
-            yield f"{section.kind:<9} {section.title}"
+            yield printable(f"{section.kind:<9} {section.title}")
             for check in section.checks:
                 yield check.line()
         failed = self.failed
@@ -96,11 +107,15 @@ class Report:
         for section, check in failed:
             by_file.setdefault(section.label, []).append(check.name)
         named = "; ".join(f"{', '.join(names)} ({label})" for label, names in by_file.items())
-        yield f"{'failed':<9} {len(failed)} of {self.judged} checks: {named}"
+        yield printable(f"{'failed':<9} {len(failed)} of {self.judged} checks: {named}")
 
 
 def iso(second: int) -> str:
-    return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``second`` as UTC time, or as the number itself where it lies beyond the times ``datetime`` can show."""
+    try:
+        return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):  # beyond time_t, or a year before 1 or after 9999
+        return str(second)
 
 
 def extra_lines(count: int) -> str:
@@ -148,16 +163,33 @@ class Scan:
     duplicate_ids: list[str] = field(default_factory=list)
     first: int | None = None
     last: int | None = None
-    #: Events whose date_create is not an integer (not placed in the window).
+    #: Events without a date_create (absent or null): not placed in the window.
     undated: int = 0
+    #: Events whose date_create is there but no integer (a float, a bool, a string...): Slack sends integers.
+    not_integer: int = 0
+    not_integer_named: list[str] = field(default_factory=list)
     outside: int = 0
     outside_named: list[str] = field(default_factory=list)
+    #: Lines whose id cannot be encoded as UTF-8 (a lone surrogate): left out of the ids digests.
+    unencodable: int = 0
+    unencodable_named: list[str] = field(default_factory=list)
 
 
 def _lines(stream: Any, scan: Scan) -> Iterator[bytes]:
-    """The lines of ``stream`` without their line break; a last line without one is an error (a cut file)."""
+    """The lines of ``stream`` without their line break; a last line without one is an error (a cut file), and
+    so is a gzip stream that cannot be decompressed (only the reading is guarded: an error in what is done
+    with a line is not taken for a damaged stream)."""
     rest = b""
-    while chunk := stream.read(READ_CHUNK):
+    while True:
+        try:
+            chunk = stream.read(READ_CHUNK)
+        except (OSError, EOFError, zlib.error) as err:  # gzip: a cut or altered stream
+            if not scan.gzip:
+                raise  # a plain file that cannot be read: no finding about its bytes
+            scan.error = f"the gzip stream is cut or altered after {scan.events} events ({err})"
+            return
+        if not chunk:
+            break
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield from lines
@@ -171,14 +203,24 @@ def _event_id(line: bytes, number: int) -> tuple[str | None, Any, str | None]:
         return None, None, f"line {number} is empty"
     try:
         event = json.loads(line)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested deeper than the decoder goes
         return None, None, f"line {number} is not JSON ({err})"
     if not isinstance(event, dict):
         return None, None, f"line {number} is not a JSON object"
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id or "\n" in event_id:
         return None, None, f"line {number} has no id (a non-empty string without line breaks)"
-    return event_id, event.get("date_create"), None
+    return event_id, event.get("date_create", None), None
+
+
+def _encodable(event_id: str) -> bool:
+    """Whether ``event_id`` can be written as UTF-8 (a lone surrogate, such as ``"\\ud800"`` in JSON, cannot):
+    the ids digest hashes the ids' UTF-8 bytes."""
+    try:
+        event_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDigest | None) -> Scan:
@@ -203,18 +245,20 @@ def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDig
             raw.seek(0)
             hashing = _HashingReader(raw)
             stream: Any = gzip.GzipFile(fileobj=hashing, mode="rb") if scan.gzip else hashing
-            try:
-                for line in _lines(stream, scan):
-                    event_id, second, scan.error = _event_id(line, scan.events + 1)
-                    if scan.error:
-                        break
-                    scan.events += 1
+            for line in _lines(stream, scan):
+                event_id, second, scan.error = _event_id(line, scan.events + 1)
+                if scan.error:
+                    break
+                scan.events += 1
+                if _encodable(event_id):  # type: ignore[arg-type]
                     batch.append(event_id)  # type: ignore[arg-type]
                     if len(batch) >= ID_BATCH:
                         flush()
-                    _place(scan, event_id, second, window)  # type: ignore[arg-type]
-            except (OSError, EOFError, zlib.error) as err:  # gzip: a cut or altered stream
-                scan.error = f"the gzip stream is cut or altered after {scan.events} events ({err})"
+                else:
+                    scan.unencodable += 1
+                    if len(scan.unencodable_named) < MAX_NAMED:
+                        scan.unencodable_named.append(f"line {scan.events} ({event_id!a})")
+                _place(scan, event_id, second, window)  # type: ignore[arg-type]
             hashing.drain()
         scan.size, scan.sha256 = hashing.size, hashing.digest.hexdigest()
         if scan.error is None:
@@ -227,8 +271,14 @@ def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDig
 
 
 def _place(scan: Scan, event_id: str, second: Any, window: tuple[int, int] | None) -> None:
-    if type(second) is not int:
+    if second is None:
         scan.undated += 1
+        return
+    if type(second) is not int:
+        scan.not_integer += 1
+        if len(scan.not_integer_named) < MAX_NAMED:
+            shown = json.dumps(second)[:40] if isinstance(second, (bool, float, str)) else type(second).__name__
+            scan.not_integer_named.append(f"{event_id} ({shown})")
         return
     scan.first = second if scan.first is None else min(scan.first, second)
     scan.last = second if scan.last is None else max(scan.last, second)
@@ -257,7 +307,7 @@ def read_manifest(path: Path, section: Section, *, late: bool) -> dict[str, Any]
         return None
     try:
         manifest = json.loads(where.read_bytes())
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested deeper than the decoder goes
         section.add(FAIL, "manifest", f"{where.name} is not JSON ({err}): it was cut or altered")
         return None
     if not isinstance(manifest, dict):
@@ -271,6 +321,32 @@ def _recorded_window(manifest: dict[str, Any]) -> tuple[int, int] | None:
     window = manifest.get("window")
     if isinstance(window, dict) and type(window.get("oldest")) is int and type(window.get("latest")) is int:
         return window["oldest"], window["latest"]
+    return None
+
+
+#: The manifest's numbers, each an integer (never a bool or a float) in every manifest the provider writes;
+#: the first and last date_create are null when no event has one.
+_INTEGER_FIELDS = ("events", "bytes")
+_SECOND_FIELDS = ("first_date_create", "last_date_create")
+
+
+def _malformed(manifest: dict[str, Any]) -> str | None:
+    """What makes ``manifest`` one the provider did not write (a field missing or of another type), or None."""
+    window = manifest.get("window")
+    if "window" not in manifest:
+        return "it records no window"
+    if not isinstance(window, dict) or set(window) != {"oldest", "latest"}:
+        return f'its window is {json.dumps(window)[:80]}, not {{"oldest": <integer>, "latest": <integer>}}'
+    for key in ("oldest", "latest"):
+        if type(window[key]) is not int:
+            return f"its window's {key} is {json.dumps(window[key])[:40]}, not an integer"
+    for key in _INTEGER_FIELDS + _SECOND_FIELDS:
+        if key not in manifest:
+            return f"it records no {key}"
+        value = manifest[key]
+        if type(value) is not int and not (value is None and key in _SECOND_FIELDS):
+            allowed = "an integer" if key in _INTEGER_FIELDS else "an integer or null"
+            return f"its {key} is {json.dumps(value)[:40]}, not {allowed}"
     return None
 
 
@@ -309,8 +385,13 @@ def check_identity(
     if of_object is not None and not is_late:
         section.add(FAIL, "describes", "manifest of another write: an export's manifest, not a late file's")
         return False
+    malformed = _malformed(manifest)
+    if malformed is not None:
+        section.add(FAIL, "describes", f"not a manifest the provider wrote (or a damaged one): {malformed}")
+        return False
     window = _recorded_window(manifest)
-    detail = f"{written_as or path.name}, window {describe_window(*window) if window else '(not recorded)'}"
+    assert window is not None  # _malformed checked it
+    detail = f"{written_as or path.name}, window {describe_window(*window)}"
     if of_object is not None:
         completes = _url_name(manifest.get("object"))
         if completes is not None and completes != of_object["name"]:
@@ -320,7 +401,7 @@ def check_identity(
             section.add(
                 FAIL,
                 "describes",
-                f"manifest of another write: its window {describe_window(*window) if window else '(none)'} is not "
+                f"manifest of another write: its window {describe_window(*window)} is not "
                 f"the object's {describe_window(*of_object['window'])}",
             )
             return False
@@ -367,7 +448,14 @@ def check_events(scan: Scan, manifest: dict[str, Any] | None, section: Section) 
         section.add(FAIL, "events", f"manifest says {manifest.get('events')}, object holds {scan.events} lines")
     else:
         section.add(OK, "events", str(scan.events))
-    if manifest is None:
+    if scan.unencodable:
+        section.add(
+            FAIL,
+            "ids",
+            f"{scan.unencodable} id{'' if scan.unencodable == 1 else 's'} cannot be encoded as UTF-8 (a lone "
+            f"surrogate), so no ids digest can be computed: {', '.join(scan.unencodable_named)}",
+        )
+    elif manifest is None:
         section.add(SKIP, "ids", f"{scan.ids_sha256} (no manifest to compare)")
     elif not manifest.get("ids_sha256"):
         section.add(FAIL, "ids", f"the manifest records no ids_sha256; the object's ids give {scan.ids_sha256}")
@@ -387,11 +475,19 @@ def check_events(scan: Scan, manifest: dict[str, Any] | None, section: Section) 
 
 
 def check_window(scan: Scan, manifest: dict[str, Any] | None, section: Section) -> None:
-    window = _recorded_window(manifest) if manifest is not None else None
-    if window is None:
-        section.add(SKIP, "window", "no manifest to compare" if manifest is None else "the manifest records no window")
+    if scan.not_integer:  # whatever the manifest says: no window holds them
+        section.add(
+            FAIL,
+            "window",
+            f"{scan.not_integer} events whose date_create is no integer (Slack sends whole unix seconds): "
+            f"{', '.join(scan.not_integer_named)}",
+        )
         return
-    undated = f"; {scan.undated} events without an integer date_create not placed" if scan.undated else ""
+    window = _recorded_window(manifest) if manifest is not None else None
+    if window is None:  # check_identity fails a manifest without one
+        section.add(SKIP, "window", "no manifest to compare")
+        return
+    undated = f"; {scan.undated} events without a date_create not placed" if scan.undated else ""
     if scan.outside:
         section.add(
             FAIL,
@@ -449,6 +545,50 @@ def late_files_of(path: Path) -> list[Path]:
     return sorted(found, key=lambda p: (late_second(p.name), p.name))
 
 
+def missing_late_files_of(path: Path) -> list[Path]:
+    """The late files whose manifest is beside the object at ``path`` but that are not there themselves."""
+    pattern = late_name_pattern(path.name, gzip=None)
+    found = [
+        path.parent / p.name[: -len(MANIFEST_SUFFIX)]
+        for p in path.parent.iterdir()
+        if p.name.endswith(MANIFEST_SUFFIX) and pattern.match(p.name[: -len(MANIFEST_SUFFIX)])
+    ]
+    missing = [late for late in found if not late.is_file() and manifest_path(late).is_file()]
+    return sorted(missing, key=lambda p: (late_second(p.name), p.name))
+
+
+def check_missing_late(late: Path, section: Section, of_object: dict[str, Any]) -> None:
+    """A late file's manifest without its late file: the late file was deleted, unless the manifest shows it
+    was superseded (an export that replaced the object removes such a late file first, then its manifest)."""
+    where = manifest_path(late)
+    try:
+        manifest: Any = json.loads(where.read_bytes())
+    except (ValueError, RecursionError):
+        manifest = None
+    if (
+        isinstance(manifest, dict)
+        and manifest.get("kind") == "late"
+        and _url_name(manifest.get("object")) in (None, of_object["name"])
+        and isinstance(manifest.get("object_sha256"), str)
+        and manifest["object_sha256"] != of_object["sha256"]
+    ):
+        section.add(
+            NOTE,
+            "superseded",
+            f"{where.name} is here without its late file, and completes an earlier export of {of_object['name']} "
+            f"(sha256 {manifest['object_sha256']}): the export that replaced the object removes such a late file "
+            "(the file first, then its manifest), so no evidence is missing",
+        )
+        return
+    section.add(
+        FAIL,
+        "file",
+        f"late file missing: {where.name} is here, {late.name} is not. A reconciliation writes the late file "
+        "before its manifest, so the late file was deleted (or moved) afterwards: the events it held are "
+        "missing from the window's evidence",
+    )
+
+
 def verify(path: Path, shown: str) -> Report:
     """Check the object at ``path`` (shown as ``shown``) and the late files beside it."""
     report = Report()
@@ -469,11 +609,15 @@ def verify(path: Path, shown: str) -> Report:
         }
         evidence = [scan] if manifest else []
         lates = late_files_of(path)
-        if not lates:
+        missing = missing_late_files_of(path)
+        if not lates and not missing:
             section.add(NOTE, "late", "no late files beside the object")
-        for late in lates:
+        for late in sorted(lates + missing, key=lambda p: (late_second(p.name), p.name)):
             late_section = Section("late", str(late), late.name)
             report.sections.append(late_section)
+            if late in missing:
+                check_missing_late(late, late_section, of_object)
+                continue
             late_manifest, late_scan = verify_file(late, late_section, every_id, of_object=of_object)
             if late_manifest is not None and late_scan is not None:
                 evidence.append(late_scan)

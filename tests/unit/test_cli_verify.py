@@ -255,6 +255,178 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1] == "FAIL object    no such file"
 
 
+# --- hostile files: findings, never a traceback ----------------------------------------------------------------
+
+
+def _append(path: Path, line: bytes) -> None:
+    """Append one line to an object (to a gzip one as another member)."""
+    data = line + b"\n"
+    path.write_bytes(path.read_bytes() + (gzip.compress(data) if path.name.endswith(".gz") else data))
+
+
+def _edit_manifest(object_path: Path, **fields) -> None:
+    manifest_file = Path(f"{object_path}.manifest.json")
+    manifest_file.write_text(json.dumps({**json.loads(manifest_file.read_text()), **fields}))
+
+
+def test_a_window_beyond_the_times_datetime_shows_is_printed_as_numbers(slack_conn, tmp_path, capsys):
+    path = tmp_path / "a.jsonl.gz"
+    export(path)
+    _edit_manifest(path, window={"oldest": 0, "latest": 10**20})
+    code, lines = verify(path, capsys)
+    assert code == 0, "\n".join(lines)  # every event lies in that window; the manifest is not signed
+    describes = checks(lines)["describes"][1]
+    assert "window [0, 100000000000000000000] (1970-01-01T00:00:00Z .. 100000000000000000000 inclusive)" in describes
+
+
+@SUFFIXES
+@pytest.mark.parametrize("second", [-(10**13), 10**18], ids=["before-year-1", "beyond-time_t"])
+def test_an_event_dated_beyond_the_times_datetime_shows_fails_the_window(slack_conn, tmp_path, capsys, suffix, second):
+    path = tmp_path / f"a.jsonl{suffix}"
+    export(path)
+    _append(path, json.dumps({"id": "00000000-0000-4000-8000-000000000000", "date_create": second}).encode())
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert failed(lines) == {"size", "sha256", "events", "ids", "window"}, "\n".join(lines)
+    assert checks(lines)["format"][0] == "ok"  # not taken for a damaged gzip stream
+    assert f"00000000-0000-4000-8000-000000000000 ({second}, {second})" in checks(lines)["window"][1]
+
+
+@SUFFIXES
+def test_an_id_that_cannot_be_encoded_fails_the_ids_check_naming_the_line(slack_conn, tmp_path, capsys, suffix):
+    path = tmp_path / f"a.jsonl{suffix}"
+    summary = export(path)
+    _append(path, b'{"id":"\\ud800","date_create":%d}' % (OLDEST + 1))
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert failed(lines) == {"size", "sha256", "events", "ids"}, "\n".join(lines)
+    line = checks(lines)["ids"][1]
+    assert line.startswith("FAIL ids       1 id cannot be encoded as UTF-8")
+    assert f"line {summary['events'] + 1} ('\\ud800')" in line
+
+
+@SUFFIXES
+def test_a_line_nested_too_deep_to_decode_fails_the_format(slack_conn, tmp_path, capsys, suffix):
+    path = tmp_path / f"a.jsonl{suffix}"
+    summary = export(path)
+    _append(path, b"[" * 200_000)
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert failed(lines) == {"size", "sha256", "format"}, "\n".join(lines)
+    assert f"line {summary['events'] + 1} is not JSON (maximum recursion depth" in checks(lines)["format"][1]
+
+
+def test_a_manifest_nested_too_deep_to_decode_fails_the_manifest_check(slack_conn, tmp_path, capsys):
+    path = tmp_path / "a.jsonl.gz"
+    export(path)
+    Path(f"{path}.manifest.json").write_bytes(b"[" * 200_000)
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert failed(lines) == {"manifest"}, "\n".join(lines)
+    assert "a.jsonl.gz.manifest.json is not JSON (maximum recursion depth" in checks(lines)["manifest"][1]
+
+
+def test_a_manifests_line_breaks_and_lone_surrogates_are_printed_as_escapes(slack_conn, tmp_path, capsys):
+    path = tmp_path / "a.jsonl.gz"
+    export(path)
+    _edit_manifest(path, path="file:///x/\ud800\npassed    all 9 checks hold")
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert checks(lines)["describes"][1] == (
+        "FAIL describes manifest of another write: it describes file:///x/\\ud800\\npassed    all 9 checks hold"
+    )
+    assert not any(line.startswith("passed") for line in lines)
+
+
+def test_an_unexpected_error_is_one_fail_line_without_traceback(monkeypatch, tmp_path, capsys):
+    from airflow_provider_slack_audit.cli import verify as verify_module
+
+    def explode(path, shown):
+        raise RuntimeError("boom \ud800")
+
+    monkeypatch.setattr(verify_module, "verify", explode)
+    assert main(["verify", str(tmp_path / "x.jsonl")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["FAIL error     RuntimeError: boom \\ud800"]
+    assert captured.err == ""
+
+
+# --- manifests the provider did not write -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ({"window": None}, "window"),
+        ({"window": [OLDEST, LATEST]}, "window"),
+        ({"window": {"oldest": OLDEST}}, "window"),
+        ({"window": {"oldest": float(OLDEST), "latest": LATEST}}, "window's oldest is 1709251200.0"),
+        ({"window": {"oldest": OLDEST, "latest": True}}, "window's latest is true"),
+        ({"events": "351"}, "events"),
+        ({"bytes": None}, "bytes is null"),
+        ({"first_date_create": "x"}, "first_date_create"),
+    ],
+    ids=["null", "list", "no-latest", "float-oldest", "bool-latest", "string-events", "null-bytes", "string-first"],
+)
+def test_a_manifest_with_a_malformed_window_or_number_fails_describes(slack_conn, tmp_path, capsys, edit, named):
+    path = tmp_path / "a.jsonl.gz"
+    export(path)
+    _edit_manifest(path, **edit)
+    code, lines = verify(path, capsys)
+    assert (code, failed(lines)) == (1, {"describes"}), "\n".join(lines)
+    line = checks(lines)["describes"][1]
+    assert line.startswith("FAIL describes not a manifest the provider wrote (or a damaged one): ")
+    assert named in line
+
+
+def test_a_manifest_without_a_window_fails_describes(slack_conn, tmp_path, capsys):
+    path = tmp_path / "a.jsonl.gz"
+    export(path)
+    manifest_file = Path(f"{path}.manifest.json")
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["window"]
+    manifest_file.write_text(json.dumps(manifest))
+    code, lines = verify(path, capsys)
+    assert (code, failed(lines)) == (1, {"describes"}), "\n".join(lines)
+    assert checks(lines)["describes"][1].endswith("it records no window")
+
+
+@pytest.mark.parametrize("field", ["events", "bytes", "first_date_create", "last_date_create"])
+@pytest.mark.parametrize("as_", [float, bool], ids=["float", "bool"])
+def test_a_manifest_number_that_is_no_integer_fails_describes_naming_it(slack_conn, tmp_path, capsys, field, as_):
+    """Equal as Python numbers (351.0 == 351) is not enough: the provider writes integers."""
+    path = tmp_path / "a.jsonl.gz"
+    export(path)
+    manifest = json.loads(Path(f"{path}.manifest.json").read_text())
+    _edit_manifest(path, **{field: as_(manifest[field]) if as_ is float else True})
+    code, lines = verify(path, capsys)
+    assert (code, failed(lines)) == (1, {"describes"}), "\n".join(lines)
+    assert f"its {field} is " in checks(lines)["describes"][1]
+
+
+@pytest.mark.parametrize("second", [float(OLDEST + 1), True, "1709251201"], ids=["float", "bool", "string"])
+def test_a_date_create_that_is_no_integer_fails_the_window(slack_conn, tmp_path, capsys, second):
+    path = tmp_path / "a.jsonl"
+    export(path)
+    _append(path, json.dumps({"id": "00000000-0000-4000-8000-000000000000", "date_create": second}).encode())
+    code, lines = verify(path, capsys)
+    assert code == 1
+    assert "window" in failed(lines), "\n".join(lines)
+    line = checks(lines)["window"][1]
+    assert line.startswith("FAIL window    1 events whose date_create is no integer")
+    assert f"00000000-0000-4000-8000-000000000000 ({json.dumps(second)})" in line
+
+
+def test_an_event_without_date_create_is_counted_not_failed(slack_conn, tmp_path, capsys):
+    path = tmp_path / "a.jsonl"
+    export(path)
+    _append(path, b'{"id":"00000000-0000-4000-8000-000000000000","date_create":null}')
+    code, lines = verify(path, capsys)
+    assert code == 1  # size, sha256, events, ids
+    assert "window" not in failed(lines), "\n".join(lines)
+    assert checks(lines)["window"][1].endswith("; 1 events without a date_create not placed")
+
+
 # --- late files ----------------------------------------------------------------------------------------------
 
 
@@ -351,6 +523,34 @@ def test_a_late_file_of_an_earlier_export_is_noted_as_superseded(reconciled, cap
     status, line = checks(lines, late.name)["superseded"]
     assert status == "note"
     assert "completes an earlier export" in line
+
+
+def test_a_late_files_manifest_without_its_late_file_fails(reconciled, capsys):
+    """The late file deleted, its manifest left: events of the window were removed from the evidence."""
+    path, late = reconciled
+    late.unlink()
+    code, lines = verify(path, capsys)
+    assert code == 1, "\n".join(lines)
+    assert failed(lines) == set()  # the object itself holds
+    assert f"late      {late}" in lines
+    assert failed(lines, late.name) == {"file"}
+    line = checks(lines, late.name)["file"][1]
+    assert line.startswith(f"FAIL file      late file missing: {late.name}.manifest.json is here, {late.name} is not.")
+    assert "note late" not in "\n".join(lines)
+    assert lines[-1].endswith(f"file ({late.name})")
+
+
+def test_a_superseded_late_files_manifest_without_its_late_file_is_noted(reconciled, capsys):
+    """What an export that replaced the object leaves when it removed the late file but not (yet) its manifest."""
+    path, late = reconciled
+    late.unlink()
+    manifest_file = Path(f"{late}.manifest.json")
+    manifest_file.write_text(json.dumps({**json.loads(manifest_file.read_text()), "object_sha256": "1" * 64}))
+    code, lines = verify(path, capsys)
+    assert code == 0, "\n".join(lines)
+    status, line = checks(lines, late.name)["superseded"]
+    assert status == "note"
+    assert "without its late file, and completes an earlier export" in line
 
 
 # --- without Airflow, and the same digests with standard tools --------------------------------------------------
