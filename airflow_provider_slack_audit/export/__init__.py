@@ -8,6 +8,7 @@ What turns pages of audit events into objects in storage, all or nothing, and re
 - :mod:`.parallel_gzip`: gzip on every core, as a series of gzip members;
 - :mod:`.ids`: event ids at the scale of a window (the manifest's digest, the reconciliation's index);
 - :mod:`.manifest`: the manifest beside an object;
+- :mod:`.stream`: an object's bytes hashed and counted, and its lines, as it streams by (no Airflow);
 - :mod:`.scan`: reading an exported object back (its ids, sha256 and size);
 - :mod:`.late_files`: the late files a reconciliation writes beside an object.
 

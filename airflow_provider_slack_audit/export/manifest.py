@@ -29,6 +29,7 @@ from airflow_provider_slack_audit.export.layout import (
     manifest_path,
 )
 from airflow_provider_slack_audit.export.storage import LocalFileSink
+from airflow_provider_slack_audit.export.stream import READ_CHUNK
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
     from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter
 
-__all__ = [  # the names of the manifest's layout (export.layout) stay importable from here
+__all__ = [  # the names of the manifest's layout (export.layout) and READ_CHUNK (export.stream) stay importable here
     "MANIFEST_SUFFIX",
     "READ_CHUNK",
     "REPLACING_MARKER",
@@ -54,9 +55,6 @@ __all__ = [  # the names of the manifest's layout (export.layout) stay importabl
     "write_manifest",
     "write_manifest_of",
 ]
-
-#: Bytes read at a time when an object is hashed or scanned.
-READ_CHUNK = 1 << 20
 
 
 def utc_now() -> str:

@@ -11,49 +11,19 @@ Internal to the export and reconcile operators; not an API.
 from __future__ import annotations
 
 import gzip
-import hashlib
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client.jsonio import loads
 from airflow_provider_slack_audit.export.ids import IdIndex
-from airflow_provider_slack_audit.export.manifest import READ_CHUNK
+from airflow_provider_slack_audit.export.stream import HashingReader, iter_lines
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     from airflow_provider_slack_audit.export.writer import ExportTarget
-
-
-class _HashingReader:
-    """Reads a binary stream and hashes (and counts) every byte that passes."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.bytes = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.digest.update(data)
-        self.bytes += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(READ_CHUNK):
-            pass
-
-
-def _lines(stream: Any) -> Iterator[bytes]:
-    rest = b""
-    while chunk := stream.read(READ_CHUNK):
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
 
 
 def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[[str], Any]) -> tuple[str, int, int]:
@@ -64,10 +34,10 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
     """
     events = 0
     with path.open("rb") as raw:
-        hashing = _HashingReader(raw)
+        hashing = HashingReader(raw)
         stream: Any = gzip.GzipFile(fileobj=hashing, mode="rb") if gzip_ else hashing
         try:
-            for number, line in enumerate(_lines(stream), 1):
+            for number, line in enumerate(iter_lines(stream), 1):
                 if not line.strip():
                     continue
                 try:
@@ -85,7 +55,7 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
                 "Export the window again."
             ) from None
         hashing.drain()
-    return hashing.digest.hexdigest(), hashing.bytes, events
+    return hashing.digest.hexdigest(), hashing.size, events
 
 
 def object_ids(target: ExportTarget, gzip_: bool) -> IdIndex:
