@@ -202,6 +202,15 @@ def test_an_altered_object_fails_with_a_clear_message(airflow_db, slack_conn, st
     assert [n for n in store.names() if ".late-" in n] == []
 
 
+def export_minute(store: Store, name: str, oldest: int = OLDEST) -> str:
+    """Export the minute from ``oldest`` to ``name`` in ``store``; returns its path."""
+    path = f"{store.root}/{name}"
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=oldest, latest=oldest + 59, settle_seconds=0
+    ).execute({})
+    return path
+
+
 def deferred_reconciliation(path: str, conn_id: str | None, **bounds: int) -> tuple[list[int], dict]:
     """What a deferrable reconciliation of ``path`` saves when it defers: the window and its state (as
     ``execute`` passes them to ``defer``)."""
@@ -222,13 +231,11 @@ def test_a_reconciliation_resumed_after_its_object_was_replaced_fails_and_writes
     """The object is exported again for another window while the reconciliation waits in the triggerer: the
     resumed run must not compare the new object with the old window (every event 'vanished', the old window's
     events written as 'late' and bound to the new object)."""
-    path = f"{store.root}/replaced.jsonl"
-    export = dict(task_id="export", path=path, conn_id=store.conn_id, settle_seconds=0)
-    SlackAuditLogsToObjectStorageOperator(oldest=OLDEST, latest=OLDEST + 59, **export).execute({})
+    path = export_minute(store, "replaced.jsonl")
     window, state = deferred_reconciliation(path, store.conn_id)
     assert window == [OLDEST, OLDEST + 59]
     assert state["manifest_sha256"]
-    SlackAuditLogsToObjectStorageOperator(oldest=OLDEST + 3600, latest=OLDEST + 3659, **export).execute({})
+    export_minute(store, "replaced.jsonl", oldest=OLDEST + 3600)
 
     with pytest.raises(AirflowFailException, match="changed while this reconciliation waited") as err:
         resumed(path, store.conn_id, window, state)
@@ -237,10 +244,7 @@ def test_a_reconciliation_resumed_after_its_object_was_replaced_fails_and_writes
 
 
 def test_a_reconciliation_resumed_after_the_manifest_went_fails(airflow_db, slack_conn, store):
-    path = f"{store.root}/unbound.jsonl"
-    SlackAuditLogsToObjectStorageOperator(
-        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0
-    ).execute({})
+    path = export_minute(store, "unbound.jsonl")
     bounds = {"oldest": OLDEST, "latest": OLDEST + 59}  # the task's own (else, without a manifest, its interval)
     window, state = deferred_reconciliation(path, store.conn_id, **bounds)
     store.delete("unbound.jsonl.manifest.json")  # e.g. a re-export between removing it and writing its own
@@ -251,10 +255,7 @@ def test_a_reconciliation_resumed_after_the_manifest_went_fails(airflow_db, slac
 
 
 def test_a_reconciliation_resumed_on_the_same_object_compares_as_usual(airflow_db, slack_conn, store):
-    path = f"{store.root}/kept.jsonl"
-    SlackAuditLogsToObjectStorageOperator(
-        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 59, settle_seconds=0
-    ).execute({})
+    path = export_minute(store, "kept.jsonl")
     window, state = deferred_reconciliation(path, store.conn_id)
     result = resumed(path, store.conn_id, window, state)
     assert (result["checked"], result["late"], result["vanished"]) == (len(slack_conn.events(*window)), 0, 0)
