@@ -154,10 +154,15 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             )
         return _Exported(target, read_manifest(target.path, target.url))
 
+    @property
+    def _found_sha256(self) -> str | None:
+        """The sha256 the manifest of the object found by :meth:`resolve_query` records; None without one."""
+        manifest = self._exported.manifest if self._exported else None
+        return manifest.get("sha256") if manifest else None
+
     def deferral_state(self) -> dict[str, Any]:
         """The sha256 of the object found (per its manifest; None without one): a resumed run must find the same."""
-        manifest = self._exported.manifest if self._exported else None
-        return {"manifest_sha256": manifest.get("sha256") if manifest else None}
+        return {"manifest_sha256": self._found_sha256}
 
     def resume_window(
         self, resolved: AuditWindow, deferred: AuditWindow, manifest_sha256: str | None = None, **state: Any
@@ -165,8 +170,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         """The window deferred on, only while the object at ``path`` is the one found then: a reconciliation
         compares an object with its own window, so one replaced (or whose manifest went) while it waited fails
         instead of being compared with another window's events."""
-        manifest = self._exported.manifest if self._exported else None
-        found = manifest.get("sha256") if manifest else None
+        found = self._found_sha256
         if found != manifest_sha256 or resolved != deferred:
             then, now = (f"a manifest of sha256 {sha}" if sha else "no manifest" for sha in (manifest_sha256, found))
             raise AirflowFailException(
