@@ -10,8 +10,8 @@ Pure logic, no I/O and no Airflow import, so that the rules below are tested wit
   after the previous poll ended. An event that shows up in the API at most ``lookback`` seconds after
   its ``date_create`` is therefore fired, whatever the gap between polls.
 - **Slack's clock.** ``now`` and ``covered`` are Slack's seconds (see :mod:`.slack_clock`): a poll
-  has read for good the seconds of its window up to the one before Slack's answer (``Date``), never
-  seconds Slack had not reached, whatever the triggerer's own clock says.
+  has read the seconds of its window up to Slack's answer (``Date``), never seconds Slack had not
+  reached, whatever the triggerer's own clock says.
 - **Each id once.** Ids already fired are skipped. ``floor`` rises with the reading: it is the
   oldest second whose fired ids are still remembered (``covered + 1 - lookback`` once reading is
   past it), and nothing older than ``floor`` is ever taken. Memory holds the ids of about
@@ -116,10 +116,11 @@ class WatchState:
         """Record that ``window`` was read to its end, and forget ids no later window can return.
 
         :param answered_at: the second of Slack's clock at which it answered the poll's first page
-            (its ``Date``), or None when unknown: then the whole window counts as read. Seconds from
-            ``answered_at`` on had not ended (or not begun) for Slack and are read again.
+            (its ``Date``), or None when unknown: then the whole window counts as read. Seconds after
+            ``answered_at`` had not begun for Slack and are read again; what Slack adds to
+            ``answered_at`` itself later is a late arrival, as any other (``lookback``).
         """
-        read_to = window.latest if answered_at is None else min(window.latest, answered_at - 1)
+        read_to = window.latest if answered_at is None else min(window.latest, answered_at)
         self.covered = max(self.floor - 1 if self.covered is None else self.covered, read_to)
         self.floor = max(self.floor, self.covered + 1 - self.lookback)
         for key in [k for k, second in self.fired.items() if second < self.floor]:

@@ -146,14 +146,17 @@ def test_a_version_1_state_resumes_after_its_covered_second():
     assert state.window(T0 + 60).oldest == T0 + 51
 
 
-def test_seconds_slack_had_not_finished_when_it_answered_are_read_again():
-    """The triggerer's clock ahead of Slack's: its window reaches past Slack's now; only what Slack had
-    finished counts as read, so an event Slack writes a moment later still fires."""
+def test_seconds_slack_had_not_reached_when_it_answered_are_read_again():
+    """The triggerer's clock ahead of Slack's: its window reaches past Slack's now; only the seconds up to
+    Slack's answer count as read, so the events Slack writes after it still fire."""
     state = WatchState(floor=T0, lookback=2)
     assert poll(state, T0 + 3600, [ev(T0 + 5)], answered_at=T0 + 10) == [f"{T0 + 5}-0"]
-    assert state.covered == T0 + 9
-    assert state.window(T0 + 3601).oldest == T0 + 8
-    assert poll(state, T0 + 3601, [ev(T0 + 10), ev(T0 + 5)], answered_at=T0 + 11) == [f"{T0 + 10}-0"]
+    assert state.covered == T0 + 10
+    assert state.window(T0 + 3601).oldest == T0 + 9
+    assert poll(state, T0 + 3601, [ev(T0 + 12), ev(T0 + 10), ev(T0 + 5)], answered_at=T0 + 13) == [
+        f"{T0 + 12}-0",
+        f"{T0 + 10}-0",
+    ]
     # An answer older than the window (Slack behind the floor) reads nothing for good.
     fresh = WatchState(floor=T0 + 100, lookback=2)
     poll(fresh, T0 + 200, [], answered_at=T0 + 50)
