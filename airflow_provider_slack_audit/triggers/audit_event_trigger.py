@@ -205,9 +205,10 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
     async def _load_state(self) -> WatchState | None:
         """The memory saved by an earlier run of this watcher, if Airflow offers a store and holds one.
 
-        Without one under this query's key (the filters changed, or a first start), the last memory
-        any watcher of the connection saved on this asset is taken instead: its ids were fired on
-        this asset, and an id fired is fired whatever the filters.
+        The last memory any watcher of the connection saved on this asset is taken in too when it
+        was saved under other filters and read further: its ids were fired on this asset, and an id
+        fired is fired whatever the filters. Without a memory of its own (the filters changed, or a
+        first start), the watcher starts from that one alone.
         """
         store = self._store()
         if store is None:
@@ -220,9 +221,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         while True:
             try:
                 saved = await store.aget(self.state_key, default=None)
-                handed_over = None
-                if saved is None:
-                    handed_over = await store.aget(self.connection_state_key, default=None)
+                handed_over = await store.aget(self.connection_state_key, default=None)
                 break
             except ValueError as err:  # the trigger watches several assets: no single store
                 self.log.warning(
@@ -238,18 +237,37 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                     self.poll_interval,
                 )
                 await asyncio.sleep(self.poll_interval)
-        if saved is None and isinstance(handed_over, dict):
-            saved = handed_over.get("state")
-            if saved is not None:
-                self.log.warning(
-                    "No saved state for these filters (%s); another watcher of connection %r on this asset "
-                    "(filters %s) saved its memory: starting from it so that nothing fired on this asset "
-                    "fires again. Events of the new filters before second %s are not fired.",
-                    self._filters(),
-                    self.slack_audit_conn_id,
-                    handed_over.get("filters"),
-                    saved.get("floor") if isinstance(saved, dict) else None,
-                )
+        state = self._own_state(saved)
+        other, other_filters = self._other_watchers_state(handed_over)
+        if other is not None and (state is None or (other.covered or 0) > (state.covered or 0)):
+            if state is None:
+                state = other
+            else:
+                state.merge(other)
+            self.log.warning(
+                "A watcher of connection %r on this asset with other filters (%s) read up to second %s: this "
+                "watcher (filters %s) starts from its memory too, so that nothing fired on this asset fires "
+                "again. Events of these filters before second %s are not fired.",
+                self.slack_audit_conn_id,
+                other_filters,
+                other.covered,
+                self._filters(),
+                state.floor,
+            )
+        if state is not None and (lost := state.reach_lost()):
+            self.log.warning(
+                "lookback_seconds=%d reaches %d s further back than the saved memory: those seconds were read "
+                "with the earlier lookback and their ids forgotten, so they are not read again (that could fire "
+                "again what was fired). Polls read from second %d; the full lookback is reached as reading "
+                "moves on.",
+                self.lookback_seconds,
+                lost,
+                state.floor,
+            )
+        return state
+
+    def _own_state(self, saved: Any) -> WatchState | None:
+        """This query's saved memory, or None (none saved, or unreadable: said in the log)."""
         if saved is None:
             return None
         state = WatchState.from_json(saved, self.lookback_seconds)
@@ -265,17 +283,13 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                 "of earlier seconds that Slack shows only now are not fired.",
                 state.covered,
             )
-        if lost := state.reach_lost():
-            self.log.warning(
-                "lookback_seconds=%d reaches %d s further back than the saved memory: those seconds were read "
-                "with the earlier lookback and their ids forgotten, so they are not read again (that could fire "
-                "again what was fired). Polls read from second %d; the full lookback is reached as reading "
-                "moves on.",
-                self.lookback_seconds,
-                lost,
-                state.floor,
-            )
         return state
+
+    def _other_watchers_state(self, handed_over: Any) -> tuple[WatchState | None, Any]:
+        """The memory last saved on the asset by a watcher of this connection with other filters, if any."""
+        if not isinstance(handed_over, dict) or handed_over.get("filters") == self._filters():
+            return None, None
+        return WatchState.from_json(handed_over.get("state"), self.lookback_seconds), handed_over.get("filters")
 
     def _disable_store(self) -> None:
         self.asset_state_store = None

@@ -137,6 +137,20 @@ class WatchState:
             return 0
         return max(0, self.floor - (self.covered + 1 - self.lookback))
 
+    def merge(self, other: WatchState) -> None:
+        """Take in another memory of the same asset (a watcher with other filters): afterwards no id
+        either one fired can fire again.
+
+        Each memory holds every id it fired from its own ``floor`` on; from the later of the two floors
+        both are complete, so that is the merged ``floor``, and reading goes on after the later
+        ``covered``. Seconds only the other memory had read are not read again for this one's filters.
+        """
+        self.floor = max(self.floor, other.floor)
+        read = [c for c in (self.covered, other.covered) if c is not None]
+        self.covered = max(read) if read else None
+        both = {**self.fired, **other.fired}
+        self.fired = {key: second for key, second in both.items() if second >= self.floor}
+
     # ------------------------------------------------------------------ saved form
 
     def to_json(self) -> dict[str, Any]:

@@ -163,6 +163,16 @@ def test_seconds_slack_had_not_reached_when_it_answered_are_read_again():
     assert fresh.window(T0 + 201).oldest == T0 + 100
 
 
+def test_merging_another_memory_of_the_asset_keeps_every_id_either_fired():
+    mine = WatchState(floor=T0, lookback=10, covered=T0 + 9, fired={"a": T0 + 2, "b": T0 + 8})
+    c = f"{T0 + 12}-0"  # what the other watcher fired: ev(T0 + 12)
+    other = WatchState(floor=T0 + 5, lookback=10, covered=T0 + 14, fired={"b": T0 + 8, c: T0 + 12})
+    mine.merge(other)
+    assert (mine.floor, mine.covered, mine.fired) == (T0 + 5, T0 + 14, {"b": T0 + 8, c: T0 + 12})
+    assert poll(mine, T0 + 20, [ev(T0 + 12), ev(T0 + 16)]) == [f"{T0 + 16}-0"]
+    assert mine.window(T0 + 21).oldest == T0 + 11
+
+
 def test_batches_split_newest_first_runs_into_chunks():
     events = [ev(T0 - n) for n in range(7)]
     assert [len(b) for b in batches(events, 3)] == [3, 3, 1]

@@ -305,22 +305,29 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
 CHECKPOINT_SECONDS = 9.0  # long enough for a checkpoint (CHECKPOINT_DELAY after a poll) to be saved
 
 
-def restarted(asset_store, first_kwargs: dict, second_kwargs: dict, first_seconds: float = CHECKPOINT_SECONDS):
-    """Run a watcher, stop it, restart it on the same asset store with other arguments (what a changed DAG
-    file does). Returns (ids fired by the first run, ids fired by the second, ids the first fired in its
-    last CHECKPOINT_DELAY + 1 s: those a restart may repeat, as after a crash, see the restart test above)."""
+def runs_in_turn(asset_store, *kwargs: dict) -> list[tuple[list[str], set[str]]]:
+    """Run a watcher, stop it, start it again on the same asset store with other arguments (what a changed DAG
+    file does), and so on: CHECKPOINT_SECONDS each, the last 4.5 s. For each run: the ids it fired, and those
+    it fired in its last CHECKPOINT_DELAY + 1 s (what the next run may repeat, as after a crash, see the
+    restart test above)."""
     from airflow_provider_slack_audit.triggers.audit_event_trigger import CHECKPOINT_DELAY
 
-    first = make_trigger(**first_kwargs)
-    first.asset_state_store = asset_store
-    fired_first = run_for(first, first_seconds)
-    stopped_at = time.time()
-    time.sleep(1)  # a save cancelled mid-way lands meanwhile
-    second = make_trigger(**second_kwargs)
-    second.asset_state_store = asset_store
-    fired_second = run_for(second, 4.5)
-    recent = {e["id"] for t, p in fired_first for e in p["events"] if t >= stopped_at - CHECKPOINT_DELAY - 1}
-    return fired_ids(fired_first), fired_ids(fired_second), recent
+    runs = []
+    for number, arguments in enumerate(kwargs, start=1):
+        trigger = make_trigger(**arguments)
+        trigger.asset_state_store = asset_store
+        fired = run_for(trigger, 4.5 if number == len(kwargs) else CHECKPOINT_SECONDS)
+        stopped_at = time.time()
+        recent = {e["id"] for t, p in fired for e in p["events"] if t >= stopped_at - CHECKPOINT_DELAY - 1}
+        runs.append((fired_ids(fired), recent))
+        time.sleep(1)  # a save cancelled mid-way lands meanwhile
+    return runs
+
+
+def restarted(asset_store, first_kwargs: dict, second_kwargs: dict):
+    """Two runs in turn (:func:`runs_in_turn`): (ids of the first, ids of the second, the first's recent ids)."""
+    (a, recent), (b, _) = runs_in_turn(asset_store, first_kwargs, second_kwargs)
+    return a, b, recent
 
 
 @pytest.mark.parametrize("lookback", [120, 5], ids=["raised", "lowered"])
@@ -347,13 +354,26 @@ def test_a_restart_with_other_filters_fires_nothing_again(live, asset_store, cap
     assert len(b) == len(set(b))
     assert set(a) & set(b) <= recent, f"{len(set(a) & set(b) - recent)} event(s) fired again"
     assert len(set(a) - recent) > 100
-    assert "another watcher of connection 'slack_audit_default' on this asset" in capsys.readouterr().out
+    assert "watcher of connection 'slack_audit_default' on this asset with other filters" in capsys.readouterr().out
     # The added action fires from where the memory starts; the old ones lose nothing.
     resumed = [r for r in polls(live) if r["action"] == ",".join(sorted(wider))]
     floor, last_latest = int(resumed[0]["oldest"]), int(resumed[-1]["latest"])
     assert floor > start
     assert ids(live.events(floor, last_latest - LAG, action="user_logout")) <= set(b)
     assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b)
+
+
+def test_filters_changed_and_changed_back_fire_nothing_again(live, asset_store):
+    """Back to the first filters, the watcher's own memory is older than what the other filters' watcher
+    fired since: it takes that memory in too, instead of reading on from its own and firing those again."""
+    start = int(time.time()) - 30
+    narrow, wide = {"start": start}, {"start": start, "action": [*ACTIONS, "user_logout"]}
+    (a, _), (b, recent_b), (c, _) = runs_in_turn(asset_store, narrow, wide, narrow)
+    assert len(c) == len(set(c))
+    assert not set(a) & set(c) - recent_b
+    assert set(b) & set(c) <= recent_b, f"{len(set(b) & set(c) - recent_b)} event(s) fired again"
+    last_latest = int(polls(live)[-1]["latest"])
+    assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b) | set(c)
 
 
 def test_a_restart_with_another_poll_interval_and_max_events_fires_nothing_again(live, asset_store):
