@@ -38,7 +38,8 @@ LATEST = OLDEST + 3599
 LATE_FROM, LATE_TO, HIDDEN = OLDEST + 600, OLDEST + 1199, 3600.0
 
 MANIFEST_FIELDS = [
-    "path", "window", "filters", "events", "bytes", "sha256", "ids_sha256", "first_date_create",
+    "manifest_version", "path", "window", "filters", "events", "format", "compression", "bytes", "sha256",
+    "object_version", "ids_sha256", "first_date_create",
     "last_date_create", "pages", "calls", "retries", "rate_limited", "started_at", "finished_at", "provider_version",
     "late_after",
 ]  # fmt: skip
@@ -146,6 +147,8 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     assert (manifest["retries"], manifest["rate_limited"]) == (0, 0)
     assert manifest["started_at"] <= manifest["finished_at"]
     assert manifest["provider_version"] == __version__
+    assert (manifest["manifest_version"], manifest["format"], manifest["compression"]) == (2, "jsonl", "gzip")
+    assert manifest["object_version"]["store"] == ("local" if store.kind == "file" else "s3")
     assert manifest["late_after"] is None  # no late file beside it yet
     assert summary["manifest"] == f"{store.root}/{name}.manifest.json"
 

@@ -227,15 +227,15 @@ def test_a_manifest_that_disagrees_names_the_field(slack_conn, tmp_path, capsys,
         assert "events dated outside [1709253000, 1709254799]" in checks(lines)["window"][1]
 
 
-def test_plain_recompressed_as_gzip_fails_size_and_sha256_and_says_what_the_bytes_are(slack_conn, tmp_path, capsys):
+def test_plain_recompressed_as_gzip_fails_size_sha256_and_the_recorded_compression(slack_conn, tmp_path, capsys):
     path = tmp_path / "p.jsonl"
     summary = export(path)
     path.write_bytes(gzip.compress(path.read_bytes()))
     code, lines = verify(path, capsys)
-    assert (code, failed(lines)) == (1, {"size", "sha256"})
+    assert (code, failed(lines)) == (1, {"size", "sha256", "format"})
     assert checks(lines)["format"][1] == (
-        "ok   format    JSON Lines, gzip (inferred from the bytes: the gzip magic 1f 8b at the start; the manifest "
-        "records no compression; the name does not end in .gz)"
+        'FAIL format    the manifest records compression null, the bytes are gzip (inferred from the bytes: the gzip '
+        "magic 1f 8b at the start; the manifest records none; the name does not end in .gz)"
     )
     assert checks(lines)["events"][1] == f"ok   events    {summary['events']}"  # the same events, other bytes
 
@@ -652,3 +652,52 @@ def test_the_documented_shell_pipelines_give_the_manifests_digests(slack_conn, t
     first, last = sh(doc_pipeline("span")).split()
     assert (int(first), int(last)) == (manifest["first_date_create"], manifest["last_date_create"])
     assert hashlib.sha256(path.read_bytes()).hexdigest() == manifest["sha256"]
+
+
+def test_an_object_written_again_without_its_manifest_has_a_manifest_of_another_write(slack_conn, tmp_path, capsys):
+    """What an export killed between its commit and its manifest leaves: its object (a new file, renamed into
+    place) beside the earlier export's manifest. That is no alteration: verify names the other write."""
+    path = tmp_path / "a.jsonl"
+    export(path)
+    other = SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=f"file://{tmp_path}/b.jsonl", oldest=OLDEST, latest=LATEST, settle_seconds=0,
+        action="user_login", manifest=False,
+    ).execute({})  # fmt: skip
+    inode = path.stat().st_ino
+    (tmp_path / "b.jsonl").replace(path)  # as the export's commit renames its temporary into place
+
+    code, lines = verify(path, capsys)
+    assert (code, failed(lines)) == (1, {"describes"}), "\n".join(lines)
+    describes = checks(lines)["describes"][1]
+    assert describes.startswith(
+        "FAIL describes manifest of another write: the object was written again after this manifest's write "
+        f"(the store names device {path.stat().st_dev}, inode {path.stat().st_ino}; the manifest records device "
+        f"{path.stat().st_dev}, inode {inode})"
+    ), describes
+    assert f"sha256 {other['sha256']}" in describes
+    assert "altered" not in describes
+    assert checks(lines)["sha256"][0] == checks(lines)["events"][0] == "skip"  # not compared with another write's
+
+
+def test_an_object_edited_in_place_is_not_another_write(slack_conn, tmp_path, capsys):
+    path = tmp_path / "a.jsonl"
+    export(path)
+    with path.open("r+b") as stream:  # the same file (inode), other bytes
+        stream.write(_edit_first_action(path.read_bytes()))
+    code, lines = verify(path, capsys)
+    assert (code, failed(lines)) == (1, {"sha256"})
+    assert checks(lines)["describes"][0] == "ok"
+
+
+@pytest.mark.parametrize(("name", "compression"), [("g.jsonl", "gzip"), ("p.jsonl.gz", None)])
+def test_the_manifest_records_the_compression_whatever_the_name(slack_conn, tmp_path, capsys, name, compression):
+    path = tmp_path / name
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=f"file://{path}", oldest=OLDEST, latest=LATEST, settle_seconds=0,
+        compression=compression,
+    ).execute({})  # fmt: skip
+    manifest = json.loads((tmp_path / f"{name}.manifest.json").read_text())
+    assert (manifest["format"], manifest["compression"]) == ("jsonl", compression)
+    code, lines = verify(path, capsys)
+    assert code == 0, "\n".join(lines)
+    assert f"the manifest records {compression or 'none'}" in checks(lines)["format"][1]
