@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_slack_audit.export.layout import (
     LATE_MARK,
     MANIFEST_SUFFIX,
+    is_marker,
     late_name,
     late_name_pattern,
     late_second,
@@ -99,11 +100,11 @@ def late_file_role(manifest: Any, object_name: str, object_sha256: str | None) -
         names, but not their late files).
     :param object_sha256: the sha256 of the object's bytes (None: the object has no sha256 known).
     :return: :data:`EVIDENCE` (its manifest names this object and sha256), :data:`UNMANIFESTED` (no manifest,
-        or the :data:`ABANDONED_MARKER`), :data:`OTHER_OBJECT` (it completes another object of the same stem),
-        :data:`EARLIER_EXPORT` (it completes an earlier export of this object, since replaced) or
-        :data:`MALFORMED` (what is at its manifest's place is no late file's manifest).
+        the :data:`ABANDONED_MARKER`, or another marker: ``stale``), :data:`OTHER_OBJECT` (it completes
+        another object of the same stem), :data:`EARLIER_EXPORT` (it completes an earlier export of this
+        object, since replaced) or :data:`MALFORMED` (what is at its manifest's place is no late file's manifest).
     """
-    if manifest is None or manifest == ABANDONED_MARKER:
+    if manifest is None or manifest == ABANDONED_MARKER or is_marker(manifest):  # a "stale" marker too
         return UNMANIFESTED
     if not isinstance(manifest, dict) or manifest.get("kind") != "late":
         return MALFORMED

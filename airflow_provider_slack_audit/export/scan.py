@@ -48,7 +48,7 @@ def stored_compression(path: ObjectStoragePath, url: str, manifest: dict[str, An
     recorded = manifest["compression"]
     if recorded not in ("gzip", None):
         raise AirflowFailException(
-            f"The manifest of {url} records compression {recorded!r}, which this provider does not write (\"gzip\" or "
+            f'The manifest of {url} records compression {recorded!r}, which this provider does not write ("gzip" or '
             "null): it was altered or written by something else. Export the window again."
         )
     if recorded != found:

@@ -25,9 +25,18 @@ from airflow_provider_slack_audit.export.late_files import (
     next_late_second,
     read_late_manifest,
 )
-from airflow_provider_slack_audit.export.manifest import ExportTally, build_manifest, filters_record, read_manifest
+from airflow_provider_slack_audit.export.manifest import (
+    ALTERED,
+    ANOTHER_WRITE,
+    ExportTally,
+    FoundObject,
+    build_manifest,
+    filters_record,
+    judge_binding,
+    read_manifest,
+)
 from airflow_provider_slack_audit.export.scan import scan_object, stored_compression
-from airflow_provider_slack_audit.export.storage import TargetExistsError, conditional_write_support
+from airflow_provider_slack_audit.export.storage import TargetExistsError, require_conditional_create, stored_version_of
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, resolve_target
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
 from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
@@ -118,15 +127,13 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         self.fail_on_vanished = fail_on_vanished
         self._exported: _Exported | None = None
 
-    def _query(
-        self, context: Context, url: str, manifest: dict[str, Any] | None
-    ) -> tuple[AuditWindow, LogsQuery]:
+    def _query(self, context: Context, url: str, manifest: dict[str, Any] | None) -> tuple[AuditWindow, LogsQuery]:
         """The window and query: the manifest's, else the task's explicit ``oldest``/``latest`` (never the run's
         data interval: a run's interval is not the object's window); both given must agree."""
         if manifest is None:
             if unless_blank(self.oldest) is None or unless_blank(self.latest) is None:
                 raise AirflowFailException(
-                    f"{url} has no manifest (none beside it, or the \"replacing\" marker of an export that did not "
+                    f'{url} has no manifest (none beside it, or the "replacing" marker of an export that did not '
                     "finish), so the window it was exported for is not known, and this run's data interval may be "
                     "another window. Export the window again (with manifest=True) and reconcile it from its "
                     "manifest, or give this task the object's window as oldest and latest (both)."
@@ -183,13 +190,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 f"{target.url} does not exist: reconcile an object that an export wrote (check the path and that "
                 "the export task succeeded)."
             )
-        if not target.is_local:
-            missing = conditional_write_support(target.path.fs)
-            if missing:
-                raise AirflowFailException(
-                    f"A reconciliation of {target.url} creates its late files (and their manifests) only where "
-                    f"none is, which needs the store's conditional create: {missing}. Nothing was read."
-                )
+        # late files (and their manifests) are created only where none is: a store without that fails now,
+        # before Slack is read, not when the first late event is found
+        require_conditional_create(None if target.is_local else target.path.fs, target.url, "A late file")
         return _Exported(target, read_manifest(target.path, target.url))
 
     @property
@@ -325,13 +328,33 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             self.log.warning(
                 "%s has no manifest: its integrity cannot be checked (export with manifest=True)", target.url
             )
-        elif sha256 != manifest["sha256"] or size != manifest.get("bytes", size):
-            raise AirflowFailException(
-                f"{target.url} was altered after its export: its sha256 is {sha256} ({size} bytes), its manifest "
-                f"records {manifest['sha256']} ({manifest.get('bytes')} bytes). Find out who changed it; export "
-                "the window again to replace it."
-            )
+        else:
+            self._check_binding(target, manifest, sha256, size, "its export")
         return sha256, size, events
+
+    @staticmethod
+    def _check_binding(target: ExportTarget, manifest: dict[str, Any], sha256: str, size: int, written: str) -> None:
+        """Fail unless ``manifest`` describes the file at ``target`` as measured (``sha256``, ``size``): the
+        verdict of :func:`~airflow_provider_slack_audit.export.binding.judge_binding`, said as it is."""
+        found = FoundObject(size, sha256, stored_version_of(target.path, local=target.is_local))
+        binding = judge_binding(manifest, found)
+        if binding.describes:
+            return
+        if binding.verdict == ANOTHER_WRITE:
+            raise AirflowFailException(
+                f"The manifest beside {target.url} is the manifest of another write: {binding.detail}. Nothing "
+                "was altered, but no manifest describes the file now (a run was killed between it and its "
+                "manifest, or something else wrote it). Export the window again."
+            )
+        if binding.verdict == ALTERED:
+            raise AirflowFailException(
+                f"{target.url} was altered after {written}: {binding.detail}. Find out who changed it; export the "
+                "window again to replace it."
+            )
+        raise AirflowFailException(
+            f"{target.url} does not match its manifest (altered after {written}, or written again): "
+            f"{binding.detail}. Export the window again."
+        )
 
     def _write_late(
         self,
@@ -391,6 +414,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                         object_sha256=sha256,
                         format="jsonl",
                         compression="gzip" if gzip else None,
+                        object_version=writer.sink.stored_version().version,
                     ),
                 )
         finally:
@@ -419,12 +443,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             if role != EVIDENCE:
                 self.log.info("%s is not part of the evidence of %s (%s): not counted", url, target.url, role)
                 continue
-            late_sha256, _, events = scan_object(late, url, manifest, on_id=index.add)
-            if late_sha256 != manifest.get("sha256"):
-                raise AirflowFailException(
-                    f"{url} was altered after it was written: its sha256 is {late_sha256}, its manifest records "
-                    f"{manifest.get('sha256')}."
-                )
+            late_sha256, late_size, events = scan_object(late, url, manifest, on_id=index.add)
+            self._check_binding(target.sibling(late.name), manifest, late_sha256, late_size, "it was written")
             count += events
         return count, newest_late_second(lates)
 
