@@ -183,3 +183,4 @@ def test_a_superseded_late_file_a_role_may_not_delete_gets_a_marker_loaders_test
     assert marker.get("object_sha256") != summary["sha256"]  # the loader's rule leaves it out
     late = resolve_target(f"s3://{s3_no_delete.bucket}/{late_key}", NO_DELETE_CONN_ID)
     assert read_manifest(late.path, late.url) is None  # no manifest: no evidence
+
