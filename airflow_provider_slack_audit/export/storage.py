@@ -322,26 +322,28 @@ def object_version(fs: Any, key: str) -> dict[str, Any] | None:
     ask. Raises ``FileNotFoundError`` when no object is there.
 
     S3: ``etag`` and ``version_id`` (None in an unversioned bucket), from one HEAD; GCS: ``generation``; Azure
-    Blob: ``etag`` and ``version_id``. Caches are bypassed: another process may have written it.
+    Blob: ``etag`` and ``version_id``; each with the object's ``size``. Caches are bypassed: another process may
+    have written it.
     """
     store = store_of(fs)
     if store == "s3":
         bucket, name, _ = fs.split_path(key)
         head = fs.call_s3("head_object", Bucket=bucket, Key=name)  # one answer: ETag and metadata agree
         version = {"store": "s3", "etag": head.get("ETag"), "version_id": head.get("VersionId")}
-        metadata = head.get("Metadata")
+        metadata, size = head.get("Metadata"), head.get("ContentLength")
     elif store == "gcs":
         fs.invalidate_cache(key)
         info = fs.info(key)
         version = {"store": "gcs", "generation": info.get("generation")}
-        metadata = info.get("metadata")
+        metadata, size = info.get("metadata"), info.get("size")
     elif store == "azure":
         info = fs.info(key, refresh=True)
         version = {"store": "azure", "etag": info.get("etag"), "version_id": info.get("version_id")}
-        metadata = info.get("metadata")
+        metadata, size = info.get("metadata"), info.get("size")
     else:
         return None
     version["write_id"] = (metadata or {}).get(WRITE_ID_KEY)
+    version["size"] = size
     return version
 
 
@@ -375,6 +377,7 @@ class ObjectStoreSink:
         self._aborted = False
         #: The random id this upload writes into the object's metadata, so a reader can tell it from another write.
         self.write_id = secrets.token_hex(16)
+        self._written: int | None = None  # bytes of the committed object
 
     @property
     def fs(self) -> Any:
@@ -417,6 +420,10 @@ class ObjectStoreSink:
             return StoredVersion(None, False)
         if version is None:
             return StoredVersion(None, None)  # a store this provider cannot ask
+        if version.get("write_id") is None and self._written is not None:
+            # An S3-compatible store that keeps no user metadata: the size tells another write from ours at least
+            # when they differ (our own always has the size we sent).
+            return StoredVersion(version, None if version.get("size") == self._written else False)
         return StoredVersion(version, version.get("write_id") == self.write_id)
 
     def write(self, data: bytes) -> None:
@@ -431,8 +438,9 @@ class ObjectStoreSink:
         if self._aborted:
             raise ExportAborted(f"the export to {self.url} was aborted")
         f = self._file
+        size = f.tell()
         try:
-            if f.tell() == 0 and not self.overwrite and store_of(self.fs) == "s3":
+            if size == 0 and not self.overwrite and store_of(self.fs) == "s3":
                 f.discard()  # an empty object: s3fs would "touch" it unconditionally, so write it ourselves
                 self.fs.touch(self.key, IfNoneMatch="*", **self._metadata_options())
             else:
@@ -444,6 +452,7 @@ class ObjectStoreSink:
         except BaseException:
             self._discard()
             raise
+        self._written = size
 
     def _discard(self) -> None:
         f = self._file

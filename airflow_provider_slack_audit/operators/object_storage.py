@@ -44,8 +44,9 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         uses the scheme's default.
     :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
     :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
-        the task instead, also when another run creates the object while this one is writing (S3's
-        conditional write, a hard link locally; other stores refuse ``overwrite=False`` with an error).
+        the task instead, also when another run creates the object while this one is writing (the store's
+        conditional create: S3 ``If-None-Match``, GCS ``ifGenerationMatch=0``, Azure Blob ``If-None-Match``, a
+        hard link locally; other stores refuse ``overwrite=False`` with an error before Slack is read).
     :param manifest: write ``<path>.manifest.json`` once the object is in place: the window, filters, counts,
         format and compression, the sha256 of the stored bytes and of the sorted event ids, and the store's
         identifier of the write (evidence that the export is whole and unaltered;
