@@ -200,7 +200,9 @@ def remove_stale_late_files(
     its manifest names this object (``object``; ``x.json`` and ``x.jsonl`` share a stem) with another
     ``object_sha256``; a late file without a manifest (its reconciliation was killed before writing it; part
     of no window's evidence), when every one of its events is in the new object (``object_ids()``, built only
-    if there is such a file); one marked :data:`ABANDONED_MARKER`, always. The late file goes first, then its
+    if there is such a file), once :data:`ABANDONED_MARKER` was created in its manifest's place (so that a
+    reconciliation still about to write that manifest cannot leave a manifest without its file); one marked
+    :data:`ABANDONED_MARKER` or ``stale``, always. The late file goes first, then its
     manifest. Only ``listed`` files are touched: the export records the newest of their names in its manifest
     (``late_after``), so a name removed here is never given to a late file again.
 
@@ -209,6 +211,7 @@ def remove_stale_late_files(
         and their manifest still tells loaders and reconciliations that they complete an earlier export.
     """
     from airflow_provider_slack_audit.export.manifest import delete_if_allowed
+    from airflow_provider_slack_audit.export.storage import TargetExistsError
 
     removed: list[str] = []
     kept: list[str] = []
@@ -225,10 +228,15 @@ def remove_stale_late_files(
                 in_object = object_ids()
             if not _all_ids_in(late, target.sibling(late.name).url, in_object):
                 continue  # its events are not all in the object: keep it for whoever looks into them
+            try:  # a reconciliation may be about to write its manifest: it may not, once this marker is there
+                create_manifest(target.sibling(late.name), ABANDONED_MARKER)
+            except TargetExistsError:
+                continue  # its manifest came first: judged by the next export, never removed under it
+            recorded = ABANDONED_MARKER
         elif role not in (UNMANIFESTED, EARLIER_EXPORT):
             continue
-        # the manifest stays (marking the file stale) unless the late file itself is gone
-        if delete_if_allowed(late) and (recorded is None or delete_if_allowed(manifest_file)):
+        # the manifest (or marker) stays, marking the file no evidence, unless the late file itself is gone
+        if delete_if_allowed(late) and delete_if_allowed(manifest_file):
             removed.append(late.name)
         else:
             kept.append(late.name)

@@ -98,3 +98,41 @@ def test_late_files_of_both_compressions_share_one_sequence_of_names(tmp_path):
     assert [p.name for p in late_files(ObjectStoragePath(f"file://{tmp_path}/h.jsonl"), gzip=False)] == [
         "h.late-11.jsonl"
     ]
+
+
+def test_a_reexport_never_leaves_a_late_files_manifest_without_its_file(tmp_path):
+    """A late file without a manifest whose events the new export holds is removed, but only once the abandoned
+    marker stands in its manifest's place: a reconciliation that writes that manifest in the meantime (here while
+    the export reads its object's ids) keeps its file, instead of leaving a manifest whose late file is gone."""
+    import hashlib
+    import json
+
+    from airflow_provider_slack_audit.export.late_files import remove_stale_late_files
+    from airflow_provider_slack_audit.export.writer import resolve_target
+
+    (tmp_path / "h.jsonl").write_bytes(b'{"id": "a"}\n{"id": "b"}\n')
+    (tmp_path / "h.late-5.jsonl").write_bytes(b'{"id": "b"}\n')
+    target = resolve_target(f"file://{tmp_path}/h.jsonl", None)
+    sha256 = hashlib.sha256((tmp_path / "h.jsonl").read_bytes()).hexdigest()
+    late_manifest = tmp_path / "h.late-5.jsonl.manifest.json"
+
+    def ids_as_its_reconciliation_writes_the_manifest():
+        late_manifest.write_text(json.dumps({"kind": "late", "object": target.url, "object_sha256": sha256}))
+        return {"a", "b"}
+
+    removed, kept = remove_stale_late_files(
+        late_files(target.path),
+        target,
+        sha256,
+        gzip_=False,
+        object_ids=ids_as_its_reconciliation_writes_the_manifest,
+    )
+    assert (removed, kept) == ([], [])
+    assert (tmp_path / "h.late-5.jsonl").exists()
+    assert late_manifest.exists()
+
+    # without a reconciliation in between, it goes, marker and all
+    late_manifest.unlink()
+    removed, _ = remove_stale_late_files(late_files(target.path), target, sha256, object_ids=lambda: {"a", "b"})
+    assert removed == ["h.late-5.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.jsonl"]
