@@ -19,10 +19,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-#: Ids held in a Python set before they move to the database (~10 MB of 36-character ids).
-MEMORY_IDS = 100_000
+#: Ids held in a Python set before they move to the database (~2 MB of 36-character ids).
+MEMORY_IDS = 20_000
 #: SQLite's page cache for the ids on disk; beyond it, pages live in the temporary file.
-CACHE_BYTES = 8 * 1024 * 1024
+CACHE_BYTES = 4 * 1024 * 1024
 #: Ids per query against the database (below every SQLite's limit on parameters).
 QUERY_IDS = 500
 
