@@ -182,8 +182,7 @@ class PageWalk:
         Raises the answer's typed error when it is not a good page and no restart applies.
         """
         if response.unreadable_entry is not None:  # never a restart: Slack would send it again
-            self._done = True
-            raise entry_error(response, response.unreadable_entry, page=self.pages + 1)
+            raise self._entry_error(response, response.unreadable_entry)
         error = error_for_response(response)
         if error is None:
             return self.accept(response)
@@ -255,6 +254,7 @@ class PageWalk:
         )
 
     def _entry_error(self, response: AuditLogsResponse, unreadable: UnreadableEntryError) -> SlackAuditLogsError:
+        """The typed error for an entry of this page that cannot be carried; the walk is over."""
         self._done = True
         return entry_error(response, unreadable, page=self.pages + 1)
 
