@@ -49,10 +49,12 @@ def test_ids_that_left_memory_are_still_known_exactly() -> None:
         assert seen.spilled
         assert seen.add_new(["e", "a", "f", "e"]) == [0, 2]
         assert seen.add_new(["A", "a ", "b"]) == [0, 1]  # exact: case and spaces count
+        assert seen.add_new(["a\x00b", "a\x00c", "a\x00b", "é", "e\u0301"]) == [0, 1, 3, 4]  # no normalising
+        assert seen.add_new(["a\x00c", "a\x00d", "é"]) == [1]
         assert "d" in seen
         assert "g" not in seen
         assert 5 not in seen
-        assert len(seen) == 8
+        assert len(seen) == 13
     finally:
         seen.close()
     assert len(seen) == 0
