@@ -162,7 +162,7 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             summary["manifest"] = read.write_manifest(
                 target, writer, tally=tally, ids_sha256=ids_sha256, client=client, late_after=newest_late_second(lates)
             )
-        elif remove_earlier_manifest(target.path, writer.sink, writer.sha256):
+        elif remove_earlier_manifest(target.path, writer.sink):
             self.log.info("Removed the manifest of the earlier write of %s (manifest=False writes none)", target.url)
         removed, kept = remove_stale_late_files(
             lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, gzip)
