@@ -28,6 +28,7 @@ Pure logic, no I/O and no Airflow import, so that the rules below are tested wit
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,9 +53,12 @@ def event_key(entry: Mapping[str, Any]) -> str:
 
 
 def event_second(entry: Mapping[str, Any]) -> int | None:
-    """The event's ``date_create`` in whole seconds, or None when it is missing or not a number."""
+    """The event's ``date_create`` in whole seconds, or None when it is missing or not a (finite) number.
+
+    ``1e400`` and ``NaN`` (read leniently as ``inf`` and ``nan``) name no second: None, as for an event without one.
+    """
     value = entry.get("date_create")
-    if not isinstance_strict(value, (int, float)):
+    if not isinstance_strict(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return int(value)
 

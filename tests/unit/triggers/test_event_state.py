@@ -197,3 +197,17 @@ def test_checkpoints_hand_out_the_newest_state_once_it_is_old_enough():
 def test_an_event_without_id_is_known_by_its_content():
     assert event_key({"id": "x", "a": 1}) == "x"
     assert event_key({"b": 1, "a": 2}) == event_key({"a": 2, "b": 1})
+
+
+def test_an_event_dated_beyond_any_number_fires_once_and_does_not_stop_the_watcher():
+    # "date_create": 1e400 or NaN is what the client's lenient JSON reading hands over (msgspec refuses such a
+    # body, the standard library reads them as inf and nan): no second can be taken from it, so the event is
+    # placed at the poll's end as one without a date_create, never an OverflowError that ends every poll.
+    state = WatchState(floor=T0, lookback=60)
+    window = state.window(T0 + 10)
+    odd = [{"id": "inf", "date_create": float("inf")}, {"id": "nan", "date_create": float("nan")}]
+    assert [e["id"] for e in state.take_new([*odd, ev(T0 + 5)], window)] == [f"{T0 + 5}-0", "inf", "nan"]
+    state.poll_done(window)
+    again = state.window(T0 + 20)
+    assert state.take_new(odd, again) == []
+    assert WatchState.from_json(json.loads(json.dumps(state.to_json())), 60).fired == state.fired
