@@ -101,7 +101,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     Returns ``{"path", "checked", "late", "vanished", "late_path"}``: ``checked`` is how many events Slack
     returned for the window, ``late_path`` the late file written (None when nothing was late).
 
-    :param path: the exported object, as a URL (templated: the run's own object or another run's).
+    :param path: the exported object, as a URL (templated: the run's own object or another run's); a late file
+        (whose manifest says it completes an object) is refused: reconcile the object it completes.
     :param conn_id: the Airflow connection for the storage, as for the export.
     :param fail_on_late: fail the task (after writing the late file) when late events were found.
     :param fail_on_vanished: fail the task when events of the object are no longer returned by Slack.
@@ -193,7 +194,15 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         # late files (and their manifests) are created only where none is: a store without that fails now,
         # before Slack is read, not when the first late event is found
         require_conditional_create(None if target.is_local else target.path.fs, target.url, "A late file")
-        return _Exported(target, read_manifest(target.path, target.url))
+        manifest = read_manifest(target.path, target.url)
+        if manifest is not None and manifest.get("kind") == "late":
+            # its manifest records the object's window: every event of the object would be called late here
+            raise AirflowFailException(
+                f"{target.url} is a late file (its manifest says it completes {manifest.get('object')}), not an "
+                "exported object: compared with its window, every event of that object would be written again as "
+                "late. Reconcile the object it completes; its late files are compared with it."
+            )
+        return _Exported(target, manifest)
 
     @property
     def _found_sha256(self) -> str | None:

@@ -1052,3 +1052,21 @@ def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_a
     again = SlackAuditLogsReconcileOperator(task_id="r", path=path, settle_seconds=0).execute({})
     assert (again["late"], again["late_path"]) == (0, None)
     assert sorted(evidence(store, name)) == window
+
+
+def test_a_late_file_given_as_the_object_is_refused_and_nothing_is_written(airflow_db, slack_conn, tmp_path):
+    # A path templated to a late file (or a late file's name typed by hand): its manifest records the object's
+    # window, so comparing would call every event of the object "late" and write them all again beside it.
+    path = f"file://{tmp_path}/lf.jsonl"
+    window = {"oldest": OLDEST, "latest": OLDEST + 59, "settle_seconds": 0}
+    SlackAuditLogsToObjectStorageOperator(task_id="export", path=path, manifest=False, **window).execute({})
+    lines = (tmp_path / "lf.jsonl").read_bytes().splitlines(keepends=True)
+    assert len(lines) > 2
+    (tmp_path / "lf.jsonl").write_bytes(b"".join(lines[1:]))  # one event "reached Slack late"
+    result = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, **window).execute({})
+    assert result["late"] == 1
+    late_url = result["late_path"]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(AirflowFailException, match="is a late file"):
+        SlackAuditLogsReconcileOperator(task_id="reconcile", path=late_url, settle_seconds=0).execute({})
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
