@@ -258,7 +258,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         for _attempt in range(MAX_LATE_NAME_ATTEMPTS):
             index = IdIndex()
             sha256, size, events = self._index_object(target, manifest, index)
-            known_late, newest = self._index_late_files(target, sha256, index)
+            known_late, newest, evidence = self._index_late_files(target, sha256, index)
             if manifest is not None and isinstance(manifest.get("late_after"), int):
                 # names up to the export's late_after may have been removed by it: never given again
                 newest = max(newest or 0, manifest["late_after"])
@@ -298,7 +298,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         late_count = writer.events if writer is not None else 0
         if writer is not None:
             self.log.warning("%d late events of %s written to %s", late_count, target.url, late_target.url)
-        vanished = self._report_vanished(target, manifest, index)
+        vanished = self._report_vanished(target, manifest, index, evidence)
         result = {
             "path": target.url,
             "checked": checked,
@@ -431,15 +431,18 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             tally.close()
         return checked, writer, client
 
-    def _index_late_files(self, target: ExportTarget, sha256: str, index: IdIndex) -> tuple[int, int | None]:
+    def _index_late_files(
+        self, target: ExportTarget, sha256: str, index: IdIndex
+    ) -> tuple[int, int | None, list[tuple[Any, str, dict[str, Any]]]]:
         """Put the ids of the object's late files (those the rule counts: :func:`late_file_role`) in ``index``.
 
         A late file without a manifest is first marked abandoned (see :func:`_late_manifest`): its events are
         not the window's evidence, so they are written again if Slack returns them. Returns how many events the
-        late files counted hold and the second of the newest late file listed (of any kind: its name is taken
-        either way), None when there is none.
+        late files counted hold, the second of the newest late file listed (of any kind: its name is taken
+        either way; None when there is none), and the late files counted (path, URL, manifest).
         """
         count = 0
+        evidence: list[tuple[Any, str, dict[str, Any]]] = []
         lates = late_files(target.path)
         for late in lates:
             url = target.sibling(late.name).url
@@ -455,7 +458,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             late_sha256, late_size, events = scan_object(late, url, manifest, on_id=index.add)
             self._check_binding(target.sibling(late.name), manifest, late_sha256, late_size, "it was written")
             count += events
-        return count, newest_late_second(lates)
+            evidence.append((late, url, manifest))
+        return count, newest_late_second(lates), evidence
 
     def _late_manifest(
         self, target: ExportTarget, late: Any, url: str, sha256: str
@@ -488,8 +492,15 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 return ABANDONED_MARKER, UNMANIFESTED
         return manifest, late_file_role(manifest, target.name, sha256)
 
-    def _report_vanished(self, target: ExportTarget, manifest: dict[str, Any] | None, index: IdIndex) -> int:
-        """Count (and log the first ids of) the exported events Slack no longer returns."""
+    def _report_vanished(
+        self,
+        target: ExportTarget,
+        manifest: dict[str, Any] | None,
+        index: IdIndex,
+        evidence: list[tuple[Any, str, dict[str, Any]]],
+    ) -> int:
+        """Count (and log the first ids of) the window's events (of the object and of the late files counted,
+        ``evidence``) that Slack no longer returns."""
         vanished = index.unseen
         if not vanished:
             return 0
@@ -500,10 +511,15 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 listed.append(event_id)
 
         scan_object(target.path, target.url, manifest, on_id=note)
+        for late, url, late_manifest in evidence:
+            if len(listed) >= MAX_VANISHED_LISTED:
+                break
+            scan_object(late, url, late_manifest, on_id=note)
         self.log.warning(
-            "%d events of %s are no longer returned by Slack for its window; the first: %s",
+            "%d events of %s%s are no longer returned by Slack for its window; the first: %s",
             vanished,
             target.url,
+            f" and its {len(evidence)} late file(s)" if evidence else "",
             ", ".join(listed),
         )
         return vanished

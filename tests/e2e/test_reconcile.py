@@ -1070,3 +1070,27 @@ def test_a_late_file_given_as_the_object_is_refused_and_nothing_is_written(airfl
     with pytest.raises(AirflowFailException, match="is a late file"):
         SlackAuditLogsReconcileOperator(task_id="reconcile", path=late_url, settle_seconds=0).execute({})
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_vanished_event_of_a_late_file_is_named_where_it_is_counted(airflow_db, slack_conn, tmp_path, capfd):
+    # The count of vanished events covers the late files counted (their ids are compared too): the ids listed
+    # must come from them as well, not only from the object (a count of 1 with no id named is no evidence).
+    path = f"file://{tmp_path}/v.jsonl"
+    kwargs = {"task_id": "reconcile", "path": path, "oldest": OLDEST, "latest": OLDEST + 59, "settle_seconds": 0}
+    SlackAuditLogsToObjectStorageOperator(**{**kwargs, "task_id": "export"}, manifest=False).execute({})
+    lines = (tmp_path / "v.jsonl").read_bytes().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    (tmp_path / "v.jsonl").write_bytes(b"".join(lines[1:]))  # the first event "reached Slack late"
+    assert SlackAuditLogsReconcileOperator(**kwargs).execute({})["late"] == 1
+
+    second = first["date_create"]
+    gone = {json.loads(line)["id"] for line in lines if json.loads(line)["date_create"] == second}
+    slack_conn.late_events(second, second, delay=HIDDEN)  # Slack no longer returns that second's events
+    capfd.readouterr()
+    result = SlackAuditLogsReconcileOperator(**kwargs).execute({})
+    assert (result["late"], result["vanished"]) == (0, len(gone))
+    out = "".join(capfd.readouterr())
+    (said,) = [line for line in out.splitlines() if "no longer returned" in line]
+    named = set(said.rsplit("the first: ", 1)[1].split(" [", 1)[0].split(", "))
+    assert named == gone  # the late file's event among them
+    assert "and its 1 late file(s)" in said
