@@ -198,11 +198,13 @@ def remove_stale_late_files(
     Called after an export replaced the object: it read the window again, so it holds their events, and a
     loader that takes the object and its late files must not get them twice. A late file is superseded when
     its manifest names this object (``object``; ``x.json`` and ``x.jsonl`` share a stem) with another
-    ``object_sha256``; a late file without a manifest (its reconciliation was killed before writing it; part
-    of no window's evidence), when every one of its events is in the new object (``object_ids()``, built only
-    if there is such a file), once :data:`ABANDONED_MARKER` was created in its manifest's place (so that a
-    reconciliation still about to write that manifest cannot leave a manifest without its file); one marked
-    :data:`ABANDONED_MARKER` or ``stale``, always. The late file goes first, then its
+    ``object_sha256`` and every one of its events is in the new object (Slack may no longer return some: such a
+    late file is kept, the only copy of them, and still names the earlier export); a late file without a
+    manifest (its reconciliation was killed before writing it; part of no window's evidence), when every one of
+    its events is in the new object (``object_ids()``, built once, when the first such file is met), once
+    :data:`ABANDONED_MARKER` was created in its manifest's place (so that a reconciliation still about to write
+    that manifest cannot leave a manifest without its file); one marked :data:`ABANDONED_MARKER` or ``stale``,
+    always. The late file goes first, then its
     manifest. Only ``listed`` files are touched: the export records the newest of their names in its manifest
     (``late_after``), so a name removed here is never given to a late file again.
 
@@ -235,6 +237,13 @@ def remove_stale_late_files(
             recorded = ABANDONED_MARKER
         elif role not in (UNMANIFESTED, EARLIER_EXPORT):
             continue
+        elif role == EARLIER_EXPORT:
+            # the re-export read Slack again, yet Slack may no longer return some of its events (vanished): the
+            # late file may be the only copy of those, so it goes only if the new object holds every one of them
+            if in_object is None:
+                in_object = object_ids()
+            if not _all_ids_in(late, target.sibling(late.name).url, in_object):
+                continue  # kept, still naming the earlier export's sha256: part of no window's evidence
         # the manifest (or marker) stays, marking the file no evidence, unless the late file itself is gone
         if delete_if_allowed(late) and delete_if_allowed(manifest_file):
             removed.append(late.name)

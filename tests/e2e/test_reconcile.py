@@ -1094,3 +1094,31 @@ def test_a_vanished_event_of_a_late_file_is_named_where_it_is_counted(airflow_db
     named = set(said.rsplit("the first: ", 1)[1].split(" [", 1)[0].split(", "))
     assert named == gone  # the late file's event among them
     assert "and its 1 late file(s)" in said
+
+
+def test_a_reexport_keeps_a_superseded_late_file_whose_events_slack_no_longer_returns(
+    airflow_db, slack_conn, store
+):
+    # The late file completes the earlier export; the re-export reads Slack again, but Slack has stopped
+    # returning the late slice (vanished): removing the late file would delete the only stored copy of events.
+    name = "kept.jsonl"
+    kwargs = {"task_id": "export", "path": f"{store.root}/{name}", "conn_id": store.conn_id,
+              "oldest": OLDEST, "latest": OLDEST + 599, "settle_seconds": 0}  # fmt: skip
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    slack_conn.reset()
+    result = SlackAuditLogsReconcileOperator(
+        task_id="r", path=kwargs["path"], conn_id=store.conn_id, settle_seconds=0
+    ).execute({})
+    late_name = result["late_path"].rsplit("/", 1)[1]
+    late_ids = ids_of(store.read(late_name))
+    assert late_ids
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)  # the slice is gone from Slack again
+    slack_conn.late_events(OLDEST + 300, OLDEST + 309, delay=HIDDEN)  # and the new object differs
+    SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})
+    assert not set(late_ids) & set(ids_of(store.read(name)))
+    assert late_name in store.names()  # the only copy of its events stays
+    assert ids_of(store.read(late_name)) == late_ids
+    late_manifest = json.loads(store.read(late_name + ".manifest.json"))
+    # still naming the earlier export: part of no window's evidence, by the loaders' rule
+    assert late_manifest["object_sha256"] != json.loads(store.read(name + ".manifest.json"))["sha256"]
