@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow_provider_slack_audit.arguments.query import unless_blank
 from airflow_provider_slack_audit.arguments.window import AuditWindow, resolve_window
 from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.export.formats.choice import ExportFormat, format_of_object
 from airflow_provider_slack_audit.export.ids import IdIndex
 from airflow_provider_slack_audit.export.late_files import late_files, late_name, newest_late_second, next_late_second
 from airflow_provider_slack_audit.export.manifest import ExportTally, filters_record, read_manifest
@@ -204,6 +205,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         query: LogsQuery,
     ) -> dict[str, Any]:
         gzip = target.name.endswith(".gz")
+        # late files are written in the object's format (Parquet: the same table schema)
+        object_format = format_of_object(target.name, manifest)
         for _attempt in range(MAX_LATE_NAME_ATTEMPTS):
             index = IdIndex()
             sha256, size, events = self._index_object(target, manifest, gzip, index)
@@ -224,7 +227,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             name = late_name(target.name, self.late_file_second(newest, window), gzip=gzip)
             late_target = target.sibling(name)
             try:
-                checked, writer, client = self._write_late(target, sha256, window, query, index, late_target, gzip)
+                checked, writer, client = self._write_late(
+                    target, sha256, window, query, index, late_target, gzip, object_format
+                )
             except TargetExistsError:
                 # Another reconciliation of this object compared with the same late files and wrote this name
                 # meanwhile. It may hold some or all of what this run found: index it with the others and
@@ -301,6 +306,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         index: IdIndex,
         late_target: ExportTarget,
         gzip: bool,
+        object_format: ExportFormat,
     ) -> tuple[int, ExportWriter | None, Any]:
         """Read the window and write the events ``index`` lacks to ``late_target``, with its manifest.
 
@@ -324,7 +330,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     checked += len(entries)
                     if late:
                         if writer is None:  # opened on the first late event: a run that finds none writes nothing
-                            writer = self.open_writer(late_target, overwrite=False, gzip=gzip)
+                            writer = self.open_writer(
+                                late_target, overwrite=False, gzip=gzip, export_format=object_format
+                            )
                             stack.enter_context(writer)
                         writer.write_raw_page(late)
                         tally.add(late.ids, late.seconds)
@@ -341,6 +349,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     kind="late",
                     object=target.url,
                     object_sha256=sha256,
+                    **object_format.manifest_fields(late_target.name),
                 )
         finally:
             self._writer = None

@@ -158,6 +158,13 @@ def check_bytes(scan: Scan, manifest: dict[str, Any] | None, path: Path, section
             section.add(FAIL, name, f"manifest says {manifest[field_]}{unit}, object is {measured}{unit}")
         else:
             section.add(OK, name, f"{measured}{unit}")
+    if scan.parquet is not None or (scan.error is not None and path.name.endswith(".parquet")):
+        recorded = f"; the manifest records format {manifest.get('format')!r}" if manifest else ""
+        if scan.error is not None:
+            section.add(FAIL, "format", f"not a Parquet export of audit events: {scan.error}{recorded}")
+        else:
+            section.add(OK, "format", f"Parquet ({scan.parquet}; PAR1 magic at the start){recorded}")
+        return
     compression = "gzip" if scan.gzip else "plain"
     how = (
         f"inferred from the bytes: {'the' if scan.gzip else 'no'} gzip magic 1f 8b at the start; "
@@ -176,7 +183,7 @@ def check_events(scan: Scan, manifest: dict[str, Any] | None, section: Section) 
     """``events``, ``ids``, ``unique`` and ``window``: what the lines hold."""
     if scan.error is not None:
         for name in ("events", "ids", "unique", "window"):
-            section.add(SKIP, name, "the file is not JSON Lines of audit events (see format)")
+            section.add(SKIP, name, "the file is not an export of audit events (see format)")
         return
     if manifest is None:
         section.add(SKIP, "events", f"{scan.events} (no manifest to compare)")

@@ -1,0 +1,118 @@
+"""The flat schema of a Parquet export: one documented, versioned table, the same for every window.
+
+:data:`COLUMNS` is the contract (name, type, where the value comes from); ``docs/howto/parquet.rst`` shows the
+same table (``tests/docs`` checks they agree). Every column is there in every file, null where an event has no
+such value, whatever Slack sent: ``context_session_id`` is always a string (a number is written as its
+digits), ``details`` is the JSON text of Slack's ``details`` (``succeeded_users`` / ``failed_users`` inside it
+as Slack sent them, an array or a JSON string), and ``raw`` is the whole event as Slack sent it, the very line
+a JSON Lines export holds, so a field Slack adds tomorrow is there too.
+
+A change that renames, retypes or removes a column is a new :data:`FLAT_SCHEMA_VERSION` (recorded in the file's
+metadata and in the manifest); adding a column is not.
+
+:meta private:
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, NamedTuple
+
+from airflow_provider_slack_audit.export.formats.events import decode_events, details_text, kind_body, text
+
+#: The version of the flat schema (in each file's key-value metadata ``slack_audit.schema_version``).
+FLAT_SCHEMA_VERSION = "1"
+
+
+class Column(NamedTuple):
+    """A column of the flat schema: its name, its Parquet/Arrow type and the field of Slack's event it holds."""
+
+    name: str
+    type: str
+    source: str
+
+
+#: The flat schema, in column order.
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "string, not null", "``id``"),
+    Column("date_create", "timestamp[s, tz=UTC]", "``date_create`` (null if not whole seconds)"),
+    Column("action", "string", "``action``"),
+    Column("actor_type", "string", "``actor.type``"),
+    Column("actor_id", "string", "``actor.<type>.id``"),
+    Column("actor_name", "string", "``actor.<type>.name``"),
+    Column("actor_email", "string", "``actor.<type>.email``"),
+    Column("entity_type", "string", "``entity.type``"),
+    Column("entity_id", "string", "``entity.<type>.id``"),
+    Column("entity_name", "string", "``entity.<type>.name``"),
+    Column("context_location_type", "string", "``context.location.type``"),
+    Column("context_location_id", "string", "``context.location.id``"),
+    Column("context_location_name", "string", "``context.location.name``"),
+    Column("context_location_domain", "string", "``context.location.domain``"),
+    Column("context_ip_address", "string", "``context.ip_address``"),
+    Column("context_ua", "string", "``context.ua``"),
+    Column("context_session_id", "string", "``context.session_id`` (a number as its digits)"),
+    Column("context_app_id", "string", "``context.app.id``"),
+    Column("context_app_name", "string", "``context.app.name``"),
+    Column("details", "string (JSON)", "``details``, its JSON text as sent"),
+    Column("raw", "string (JSON)", "the whole event as sent (the JSON Lines line)"),
+)
+
+
+@cache
+def flat_schema() -> Any:
+    """The Arrow schema of :data:`COLUMNS`, with the schema's name and version in its metadata."""
+    from airflow_provider_slack_audit.export.formats.arrow import pa
+
+    types = {"timestamp[s, tz=UTC]": pa.timestamp("s", tz="UTC")}
+    fields = [
+        pa.field(c.name, types.get(c.type, pa.string()), nullable=not c.type.endswith("not null")) for c in COLUMNS
+    ]
+    return pa.schema(fields, metadata={"slack_audit.schema": "flat", "slack_audit.schema_version": FLAT_SCHEMA_VERSION})
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    """:func:`text` of each value (strings and nulls as they are, checked at C speed first)."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    return [text(v) for v in values]
+
+
+def flat_leaves(lines: list[Any], ids: list[Any], seconds: list[Any]) -> dict[str, list[Any]]:
+    """The flat schema's columns (as lists) of one page: its events' JSON texts, ids and date_create values."""
+    events = decode_events(lines)
+    actors = [kind_body(e.actor, line, "actor") for e, line in zip(events, lines, strict=True)]
+    entities = [kind_body(e.entity, line, "entity") for e, line in zip(events, lines, strict=True)]
+    contexts = [e.context for e in events]
+    locations = [c.location if c is not None else None for c in contexts]
+    apps = [c.app if c is not None else None for c in contexts]
+    return {
+        "id": ids,
+        "date_create": [s if type(s) is int else None for s in seconds],
+        "action": _texts([e.action for e in events]),
+        "actor_type": _texts([kind for kind, _ in actors]),
+        "actor_id": _texts([b.id if b is not None else None for _, b in actors]),
+        "actor_name": _texts([b.name if b is not None else None for _, b in actors]),
+        "actor_email": _texts([b.email if b is not None else None for _, b in actors]),
+        "entity_type": _texts([kind for kind, _ in entities]),
+        "entity_id": _texts([b.id if b is not None else None for _, b in entities]),
+        "entity_name": _texts([b.name if b is not None else None for _, b in entities]),
+        "context_location_type": _texts([loc.type if loc is not None else None for loc in locations]),
+        "context_location_id": _texts([loc.id if loc is not None else None for loc in locations]),
+        "context_location_name": _texts([loc.name if loc is not None else None for loc in locations]),
+        "context_location_domain": _texts([loc.domain if loc is not None else None for loc in locations]),
+        "context_ip_address": _texts([c.ip_address if c is not None else None for c in contexts]),
+        "context_ua": _texts([c.ua if c is not None else None for c in contexts]),
+        "context_session_id": _texts([c.session_id if c is not None else None for c in contexts]),
+        "context_app_id": _texts([a.id if a is not None else None for a in apps]),
+        "context_app_name": _texts([a.name if a is not None else None for a in apps]),
+        "details": [details_text(e.details) for e in events],
+    }
+
+
+def flat_table(lines: list[Any], ids: list[Any], seconds: list[Any]) -> Any:
+    """One page of events as a table of the flat schema (``raw`` holds each line's bytes exactly)."""
+    from airflow_provider_slack_audit.export.formats.arrow import table_of, text_array
+
+    leaves = flat_leaves(lines, ids, seconds)
+    leaves["raw"] = text_array(lines)
+    return table_of(flat_schema(), leaves, len(lines))
