@@ -24,6 +24,7 @@ from airflow_provider_slack_audit.operators.slack_audit import (  # noqa: E402
     SlackAuditLogsReconcileOperator,
     SlackAuditLogsToObjectStorageOperator,
 )
+from tests.docs.test_parquet_tables import duckdb_query  # noqa: E402
 from tests.fixtures.dag_runs import hourly_dag, run_dag  # noqa: E402
 
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
@@ -120,6 +121,12 @@ def test_hourly_parquet_files_share_one_schema_and_hold_each_window_exactly(airf
         [f"{tmp_path}/**/*.parquet"],
     ).fetchone()[0]
     assert logins == sum(e["action"] == "user_login" for e in emu.events(OLDEST + 3600, OLDEST + 7199))
+    # the guide's DuckDB recipe, as written there, on this folder
+    rows = con.execute(duckdb_query().replace("/data/slack-audit", str(tmp_path))).fetchall()
+    by_hour = collections.Counter()
+    for dt, hour, _action, n in rows:
+        by_hour[(str(dt), int(hour))] += n
+    assert by_hour == {("2024-03-01", h): n for h, n in enumerate(expected)}
 
 
 def test_the_ids_digest_is_the_same_whatever_the_format(airflow_db, slack_conn, tmp_path):

@@ -10,6 +10,7 @@ library only: ``slack-audit verify`` and the layout rules may read it where Airf
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +30,30 @@ class MissingParquetSupport(ImportError):
     """Parquet was asked for and pyarrow cannot be imported."""
 
 
+def _missing(err: object) -> MissingParquetSupport:
+    return MissingParquetSupport(
+        f"format='parquet' needs pyarrow, which is not installed ({err}). Install the extra: "
+        f"pip install '{PARQUET_EXTRA}'."
+    )
+
+
 def require_pyarrow() -> Any:
     """pyarrow, imported; a :class:`MissingParquetSupport` that names the extra to install if it is missing."""
     try:
         return importlib.import_module("pyarrow")
     except ImportError as err:
-        raise MissingParquetSupport(
-            f"format='parquet' needs pyarrow, which is not installed ({err}). Install the extra: "
-            f"pip install '{PARQUET_EXTRA}'."
-        ) from None
+        raise _missing(err) from None
+
+
+def check_pyarrow() -> None:
+    """Fail with :class:`MissingParquetSupport` unless pyarrow can be imported, without importing it (a DAG
+    file that asks for Parquet is parsed often, and pyarrow is large; the export imports it when it runs)."""
+    try:
+        found = importlib.util.find_spec("pyarrow") is not None
+    except (ImportError, ValueError) as err:  # ValueError: hidden (sys.modules["pyarrow"] = None)
+        raise _missing(err) from None
+    if not found:
+        raise _missing("no module named 'pyarrow'")
 
 
 @dataclass(frozen=True)
@@ -136,7 +152,7 @@ def choose_format(path: Any, format: str | None, schema: str | None, compression
         )
     if text.endswith((".gz", ".jsonl", ".ndjson", ".json")):
         raise ValueError(f"path={text!r} names JSON Lines but format='parquet': name the path *.parquet.")
-    require_pyarrow()
+    check_pyarrow()
     return ExportFormat("parquet", schema, False)
 
 

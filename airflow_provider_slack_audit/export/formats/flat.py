@@ -16,9 +16,18 @@ metadata and in the manifest); adding a column is not.
 from __future__ import annotations
 
 from functools import cache
+from operator import attrgetter
 from typing import Any, NamedTuple
 
-from airflow_provider_slack_audit.export.formats.events import decode_events, details_text, kind_body, text
+from airflow_provider_slack_audit.export.formats.events import (
+    EMPTY_BODY,
+    EMPTY_CONTEXT,
+    EMPTY_LOCATION,
+    bodies,
+    decode_events,
+    present,
+    text,
+)
 
 #: The version of the flat schema (in each file's key-value metadata ``slack_audit.schema_version``).
 FLAT_SCHEMA_VERSION = "1"
@@ -72,47 +81,60 @@ def flat_schema() -> Any:
 
 def _texts(values: list[Any]) -> list[Any]:
     """:func:`text` of each value (strings and nulls as they are, checked at C speed first)."""
-    if set(map(type, values)) <= {str, type(None)}:
+    if set(map(type, values)) <= _STR_OR_NONE:
         return values
     return [text(v) for v in values]
 
 
-def flat_leaves(lines: list[Any], ids: list[Any], seconds: list[Any]) -> dict[str, list[Any]]:
-    """The flat schema's columns (as lists) of one page: its events' JSON texts, ids and date_create values."""
+_STR_OR_NONE = {str, type(None)}
+
+
+def _column(records: list[Any], name: str) -> list[Any]:
+    """The field ``name`` of each record, as the table stores it (every record has it: no event is skipped)."""
+    return _texts(list(map(attrgetter(name), records)))
+
+
+def flat_leaves(lines: list[Any], ids: list[Any], seconds: list[Any]) -> dict[str, Any]:
+    """The flat schema's columns (lists, ``details`` an array) of one page: its events' JSON texts, ids and
+    date_create values. Column by column over the whole page (``map`` and ``attrgetter``, no loop per event in
+    Python): the export's cost per event stays a few microseconds."""
     events = decode_events(lines)
-    actors = [kind_body(e.actor, line, "actor") for e, line in zip(events, lines, strict=True)]
-    entities = [kind_body(e.entity, line, "entity") for e, line in zip(events, lines, strict=True)]
-    contexts = [e.context for e in events]
-    locations = [c.location if c is not None else None for c in contexts]
-    apps = [c.app if c is not None else None for c in contexts]
+    actors = bodies(events, lines, "actor")
+    entities = bodies(events, lines, "entity")
+    contexts = present(list(map(attrgetter("context"), events)), EMPTY_CONTEXT)
+    locations = present(list(map(attrgetter("location"), contexts)), EMPTY_LOCATION)
+    apps = present(list(map(attrgetter("app"), contexts)), EMPTY_BODY)
+    if set(map(type, seconds)) != {int}:
+        seconds = [s if type(s) is int else None for s in seconds]
     return {
         "id": ids,
-        "date_create": [s if type(s) is int else None for s in seconds],
-        "action": _texts([e.action for e in events]),
-        "actor_type": _texts([kind for kind, _ in actors]),
-        "actor_id": _texts([b.id if b is not None else None for _, b in actors]),
-        "actor_name": _texts([b.name if b is not None else None for _, b in actors]),
-        "actor_email": _texts([b.email if b is not None else None for _, b in actors]),
-        "entity_type": _texts([kind for kind, _ in entities]),
-        "entity_id": _texts([b.id if b is not None else None for _, b in entities]),
-        "entity_name": _texts([b.name if b is not None else None for _, b in entities]),
-        "context_location_type": _texts([loc.type if loc is not None else None for loc in locations]),
-        "context_location_id": _texts([loc.id if loc is not None else None for loc in locations]),
-        "context_location_name": _texts([loc.name if loc is not None else None for loc in locations]),
-        "context_location_domain": _texts([loc.domain if loc is not None else None for loc in locations]),
-        "context_ip_address": _texts([c.ip_address if c is not None else None for c in contexts]),
-        "context_ua": _texts([c.ua if c is not None else None for c in contexts]),
-        "context_session_id": _texts([c.session_id if c is not None else None for c in contexts]),
-        "context_app_id": _texts([a.id if a is not None else None for a in apps]),
-        "context_app_name": _texts([a.name if a is not None else None for a in apps]),
-        "details": [details_text(e.details) for e in events],
+        "date_create": seconds,
+        "action": _column(events, "action"),
+        "actor_type": _texts(actors[0]),
+        "actor_id": _column(actors[1], "id"),
+        "actor_name": _column(actors[1], "name"),
+        "actor_email": _column(actors[1], "email"),
+        "entity_type": _texts(entities[0]),
+        "entity_id": _column(entities[1], "id"),
+        "entity_name": _column(entities[1], "name"),
+        "context_location_type": _column(locations, "type"),
+        "context_location_id": _column(locations, "id"),
+        "context_location_name": _column(locations, "name"),
+        "context_location_domain": _column(locations, "domain"),
+        "context_ip_address": _column(contexts, "ip_address"),
+        "context_ua": _column(contexts, "ua"),
+        "context_session_id": _column(contexts, "session_id"),
+        "context_app_id": _column(apps, "id"),
+        "context_app_name": _column(apps, "name"),
+        "details": list(map(attrgetter("details"), events)),
     }
 
 
 def flat_table(lines: list[Any], ids: list[Any], seconds: list[Any]) -> Any:
     """One page of events as a table of the flat schema (``raw`` holds each line's bytes exactly)."""
-    from airflow_provider_slack_audit.export.formats.arrow import table_of, text_array
+    from airflow_provider_slack_audit.export.formats.arrow import json_text_array, table_of, text_array
 
     leaves = flat_leaves(lines, ids, seconds)
+    leaves["details"] = json_text_array(leaves["details"])
     leaves["raw"] = text_array(lines)
     return table_of(flat_schema(), leaves, len(lines))

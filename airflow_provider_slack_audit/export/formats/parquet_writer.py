@@ -19,17 +19,42 @@ from typing import Any
 
 from airflow_provider_slack_audit.client.jsonio import dumps_lines
 from airflow_provider_slack_audit.client.raw_page import RawPage
-from airflow_provider_slack_audit.export.formats.arrow import pa, pq
+from airflow_provider_slack_audit.export.formats.arrow import POOL, pa, pq
 from airflow_provider_slack_audit.export.formats.choice import PARQUET_CODEC, ExportFormat
 from airflow_provider_slack_audit.export.storage import ExportAborted, StorageSink
 from airflow_provider_slack_audit.export.writer import ExportWriter
 
 log = logging.getLogger(__name__)
 
-#: Rows of a row group: about 40 MB of Arrow data for Slack's events (most of it the raw column).
-ROW_GROUP_ROWS = 50_000
+#: Rows of a row group: about 20 MB of Arrow data for Slack's events (most of it the raw column).
+ROW_GROUP_ROWS = 10_000
+#: Events decoded at a time into Python records (about 2.6 KB each while their columns are built).
+DECODE_ROWS = 2_000
 #: Bytes of the encoded file gathered before they are handed to the export's writer.
-WRITE_CHUNK = 4 << 20
+WRITE_CHUNK = 1 << 20
+
+
+#: The columns of each table schema whose values are (nearly) all different.
+UNIQUE_COLUMNS = {
+    "flat": {"id", "date_create", "raw", "details", "context_session_id", "context_ip_address"},
+    "ocsf": {"metadata.uid", "time", "raw_data", "unmapped", "actor.session.uid", "src_endpoint.ip"},
+}
+
+
+def _leaf_paths(schema: Any) -> list[str]:
+    """The dotted paths of a schema's leaf columns (``metadata.uid``), as Parquet names them."""
+    paths = []
+
+    def walk(kind: Any, path: str) -> None:
+        if pa.types.is_struct(kind):
+            for field in kind:
+                walk(field.type, f"{path}.{field.name}")
+        else:
+            paths.append(path)
+
+    for field in schema:
+        walk(field.type, field.name)
+    return paths
 
 
 def table_maker(schema: str) -> tuple[Any, Callable[[list[Any], list[Any], list[Any]], Any]]:
@@ -108,7 +133,12 @@ class ParquetExportWriter(ExportWriter):
             self._file,
             self.schema,
             compression=PARQUET_CODEC,
-            write_statistics=["id", "date_create"] if self.export_format.schema == "flat" else ["time"],
+            memory_pool=POOL,
+            # columns of (nearly) unique values are not dictionary-encoded: a dictionary would only cost time and
+            # hold the column chunk in memory until it falls back
+            use_dictionary=[
+                path for path in _leaf_paths(self.schema) if path not in UNIQUE_COLUMNS[self.export_format.schema]
+            ],
         )
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-parquet")
         return self
@@ -133,7 +163,9 @@ class ParquetExportWriter(ExportWriter):
                 "an event without a string id cannot be a row of a Parquet export (its id column is not null); "
                 "Slack sends every event with one: export this window as JSON Lines to keep it as sent"
             )
-        self._rows.append(self._make_table(page.lines, page.ids, page.seconds))
+        for start in range(0, len(page), DECODE_ROWS):
+            end = start + DECODE_ROWS
+            self._rows.append(self._make_table(page.lines[start:end], page.ids[start:end], page.seconds[start:end]))
         self._row_count += len(page)
         self.events += len(page)
         if self._row_count >= self.row_group_rows:
@@ -143,11 +175,17 @@ class ParquetExportWriter(ExportWriter):
         """Hand the gathered rows to the encoding thread, after the group before them is encoded."""
         if not self._rows:
             return
-        table = pa.concat_tables(self._rows)
+        table = pa.concat_tables(self._rows, memory_pool=POOL)
         self._rows, self._row_count = [], 0
         self._wait_encoding()
         assert self._encoder is not None
-        self._encoding = self._encoder.submit(self._parquet.write_table, table, row_group_size=len(table))
+        self._encoding = self._encoder.submit(self._write_row_group, table)
+
+    def _write_row_group(self, table: Any) -> None:
+        """Encode ``table`` as one row group (on the encoding thread), then give its memory back."""
+        self._parquet.write_table(table, row_group_size=len(table))
+        del table
+        POOL.release_unused()
 
     def _wait_encoding(self) -> None:
         if self._encoding is not None:
