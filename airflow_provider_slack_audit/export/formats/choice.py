@@ -80,9 +80,8 @@ class ExportFormat:
         return self.gzip if self.gzip is not None else object_name.endswith(".gz")
 
     def compression_for(self, object_name: str) -> str | None:
-        """The compression a manifest records: ``"gzip"`` or None for JSON Lines, the column codec for Parquet."""
-        if self.is_parquet:
-            return PARQUET_CODEC
+        """The compression of the stored bytes as a whole, as a manifest records it: ``"gzip"`` or None (a Parquet
+        file is never compressed as a whole: its column chunks are, see :data:`PARQUET_CODEC`)."""
         return "gzip" if self.gzip_for(object_name) else None
 
     def schema_version(self) -> str | None:
@@ -98,11 +97,13 @@ class ExportFormat:
         return None
 
     def manifest_fields(self, object_name: str) -> dict[str, Any]:
-        """``format`` and ``compression`` (and, for Parquet, ``schema`` and ``schema_version``) for a manifest."""
+        """``format`` and ``compression`` (and, for Parquet, ``schema``, ``schema_version`` and ``parquet_codec``,
+        the codec of its column chunks) for a manifest."""
         fields: dict[str, Any] = {"format": self.name, "compression": self.compression_for(object_name)}
         if self.is_parquet:
             fields["schema"] = self.schema
             fields["schema_version"] = self.schema_version()
+            fields["parquet_codec"] = PARQUET_CODEC
         return fields
 
 
