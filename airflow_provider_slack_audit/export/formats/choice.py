@@ -157,11 +157,12 @@ def choose_format(path: Any, format: str | None, schema: str | None, compression
     return ExportFormat("parquet", schema, False)
 
 
-def format_of_object(object_name: str, manifest: dict[str, Any] | None) -> ExportFormat:
-    """The format of an exported object (a reconciliation's late file is written in it): from its manifest,
-    else from its name (``.parquet`` is Parquet of the flat schema, anything else JSON Lines)."""
-    recorded = manifest.get("format") if isinstance(manifest, dict) else None
-    if recorded == "parquet" or (recorded is None and object_name.endswith(PARQUET_SUFFIX)):
-        schema = manifest.get("schema") if isinstance(manifest, dict) else None
+def format_of_object(file_format: str, schema: str | None) -> ExportFormat:
+    """The format of an exported object, which its late files are written in.
+
+    :param file_format: ``"jsonl"`` or ``"parquet"``, as the object's manifest records it (or its bytes show).
+    :param schema: a Parquet object's table schema (its manifest's ``schema``, or its file's metadata).
+    """
+    if file_format == "parquet":
         return ExportFormat("parquet", schema if schema in SCHEMAS else "flat", False)
     return ExportFormat("jsonl", None, None)
