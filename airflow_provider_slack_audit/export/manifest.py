@@ -298,22 +298,15 @@ def mark_stale(path: ObjectStoragePath, *, local: bool, object_url: str, superse
     put_atomically(manifest_path(path), json.dumps(marker, indent=2).encode() + b"\n", local=local)
 
 
-def remove_earlier_manifest(path: ObjectStoragePath, sink: StorageSink, sha256: str) -> bool:
+def remove_earlier_manifest(path: ObjectStoragePath, sink: StorageSink) -> bool:
     """After an export without manifest committed at ``path``: remove the manifest of an earlier write beside it.
 
-    Only while the object at ``path`` is still this export's (the sink says so), and only a manifest that does not
-    record this object's ``sha256`` (one that does still describes its bytes). Where the store refuses the delete
-    the manifest stays; readers then report it as the manifest of another write (:func:`judge_binding`).
-    Returns whether one was removed.
+    Only while the object at ``path`` is still this export's (the sink says so): a manifest another run wrote for
+    its own object is never touched. Where the store refuses the delete the manifest stays; readers then report
+    it as the manifest of another write (:func:`judge_binding`). Returns whether one was removed.
     """
     where = manifest_path(path)
     if not where.exists() or sink.stored_version().ours is False:
-        return False
-    try:
-        recorded: Any = json.loads(where.read_bytes())
-    except ValueError:
-        recorded = None
-    if isinstance(recorded, dict) and recorded.get("sha256") == sha256:
         return False
     return delete_if_allowed(where)
 

@@ -189,7 +189,7 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
                 late_after=newest_late_second(lates),
                 **export_format.manifest_fields(target.name),
             )
-        elif remove_earlier_manifest(target.path, writer.sink, writer.sha256):
+        elif remove_earlier_manifest(target.path, writer.sink):
             self.log.info("Removed the manifest of the earlier write of %s (manifest=False writes none)", target.url)
         stored_gzip = None if export_format.is_parquet else gzip  # None: read as the bytes say (Parquet)
         removed, kept = remove_stale_late_files(
