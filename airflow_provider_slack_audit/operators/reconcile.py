@@ -341,10 +341,11 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     def _check_binding(target: ExportTarget, manifest: dict[str, Any], sha256: str, size: int, written: str) -> None:
         """Fail unless ``manifest`` describes the file at ``target`` as measured (``sha256``, ``size``): the
         verdict of :func:`~airflow_provider_slack_audit.export.binding.judge_binding`, said as it is."""
-        found = FoundObject(size, sha256, stored_version_of(target.path, local=target.is_local))
-        binding = judge_binding(manifest, found)
-        if binding.describes:
-            return
+        if judge_binding(manifest, FoundObject(size, sha256)).describes:
+            return  # the bytes are the manifest's: no need to ask the store which write this is (one request less)
+        binding = judge_binding(
+            manifest, FoundObject(size, sha256, stored_version_of(target.path, local=target.is_local))
+        )
         if binding.verdict == ANOTHER_WRITE:
             raise AirflowFailException(
                 f"The manifest beside {target.url} is the manifest of another write: {binding.detail}. Nothing "
