@@ -32,7 +32,7 @@ import tempfile
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_slack_audit.client.raw_page import RawPage, read_raw_page
@@ -110,23 +110,22 @@ class ReadyInterval:
         if spool.file is None:
             return
         spool.file.seek(0)
-        rest = b""
+        lines = self._lines(spool.file)
         for count in spool.page_counts:
-            lines: list[bytes] = []
-            while len(lines) < count:
-                data = spool.file.read(_REPLAY_READ)
-                if not data:
-                    raise OSError(f"the spool of {self.window.describe()} ends before its events do")
-                rest += data
-                cut = rest.rfind(b"\n")
-                if cut < 0:
-                    continue
-                lines += rest[:cut].split(b"\n")
-                rest = rest[cut + 1 :]
-            if len(lines) > count:  # the read went into the next page's events: keep them for it
-                rest = b"\n".join(lines[count:]) + b"\n" + rest
-                del lines[count:]
-            yield _as_page(lines)
+            taken = list(islice(lines, count))
+            if len(taken) < count:
+                raise OSError(f"the spool of {self.window.describe()} ends before its events do")
+            yield _as_page(taken)
+
+    @staticmethod
+    def _lines(file: IO[bytes]) -> Iterator[bytes]:
+        rest = b""
+        while data := file.read(_REPLAY_READ):
+            lines = (rest + data).split(b"\n")
+            rest = lines.pop()
+            yield from lines
+        if rest:
+            raise OSError("a spool of events ends in the middle of one")
 
     def close(self) -> None:
         """Free the spool."""
