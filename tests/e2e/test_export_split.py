@@ -14,7 +14,7 @@ import pytest
 from airflow.providers.common.compat.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from airflow_provider_slack_audit.operators.base import WindowRead
+from airflow_provider_slack_audit.operators.base import TaskKilled, WindowRead
 from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
 from tests.fixtures.dag_runs import hourly_dag, run_dag, state_name
 
@@ -193,3 +193,39 @@ def test_an_hour_whose_event_comes_pages_late_is_read_again_on_its_own(slack_con
         assert ("walked_span" in m) == (m["window"]["oldest"] != newest[0]), key
     assert summary["events"] == slack_conn.count(*span)
     assert [o["oldest"] for o in summary["objects"]] == [hour_window(h)[0] for h in reversed(range(HOURS))]
+
+
+def test_on_kill_during_the_walk_leaves_the_hours_committed_whole_and_nothing_else(slack_conn, tmp_path, monkeypatch):
+    class KilledAfterFourPages(WindowRead):
+        def __iter__(self):
+            for number, page in enumerate(super().__iter__(), start=1):
+                yield page
+                if number == 4:
+                    self.operator.on_kill()  # what Airflow's SIGTERM handler calls
+
+    monkeypatch.setattr(
+        SlackAuditLogsToObjectStorageOperator,
+        "read_in_window",
+        lambda self, window, query: KilledAfterFourPages(self, window, query),
+    )
+    span = hour_window(0)[0], hour_window(HOURS - 1)[1]
+    operator = SlackAuditLogsToObjectStorageOperator(
+        task_id="export",
+        path=f"file://{tmp_path}/{KEY}",
+        oldest=span[0],
+        latest=span[1],
+        split_interval=timedelta(hours=1),
+        page_size=700,
+        settle_seconds=0,
+    )
+    with pytest.raises(TaskKilled):
+        operator.execute({})
+    committed = objects(tmp_path)
+    assert 0 < len(committed) < HOURS
+    for path in committed.values():
+        m = manifest(path)
+        assert m["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert ids_in(path) == [e["id"] for e in slack_conn.events(m["window"]["oldest"], m["window"]["latest"])]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        name for path in committed.values() for name in (path.name, path.name + ".manifest.json")
+    )
