@@ -135,17 +135,16 @@ def plan_intervals(
             "of that interval writes. Give the DAG a schedule whose runs cover whole intervals (e.g. "
             "CronDataIntervalTimetable('0 0 * * *', timezone='UTC') for hourly objects), or bounds on a boundary."
         )
-    template = operator.path_template
-    _refuse_run_only_names(operator, template)
+    template = _compiled_path(operator)
     intervals: list[Interval] = []
     seen: dict[str, AuditWindow] = {}
     for start_second in range(span.oldest, span.latest + 1, every):
         start = pendulum.from_timestamp(start_second, tz="UTC")
         end = pendulum.from_timestamp(start_second + every, tz="UTC")
-        path = operator.render_template(template, ChainMap(interval_names(start, end), context))
+        # As Airflow renders a templated field (the context as the template's parent, not copied), compiled once.
+        names = ChainMap(interval_names(start, end), context)
+        path = "".join(template.root_render_func(template.new_context(names, shared=True))).strip()
         window = window_from_interval(start, end)
-        if not isinstance(path, str):
-            raise AirflowFailException(f"path rendered to {path!r} for {window.describe()}: it must be a string.")
         if path in seen:
             raise AirflowFailException(
                 f"path renders to the same object ({path}) for {seen[path].describe()} and {window.describe()}: with "
@@ -172,17 +171,22 @@ def interval_names(start: Any, end: Any) -> dict[str, Any]:
     }
 
 
-def _refuse_run_only_names(operator: Any, template: Any) -> None:
+def _compiled_path(operator: Any) -> Any:
+    """``path`` as written in the DAG, compiled by the task's Jinja environment; refused if it uses a name that
+    has no value per interval."""
+    template = operator.path_template
     if not isinstance(template, str):
         raise AirflowFailException(f"path={template!r}: with split_interval, give path as a (templated) string.")
     from jinja2 import meta
 
-    used = meta.find_undeclared_variables(operator.get_template_env().parse(template)) & RUN_ONLY_NAMES
+    env = operator.get_template_env()
+    used = meta.find_undeclared_variables(env.parse(template)) & RUN_ONLY_NAMES
     if used:
         raise AirflowFailException(
             f"path uses {sorted(used)}, which belong to the whole run, not to each of its intervals: with "
             f"split_interval, name the objects with {', '.join(INTERVAL_NAMES[:2])} (or ds, ts, logical_date)."
         )
+    return env.from_string(template)
 
 
 class IntervalRead(WindowRead):
