@@ -13,7 +13,7 @@ from airflow_provider_slack_audit.export.writer import resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
 from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator, WindowRead
-from airflow_provider_slack_audit.operators.split_export import export_span, split_seconds
+from airflow_provider_slack_audit.operators.split_export import check_split_path, export_span, split_seconds
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -79,6 +79,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
     ) -> None:
         super().__init__(**kwargs)
         self.split_interval = split_seconds(split_interval)
+        if self.split_interval is not None:
+            check_split_path(path)
         #: ``path`` as written in the DAG (Airflow renders ``path`` for the run; a split renders it per interval).
         self.path_template = path
         if compression not in ("infer", "gzip", None):

@@ -110,6 +110,16 @@ def split_seconds(value: Any) -> int | None:
     return seconds
 
 
+def check_split_path(path: Any) -> None:
+    """Refuse, when the DAG is parsed, a ``path`` that cannot name each interval's object: one without a template."""
+    if not isinstance(path, str) or "{{" not in path:
+        raise ValueError(
+            f"path={path!r} has no template, so with split_interval every interval would go to the same object. "
+            "Name each one after its interval, e.g. s3://bucket/slack/"
+            "{{ data_interval_start.int_timestamp }}-{{ data_interval_end.int_timestamp - 1 }}.jsonl.gz."
+        )
+
+
 @dataclass(frozen=True)
 class Interval:
     """One interval of the span: its data interval (as a run of it would see it), its window and its object."""

@@ -47,6 +47,13 @@ def test_a_bad_split_interval_is_refused_when_the_dag_is_parsed(value, message):
         SlackAuditLogsToObjectStorageOperator(task_id="export", path=KEY, split_interval=value)
 
 
+def test_a_path_without_a_template_is_refused_when_the_dag_is_parsed():
+    with pytest.raises(ValueError, match="no template"):
+        SlackAuditLogsToObjectStorageOperator(
+            task_id="export", path="file:///data/audit.jsonl", split_interval=timedelta(hours=1)
+        )
+
+
 def test_each_hour_gets_its_window_and_its_path_rendered_as_its_own_run_would():
     span = AuditWindow(T0, T0 + 3 * 3600 - 1)
     intervals = plan_intervals(operator(), {}, span, 3600)
