@@ -47,8 +47,19 @@ KEY = (
     "dt={{ data_interval_start.strftime('%Y-%m-%d') }}/hour={{ data_interval_start.strftime('%H') }}/"
     "{{ data_interval_start.int_timestamp }}-{{ data_interval_end.int_timestamp - 1 }}.jsonl.gz"
 )
-#: Manifest fields that say how and when an object was read, not what it holds.
-HOW_READ = {"path", "started_at", "finished_at", "calls", "retries", "rate_limited", "pages", "walked_span"}
+#: Manifest fields that say how and when an object was read and stored, not what it holds (every write of an
+#: object has its own version in the store).
+HOW_READ = {
+    "path",
+    "started_at",
+    "finished_at",
+    "calls",
+    "retries",
+    "rate_limited",
+    "pages",
+    "walked_span",
+    "object_version",
+}
 
 
 def export(root: Path, oldest: int, latest: int, *, split: bool) -> None:

@@ -16,6 +16,7 @@ Internal to the export operator; not an API.
 
 from __future__ import annotations
 
+import json
 from collections import ChainMap
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -27,7 +28,8 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AssetAlias
 
 from airflow_provider_slack_audit.arguments.window import AuditWindow, window_from_interval
 from airflow_provider_slack_audit.client.validation import isinstance_strict
-from airflow_provider_slack_audit.export.manifest import remove_manifest
+from airflow_provider_slack_audit.export.layout import REPLACING_MARKER, manifest_path
+from airflow_provider_slack_audit.export.manifest import delete_if_allowed, put_atomically, sha256_of
 from airflow_provider_slack_audit.export.split import SpanSplitter
 from airflow_provider_slack_audit.export.writer import resolve_target
 from airflow_provider_slack_audit.operators._asset import record_asset_event
@@ -234,6 +236,19 @@ class IntervalRead(WindowRead):
         )
 
 
+def withdraw_manifest(path: str, conn_id: str | None, sha256: str) -> None:
+    """Take away the manifest this run wrote beside the object at ``path`` (``sha256``, this run's): the object
+    lacks events, so it must not count as evidence until it is written again. Deleted where the store allows it,
+    else replaced by the ``replacing`` marker (read as no manifest). Nothing is touched once the object is no
+    longer this run's."""
+    target = resolve_target(path, conn_id)
+    if not target.path.exists() or sha256_of(target.path)[0] != sha256:
+        return
+    where = manifest_path(target.path)
+    if where.exists() and not delete_if_allowed(where):
+        put_atomically(where, json.dumps(REPLACING_MARKER).encode() + b"\n", local=target.is_local)
+
+
 def export_span(
     operator: SlackAuditLogsToObjectStorageOperator,
     context: Context,
@@ -283,8 +298,7 @@ def export_span(
         for index in splitter.disordered - handled_disorder:
             handled_disorder.add(index)
             if index in summaries:
-                target = resolve_target(intervals[index].path, operator.conn_id)
-                remove_manifest(target.path, local=target.is_local)
+                withdraw_manifest(intervals[index].path, operator.conn_id, summaries[index]["sha256"])
                 operator.log.warning(
                     "Slack sent an event of %s after the walk had gone past it (pages out of order): its manifest "
                     "was removed and it is read again on its own once the walk ends",
