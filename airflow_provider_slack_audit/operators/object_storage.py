@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -19,7 +20,8 @@ from airflow_provider_slack_audit.export.scan import object_ids
 from airflow_provider_slack_audit.export.writer import ExportTarget, resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
-from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
+from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator, WindowRead
+from airflow_provider_slack_audit.operators.split_export import check_split_path, export_span, split_seconds
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -71,6 +73,12 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         each object as an Asset of its own. Default: ``path`` itself when it has no template, else its
         static part (``s3://bucket/slack/{{ ds }}.jsonl`` -> ``s3://bucket/slack``), else
         ``slack-audit://<slack_audit_conn_id>/<dag_id>/<task_id>``.
+    :param split_interval: read the run's whole window in one walk and write it as one object per interval
+        of this length (a ``timedelta`` that divides a day, intervals aligned to UTC), each the object a run
+        of that interval writes: ``path`` rendered with the interval as ``data_interval_start`` /
+        ``data_interval_end`` (also ``logical_date``, ``ds``, ``ts``), the interval's window, its own
+        manifest. A daily run with ``timedelta(hours=1)`` backfills 24 hourly objects in one or two calls
+        instead of 24. None (default): one object for the window.
     """
 
     __module__ = PUBLIC_MODULE
@@ -88,9 +96,15 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         overwrite: bool = True,
         manifest: bool = True,
         asset: Any = None,
+        split_interval: timedelta | int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.split_interval = split_seconds(split_interval)
+        if self.split_interval is not None:
+            check_split_path(path)
+        #: ``path`` as written in the DAG (Airflow renders ``path`` for the run; a split renders it per interval).
+        self.path_template = path
         choose_format(path, format, schema, compression)  # checked at parse time; again once the path is rendered
         self.format = format
         self.schema = schema
@@ -136,7 +150,15 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         )
 
     def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
-        target = resolve_target(self.path, self.conn_id)
+        if self.split_interval is not None:
+            return export_span(self, context, window, query, self.split_interval)
+        return self.write_object(context, window, query, path=self.path, read=self.read_in_window(window, query))
+
+    def write_object(
+        self, context: Context, window: AuditWindow, query: LogsQuery, *, path: str, read: WindowRead
+    ) -> dict[str, Any]:
+        """Write the events of ``read`` (the window's, read by ``query``) as the object at ``path``; its summary."""
+        target = resolve_target(path, self.conn_id)
         # the path is known only now (templated): a rendered name that contradicts the format fails here
         try:
             export_format = choose_format(target.name, self.format, self.schema, self.compression)
@@ -149,7 +171,6 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             target.url,
             f"Parquet, {export_format.schema} schema" if export_format.is_parquet else "gzip" if gzip else "plain",
         )
-        read = self.read_in_window(window, query)
         tally = ExportTally()
         client = self.walking_client()
         writer = self.open_writer(target, overwrite=self.overwrite, gzip=gzip, export_format=export_format)
