@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -9,14 +10,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.export.formats.choice import choose_format
-from airflow_provider_slack_audit.export.late_files import late_files, newest_late_second, remove_stale_late_files
+from airflow_provider_slack_audit.export.late_files import (
+    ABANDONED_MARKER,
+    create_manifest,
+    late_files,
+    newest_late_second,
+    remove_stale_late_files,
+)
 from airflow_provider_slack_audit.export.manifest import (
     ExportTally,
     manifest_path,
-    mark_stale,
     remove_earlier_manifest,
 )
 from airflow_provider_slack_audit.export.scan import object_ids
+from airflow_provider_slack_audit.export.storage import TargetExistsError
 from airflow_provider_slack_audit.export.writer import ExportTarget, resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
@@ -128,19 +135,14 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
 
     def _mark_kept(self, target: ExportTarget, name: str, sha256: str) -> None:
         """A superseded late file the store would not let this run delete: its manifest names the earlier export's
-        sha256 (loaders skip it by that), or it has none and gets a ``stale`` marker in its place."""
+        sha256 (loaders skip it by that), or it has none and gets the ``abandoned`` marker in its place (created
+        only where nothing is, as a reconciliation creates it)."""
         late = target.sibling(name)
         marked = ""
         if not manifest_path(late.path).exists():
-            mark_stale(
-                late.path,
-                local=late.is_local,
-                object_url=target.url,
-                superseded_by_sha256=sha256,
-                why=f"every event of this late file is in {target.url} (sha256 {sha256}), which an export replaced; "
-                "the store refused to delete it: no evidence, loaders skip it",
-            )
-            marked = " It had no manifest: a stale marker now stands in its place."
+            with contextlib.suppress(TargetExistsError):  # its manifest or marker came first: that one stands
+                create_manifest(late, ABANDONED_MARKER)
+                marked = " It had no manifest: the abandoned marker now stands in its place."
         self.log.warning(
             "Could not remove %s, whose events the new %s holds (may this role delete?). Loaders skip it: its "
             "manifest names no sha256 of the object.%s",

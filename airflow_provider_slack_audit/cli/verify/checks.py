@@ -33,7 +33,7 @@ from airflow_provider_slack_audit.export.binding import (
     same_write,
 )
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
-from airflow_provider_slack_audit.export.layout import is_replacing_marker, is_stale_marker, manifest_path
+from airflow_provider_slack_audit.export.layout import is_replacing_marker, manifest_path
 from airflow_provider_slack_audit.export.stream import READ_CHUNK
 
 
@@ -323,14 +323,6 @@ def verify_file(
     Returns the manifest (when it describes this file) and the scan (None for a superseded late file).
     """
     manifest = read_manifest(path, section, late=of_object is not None)
-    if manifest is not None and is_stale_marker(manifest):
-        section.add(
-            NOTE,
-            "superseded",
-            f"a stale marker: {manifest.get('note')} (the object that holds its events has sha256 "
-            f"{manifest.get('superseded_by_sha256')}); not part of the window's evidence, loaders skip it",
-        )
-        return manifest, None
     if manifest is not None:
         if not check_identity(manifest, path, section, of_object=of_object, binding=another_write(manifest, path)):
             manifest = None
