@@ -50,7 +50,10 @@ def check_storage_uri(uri: Any) -> str:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - reading it checks it
     except ValueError:
-        raise ValueError(f"rate_limit_storage_uri {shown!r} is not a URI (a bad port?). {fix}") from None
+        raise ValueError(
+            f"rate_limit_storage_uri {shown!r} is not a URI: a port that is not a number, or a "
+            f"password with #, / or ? not percent-encoded (write %23, %2F, %3F)? {fix}"
+        ) from None
     if parts.scheme not in SCHEMES:
         raise ValueError(f"rate_limit_storage_uri {shown!r} is not a Redis URI. {fix}")
     if parts.scheme == "unix" and not parts.path:

@@ -168,7 +168,7 @@ def test_bad_rate_limit_keys_are_refused(key):
         ("host:6379", "is not a Redis URI"),
         ("redis:///0", "names no host"),
         ("redis://host:6379/zero", "must be a whole number"),
-        ("redis://host:port/0", "bad port"),
+        ("redis://host:port/0", "a port that is not a number"),
         ("unix://", "names no socket file"),
         ("", "must be a URI string"),
         (None, "must be a URI string"),
