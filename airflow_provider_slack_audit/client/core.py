@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow_provider_slack_audit.client.attempts import ClientAttempts
-from airflow_provider_slack_audit.client.budget import budget_key, check_shared_budget, check_storage_uri
+from airflow_provider_slack_audit.client.budget.store import budget_key, check_shared_budget, check_storage_uri
 from airflow_provider_slack_audit.client.config import (
     DEFAULT_BASE_URL,
     bypasses_proxy,
@@ -295,9 +295,7 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         elif any(v is not None for v in (oldest, latest, action, actor, entity, limit)):
             raise TypeError("pass either a LogsQuery or its fields as arguments, not both.")
         return self._walk_pages(
-            PageWalk(
-                query, self.max_cursor_restarts, logger=self.logger, stats=self.stats, raw_entries=raw_entries
-            )
+            PageWalk(query, self.max_cursor_restarts, logger=self.logger, stats=self.stats, raw_entries=raw_entries)
         )
 
     def iter_logs(self, query: LogsQuery | None = None, **fields: Any) -> EntriesT:
