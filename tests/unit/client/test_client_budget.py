@@ -330,9 +330,11 @@ def test_the_async_pacer_fails_the_same_way(redis_server, request):
     assert error.__context__ is None
 
 
-def test_a_wrong_password_is_refused_at_once_saying_so():
+@pytest.mark.parametrize("given", ["wrong", "none"])
+def test_a_wrong_or_missing_password_is_refused_at_once_saying_so(given):
     with running_redis(password=PASSWORD) as server:
-        wrong = f"redis://:{quote('not-' + PASSWORD, safe='')}@127.0.0.1:{server.port}/0"
+        auth = f":{quote('not-' + PASSWORD, safe='')}@" if given == "wrong" else ""
+        wrong = f"redis://{auth}127.0.0.1:{server.port}/0"
         time = FakeTime()
         pacer = SharedRequestPacer(wrong, KEY_PREFIX + "auth", 60, sleep=time.sleep)
         try:
