@@ -295,7 +295,9 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         elif any(v is not None for v in (oldest, latest, action, actor, entity, limit)):
             raise TypeError("pass either a LogsQuery or its fields as arguments, not both.")
         return self._walk_pages(
-            PageWalk(query, self.max_cursor_restarts, logger=self.logger, stats=self.stats, raw_entries=raw_entries)
+            PageWalk(
+                query, self.max_cursor_restarts, logger=self.logger, stats=self.stats, raw_entries=raw_entries
+            )
         )
 
     def iter_logs(self, query: LogsQuery | None = None, **fields: Any) -> EntriesT:
