@@ -15,7 +15,7 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow-test"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.airflow_cli"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.airflow_cli", "tests.fixtures.redis"]
 
 
 def _migrate_airflow_db() -> None:

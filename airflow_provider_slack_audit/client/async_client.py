@@ -17,7 +17,7 @@ import ssl as ssl_module
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from tenacity import AsyncRetrying
@@ -28,6 +28,9 @@ from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
 
 #: What httpx's transport (httpcore) imports lazily on the first request of an ``AsyncClient`` under
 #: asyncio: its locks and sockets come from anyio's asyncio backend. Loaded here instead of on the
@@ -131,10 +134,20 @@ class AsyncSlackAuditLogsClient(
             trust_env=self.trust_env_in_session,
         )
 
+    def _shared_pacer(self, storage_uri: str, key: str, requests_per_minute: float) -> AsyncSharedRequestPacer:
+        # Imported here, where the client is built (in a worker thread, by the hook): redis.asyncio is
+        # loaded only for a shared budget, and never on the event loop.
+        from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
+
+        return AsyncSharedRequestPacer(storage_uri, key, requests_per_minute)
+
     async def aclose(self) -> None:
-        """Close the pooled connections; a ``session`` passed in is the caller's to close."""
+        """Close the pooled connections (and the shared budget's, if any); a ``session`` passed in is the
+        caller's to close."""
         if self._http is not self.session:
             await self._http.aclose()
+        if self.pacer is not None:
+            await self.pacer.aclose()
 
     async def __aenter__(self) -> AsyncSlackAuditLogsClient:
         return self
@@ -187,7 +200,7 @@ class AsyncSlackAuditLogsClient(
     async def _attempt(self, request: Request) -> AuditLogsResponse:
         """One attempt, bounded by ``timeout`` as a whole; no answer raises a :class:`TransportFailure`."""
         if self.pacer is not None:
-            pause = self.pacer.delay()
+            pause = await self.pacer.adelay()  # the shared budget's round trip is awaited, never blocking
             self.stats.waited_seconds += pause
             await asyncio.sleep(pause)
         self.stats.calls += 1

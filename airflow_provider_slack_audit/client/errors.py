@@ -139,6 +139,14 @@ class SlackAuditLogsServerError(SlackAuditLogsError):
     """Slack failed: 5xx, connection errors, read timeouts, or cut or non-JSON bodies, after the retries."""
 
 
+class SlackAuditLogsBudgetStoreError(SlackAuditLogsError):
+    """The shared request budget's store (``rate_limit_storage_uri``) failed, after its retries.
+
+    Raised instead of making the call: a call is never sent unpaced. The message names the store
+    (without its password) and what went wrong; the error has no cause or context to leak it.
+    """
+
+
 class SlackAuditLogsEntryError(SlackAuditLogsError):
     """Slack sent an entry that cannot be written once as it came: not JSON, not an object, not UTF-8, or
     without a usable id. Not retried (Slack serves the same entry again); the message names the entry.

@@ -11,6 +11,8 @@ kind                 what the client sees
 ``http_504``)
 ``reset``            the TCP connection is reset before any response byte
 ``slow``             the response starts only after ``delay`` seconds (read timeouts)
+``hold``             the response starts once the test calls the fault's ``release()`` (or after
+                     ``delay`` seconds at most): lines up calls of several processes
 ``cut_body``         a 200 whose body stops half-way, then the connection closes
 ``not_json``         a 200 with an HTML body (a proxy or load balancer page)
 ``duplicate_entries`` a normal page in which ``duplicates`` entries appear twice
@@ -48,6 +50,7 @@ FAULT_KINDS = frozenset(
         "http_504",
         "reset",
         "slow",
+        "hold",
         "cut_body",
         "not_json",
         "duplicate_entries",
@@ -94,6 +97,15 @@ class FaultSpec:
     error: str = "ratelimited"
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
+    _released: threading.Event = field(default_factory=threading.Event, init=False, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Let every call a ``hold`` fault holds (and every later one) answer at once."""
+        self._released.set()
+
+    def wait_released(self) -> bool:
+        """Block a held call until :meth:`release` or ``delay`` seconds; whether it was released."""
+        return self._released.wait(self.delay)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

@@ -103,6 +103,8 @@ class AuditLogsApi:
         if fault is not None:
             if kind == "slow":
                 time.sleep(fault.delay)
+            elif kind == "hold":
+                fault.wait_released()
             elif kind == "reset":
                 self.request_log.add(RequestRecord(endpoint, params, 0, kind, 0, now))
                 reset_connection(handler)

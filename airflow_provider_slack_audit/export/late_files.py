@@ -31,6 +31,7 @@ from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_slack_audit.export.layout import (
+    ABANDONED_MARKER,
     LATE_MARK,
     MANIFEST_SUFFIX,
     is_marker,
@@ -66,15 +67,6 @@ __all__ = [  # the naming rules live in export.layout (no Airflow); they stay im
     "split_name",
 ]
 
-#: What a reconciliation creates at the manifest's place of a late file it found without one: that late file
-#: is part of no window's evidence, and since a late file's manifest is only created where none is, it never
-#: gets one now.
-ABANDONED_MARKER = {
-    "abandoned": True,
-    "note": "the late file beside this one has no manifest (its reconciliation stopped before writing one): it "
-    "is part of no window's evidence, and a later reconciliation wrote its events again",
-}
-
 #: The roles of a late file for an object (see :func:`late_file_role`).
 EVIDENCE = "evidence"
 UNMANIFESTED = "no manifest"
@@ -100,11 +92,11 @@ def late_file_role(manifest: Any, object_name: str, object_sha256: str | None) -
         names, but not their late files).
     :param object_sha256: the sha256 of the object's bytes (None: the object has no sha256 known).
     :return: :data:`EVIDENCE` (its manifest names this object and sha256), :data:`UNMANIFESTED` (no manifest,
-        the :data:`ABANDONED_MARKER`, or another marker: ``stale``), :data:`OTHER_OBJECT` (it completes
-        another object of the same stem), :data:`EARLIER_EXPORT` (it completes an earlier export of this
+        the :data:`ABANDONED_MARKER`, or the ``replacing`` marker of an earlier release), :data:`OTHER_OBJECT`
+        (it completes another object of the same stem), :data:`EARLIER_EXPORT` (it completes an earlier export of this
         object, since replaced) or :data:`MALFORMED` (what is at its manifest's place is no late file's manifest).
     """
-    if manifest is None or manifest == ABANDONED_MARKER or is_marker(manifest):  # a "stale" marker too
+    if manifest is None or is_marker(manifest):
         return UNMANIFESTED
     if not isinstance(manifest, dict) or manifest.get("kind") != "late":
         return MALFORMED
@@ -203,8 +195,8 @@ def remove_stale_late_files(
     manifest (its reconciliation was killed before writing it; part of no window's evidence), when every one of
     its events is in the new object (``object_ids()``, built once, when the first such file is met), once
     :data:`ABANDONED_MARKER` was created in its manifest's place (so that a reconciliation still about to write
-    that manifest cannot leave a manifest without its file); one marked :data:`ABANDONED_MARKER` or ``stale``,
-    always. The late file goes first, then its
+    that manifest cannot leave a manifest without its file); one marked :data:`ABANDONED_MARKER`, always. The
+    late file goes first, then its
     manifest. Only ``listed`` files are touched: the export records the newest of their names in its manifest
     (``late_after``), so a name removed here is never given to a late file again.
 

@@ -3,8 +3,8 @@
 The rules that the operators (which write and read exports through Airflow's object storage) and
 ``slack-audit verify`` (which reads local copies, without Airflow) must agree on, kept in one place:
 the manifest's name (``<object>.manifest.json``), the markers that may stand in its place (the ``replacing``
-marker that releases before 0.2 wrote, and the ``stale`` marker), and the late files' names
-(``<stem>.late-<unix seconds>.jsonl[.gz]``).
+marker that releases before 0.2 wrote, and the ``abandoned`` marker of a late file that is no evidence), and
+the late files' names (``<stem>.late-<unix seconds>.jsonl[.gz]``, or ``.parquet`` beside a Parquet export).
 
 Imports only the standard library: ``slack-audit verify`` runs where Airflow is not installed.
 
@@ -26,14 +26,21 @@ MANIFEST_SUFFIX = ".manifest.json"
 #: still read as "no manifest" wherever one is found.
 REPLACING_MARKER = {"replacing": True, "note": "the object beside this file is being replaced; no manifest yet"}
 
-#: What a manifest's place holds beside a file that the provider left behind but is no evidence, because the
-#: store refused to delete it (a role that may write but not delete): ``{"stale": true, ...}``. A loader tests
-#: ``stale`` (or applies the rule "a window's events are its object and the late files whose manifest names this
-#: object's sha256": a marker names none).
-STALE_KEY = "stale"
+#: What stands at the manifest's place of a late file that is no evidence: its reconciliation stopped before
+#: writing its manifest, or an export that holds its events could not delete it (a role that may write but not
+#: delete). Created only where nothing is (so a reconciliation about to write that manifest never can after it);
+#: a loader tests ``abandoned`` (or applies the rule "a window's events are its object and the late files whose
+#: manifest names this object's sha256": a marker names none).
+ABANDONED_MARKER = {
+    "abandoned": True,
+    "note": "the late file beside this one has no manifest (its reconciliation stopped before writing one): it "
+    "is part of no window's evidence; a later reconciliation or export holds its events",
+}
 
 #: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
-EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
+EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz", ".parquet")
+#: The suffix of a Parquet export, and of its late files (which are Parquet of the same table schema).
+PARQUET_SUFFIX = ".parquet"
 #: What marks a late file's name, between the object's stem and the unix second.
 LATE_MARK = ".late-"
 
@@ -60,23 +67,14 @@ def is_replacing_marker(manifest: Any) -> bool:
     return manifest == REPLACING_MARKER
 
 
-def stale_marker(*, object_url: str, superseded_by_sha256: str, why: str) -> dict[str, Any]:
-    """The ``stale`` marker of a file left behind beside the object ``object_url``.
-
-    :param superseded_by_sha256: the sha256 of the object that holds the file's events now.
-    :param why: one sentence for whoever reads the marker.
-    """
-    return {STALE_KEY: True, "object": object_url, "superseded_by_sha256": superseded_by_sha256, "note": why}
-
-
-def is_stale_marker(manifest: Any) -> bool:
-    """Whether a manifest's content is a :func:`stale_marker`: the file beside it is no evidence."""
-    return isinstance(manifest, dict) and manifest.get(STALE_KEY) is True
+def is_abandoned_marker(manifest: Any) -> bool:
+    """Whether a manifest's content is :data:`ABANDONED_MARKER`: the late file beside it is no evidence."""
+    return isinstance(manifest, dict) and manifest.get("abandoned") is True
 
 
 def is_marker(manifest: Any) -> bool:
-    """Whether a manifest's content is a marker (``replacing`` or ``stale``), not a manifest."""
-    return is_replacing_marker(manifest) or is_stale_marker(manifest)
+    """Whether a manifest's content is a marker (``replacing`` or ``abandoned``), not a manifest."""
+    return is_replacing_marker(manifest) or is_abandoned_marker(manifest)
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -88,18 +86,24 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def late_name(object_name: str, unix_seconds: int, *, gzip: bool) -> str:
-    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``."""
-    stem, _ = split_name(object_name)
+    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``; beside a Parquet
+    export (``*.parquet``), ``<stem>.late-<unix seconds>.parquet``."""
+    stem, ext = split_name(object_name)
+    if ext == PARQUET_SUFFIX:
+        return f"{stem}{LATE_MARK}{unix_seconds}{PARQUET_SUFFIX}"
     return f"{stem}{LATE_MARK}{unix_seconds}.jsonl{'.gz' if gzip else ''}"
 
 
 def late_name_pattern(object_name: str, *, gzip: bool | None) -> re.Pattern[str]:
     """The names of the late files beside ``object_name``; group 1 is the unix second.
 
-    :param gzip: True for ``.jsonl.gz`` late files, False for ``.jsonl``, None for either.
+    :param gzip: True for ``.jsonl.gz`` late files, False for ``.jsonl``, None for either (beside a Parquet
+        export: ``.parquet`` whatever it says).
     """
-    stem, _ = split_name(object_name)
+    stem, object_ext = split_name(object_name)
     ext = {True: r"\.jsonl\.gz", False: r"\.jsonl", None: r"\.jsonl(?:\.gz)?"}[gzip]
+    if object_ext == PARQUET_SUFFIX:
+        ext = re.escape(PARQUET_SUFFIX)
     return re.compile(re.escape(stem + LATE_MARK) + r"(\d+)" + ext + "$")
 
 

@@ -44,7 +44,6 @@ from airflow_provider_slack_audit.export.layout import (
     REPLACING_MARKER,
     is_marker,
     manifest_path,
-    stale_marker,
 )
 from airflow_provider_slack_audit.export.storage import LocalFileSink
 from airflow_provider_slack_audit.export.stream import READ_CHUNK
@@ -75,7 +74,6 @@ __all__ = [  # the names of the manifest's layout (export.layout), its binding (
     "filters_record",
     "judge_binding",
     "manifest_path",
-    "mark_stale",
     "put_atomically",
     "read_manifest",
     "remove_earlier_manifest",
@@ -286,18 +284,6 @@ def write_manifest(path: ObjectStoragePath, manifest: dict[str, Any], *, local: 
     return where
 
 
-def mark_stale(path: ObjectStoragePath, *, local: bool, object_url: str, superseded_by_sha256: str, why: str) -> None:
-    """Put a ``stale`` marker (:func:`~airflow_provider_slack_audit.export.layout.stale_marker`) at the manifest's
-    place of the file at ``path``, which the store would not let this run delete: a loader can test it.
-
-    :param object_url: the object the file was beside.
-    :param superseded_by_sha256: the sha256 of the object that holds the file's events now.
-    :param why: one sentence for whoever reads the marker.
-    """
-    marker = stale_marker(object_url=object_url, superseded_by_sha256=superseded_by_sha256, why=why)
-    put_atomically(manifest_path(path), json.dumps(marker, indent=2).encode() + b"\n", local=local)
-
-
 def remove_earlier_manifest(path: ObjectStoragePath, sink: StorageSink) -> bool:
     """After an export without manifest committed at ``path``: remove the manifest of an earlier write beside it.
 
@@ -336,7 +322,7 @@ def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
             "again to get a sound object and manifest."
         ) from None
     if is_marker(manifest):
-        return None  # a "replacing" marker of an earlier release, or a "stale" one: no manifest of the file
+        return None  # a "replacing" marker of an earlier release, or an "abandoned" one: no manifest of the file
     missing = {"window", "filters", "events", "sha256"} - set(manifest) if isinstance(manifest, dict) else {"all"}
     if missing:
         raise AirflowFailException(

@@ -154,8 +154,9 @@ def test_s3_re_export_with_a_role_that_may_not_delete_replaces_object_and_manife
 
 def test_a_superseded_late_file_a_role_may_not_delete_gets_a_marker_loaders_test(slack_conn, s3_no_delete):
     """A late file without manifest (its reconciliation was killed before writing one) whose events the new export
-    holds: the role may not delete it, so a ``stale`` marker stands at its manifest's place. A loader that takes
-    "the object and the late files whose manifest names its sha256" skips it; so does one that tests ``stale``."""
+    holds: the role may not delete it, so the ``abandoned`` marker stands at its manifest's place. A loader that takes
+    "the object and the late files whose manifest names its sha256" skips it; so does one that tests ``abandoned``."""
+    from airflow_provider_slack_audit.export.late_files import EVIDENCE, late_file_role
     from airflow_provider_slack_audit.export.manifest import read_manifest
     from airflow_provider_slack_audit.export.writer import resolve_target
 
@@ -177,10 +178,9 @@ def test_a_superseded_late_file_a_role_may_not_delete_gets_a_marker_loaders_test
 
     assert s3_no_delete.read(late_key) == late_body  # the role may not delete it
     marker = json.loads(s3_no_delete.read(late_key + ".manifest.json"))
-    assert marker["stale"] is True
-    assert marker["superseded_by_sha256"] == summary["sha256"]
-    assert marker["object"] == kwargs["path"]
+    assert marker["abandoned"] is True
     assert marker.get("object_sha256") != summary["sha256"]  # the loader's rule leaves it out
+    assert late_file_role(marker, "h.jsonl", summary["sha256"]) != EVIDENCE
     late = resolve_target(f"s3://{s3_no_delete.bucket}/{late_key}", NO_DELETE_CONN_ID)
     assert read_manifest(late.path, late.url) is None  # no manifest: no evidence
 

@@ -606,14 +606,19 @@ print(json.dumps(op.execute({})), flush=True)
 
 
 def test_reconciliations_that_overlap_from_different_seconds_write_each_late_event_once(
-    airflow_db, slack_conn, store
+    airflow_db, slack_conn, store, monkeypatch
 ):
     """Two reconciliations of one object in two processes, as two workers run them: the second starts in a
     later second than the first, while the first waits for Slack's answer. Neither sees the
     other's late file when it compares, and still each late event is written once."""
     name = "overlap.jsonl.gz"
     path, late = export_missing_a_late_slice(slack_conn, store, name)
-    slack_conn.faults.add("slow", delay=3.0, count=None)  # every answer takes 3 s: the two runs overlap
+    # Slack answers neither until both have asked: each has listed the late files before it reads Slack,
+    # so neither sees the other's late file when it compares, however long each takes to get there
+    gate = slack_conn.faults.add("hold", delay=90, count=None)
+    # a held call must not time out and be retried (a retry would count as the other run's call)
+    conn = slack_conn.airflow_conn_json(extra={"max_retries": 2, "max_retry_wait": 0.05, "timeout": 120})
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", conn)
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", RECONCILE_ON_CUE, task_id, path, store.conn_id or ""],
@@ -636,11 +641,13 @@ def test_reconciliations_that_overlap_from_different_seconds_write_each_late_eve
         first_went = time.time()
         runs[0].stdin.write("go\n")
         runs[0].stdin.flush()
-        # the second goes once the first waits for Slack's (slow) answer, and in a later second than the first
-        wait_for(lambda: slack_conn.stats.faults.get("slow", 0) >= 1, 60, "the first reconciliation's call to Slack")
+        # the second goes once the first waits for Slack's (held) answer, and in a later second than the first
+        wait_for(lambda: gate.fired >= 1, 60, "the first reconciliation's call to Slack")
         wait_for(lambda: time.time() >= int(first_went) + 1, 5, "the next second")
         runs[1].stdin.write("go\n")
         runs[1].stdin.flush()
+        wait_for(lambda: gate.fired >= 2, 60, "the second reconciliation's call to Slack")
+        gate.release()
         outputs = [run.communicate(timeout=120)[0] for run in runs]
     finally:
         for run in runs:

@@ -48,6 +48,7 @@ def test_example_dags_import_cleanly():
 def test_every_example_dag_is_covered():
     assert EXAMPLE_DAGS == [
         "slack_audit_admin_actions_summary",
+        "slack_audit_daily_backfill",
         "slack_audit_daily_reconcile",
         "slack_audit_export_consumer",
         "slack_audit_hourly_export",
@@ -89,7 +90,32 @@ def test_airflow_dags_test_of_each_example_dag_succeeds_on_a_fresh_home(
         assert ids == [e["id"] for e in slack_audit_emulator.events(1709251200, 1709254799)]
         # no temporary left beside it; its manifest is there
         assert sorted(p.name for p in path.parent.iterdir()) == [path.name, f"{path.name}.manifest.json"]
+    if dag_id == "slack_audit_daily_backfill":
+        check_daily_backfill(slack_audit_emulator, tmp_path / "export")
     if dag_id == "slack_audit_daily_reconcile":
         assert "Reconciliation of" in result.stdout, result.stdout[-6000:]
         assert not list((tmp_path / "export").rglob("*.late-*")), "nothing was late: nothing may be written"
 
+
+def check_daily_backfill(emulator, root: Path) -> None:
+    """The manual run at LOGICAL_DATE (2024-03-01T01:00) owns the day before: 24 hourly objects, each at the
+    hourly export's key and with its hour's events and window, read in one walk of the day."""
+    import runpy
+
+    backfill = runpy.run_path(str(EXAMPLE_FOLDER / "example_slack_audit_backfill.py"))
+    hourly = runpy.run_path(str(EXAMPLE_FOLDER / "example_slack_audit_export.py"))
+    assert (backfill["EXPORT_ROOT"], backfill["WINDOW_KEY"]) == (hourly["EXPORT_ROOT"], hourly["WINDOW_KEY"])
+    day = 1709164800  # 2024-02-29T00:00:00Z
+    keys = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*.jsonl.gz"))]
+    assert keys == [f"dt=2024-02-29/hour={h:02d}/{day + 3600 * h}-{day + 3600 * h + 3599}.jsonl.gz" for h in range(24)]
+    for h, key in enumerate(keys):
+        path = root / key
+        oldest, latest = day + 3600 * h, day + 3600 * h + 3599
+        ids = [json.loads(line)["id"] for line in gzip.decompress(path.read_bytes()).splitlines()]
+        assert ids == [e["id"] for e in emulator.events(oldest, latest)]
+        manifest = json.loads(path.with_name(path.name + ".manifest.json").read_bytes())
+        assert manifest["window"] == {"oldest": oldest, "latest": latest}
+        assert manifest["walked_span"] == {"oldest": day, "latest": day + 86399}
+    walks = [r for r in emulator.requests if not r.cursor]
+    assert [(int(r["oldest"]), int(r["latest"])) for r in walks] == [(day, day + 86399)]
+    assert len(emulator.requests) <= -(-emulator.count(day, day + 86399) // 9999) + 1

@@ -701,20 +701,3 @@ def test_the_manifest_records_the_compression_whatever_the_name(slack_conn, tmp_
     code, lines = verify(path, capsys)
     assert code == 0, "\n".join(lines)
     assert f"the manifest records {compression or 'none'}" in checks(lines)["format"][1]
-
-
-def test_a_late_file_marked_stale_is_noted_not_evidence(slack_conn, tmp_path, capsys):
-    """What an export leaves where the store refused to delete a superseded late file without manifest."""
-    from airflow_provider_slack_audit.export.layout import stale_marker
-
-    path = tmp_path / "x.jsonl"
-    summary = export(path)
-    late = tmp_path / f"x.late-{LATEST + 1}.jsonl"
-    late.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\n")  # an event the object holds
-    marker = stale_marker(object_url=summary["path"], superseded_by_sha256=summary["sha256"], why="superseded")
-    (tmp_path / f"{late.name}.manifest.json").write_text(json.dumps(marker))
-
-    code, lines = verify(path, capsys)
-
-    assert code == 0, "\n".join(lines)
-    assert checks(lines, late.name)["superseded"][1].startswith("note superseded a stale marker: superseded")

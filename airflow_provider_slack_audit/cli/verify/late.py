@@ -26,7 +26,6 @@ from airflow_provider_slack_audit.export.late_files import (
 )
 from airflow_provider_slack_audit.export.layout import (
     MANIFEST_SUFFIX,
-    is_stale_marker,
     late_name_pattern,
     late_second,
     manifest_path,
@@ -70,8 +69,8 @@ def check_outside_evidence(late: Path, section: Section, of_object: dict[str, An
     abandoned marker), or it completes another object of the same stem. False for the late files that
     :func:`verify_file` checks (those of the evidence, of an earlier export, or with a damaged manifest)."""
     present, manifest = _manifest_at(late)
-    if (present and manifest is None) or is_stale_marker(manifest):
-        return False  # not JSON: verify_file fails it; a stale marker: verify_file notes it as superseded
+    if present and manifest is None:
+        return False  # not JSON: verify_file fails it
     role = late_file_role(manifest, of_object["name"], of_object["sha256"])
     if role == UNMANIFESTED:
         section.add(

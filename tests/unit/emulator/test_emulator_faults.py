@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -77,6 +78,23 @@ def test_slow_response_trips_a_read_timeout(slack_audit_emulator, http):
     emu.faults.add("slow", delay=1.0)
     with pytest.raises(requests.exceptions.ReadTimeout):
         http.get(emu.base_url + "logs", params={"oldest": T0, "latest": T0 + 60}, headers=auth(emu.token), timeout=0.2)
+
+
+def test_a_held_call_answers_once_released(slack_audit_emulator, http):
+    emu = slack_audit_emulator
+    gate = emu.faults.add("hold", delay=60, count=None)
+    answers: list[int] = []
+    call = threading.Thread(target=lambda: answers.append(get_logs(http, emu, oldest=T0, latest=T0 + 60).status_code))
+    call.start()
+    deadline = time.monotonic() + 30
+    while gate.fired < 1 and time.monotonic() < deadline:  # the call reached the server and is held there
+        time.sleep(0.01)
+    assert gate.fired == 1
+    assert answers == []
+    gate.release()
+    call.join(30)
+    assert answers == [200]
+    assert get_logs(http, emu, oldest=T0, latest=T0 + 60).status_code == 200  # released for good: no wait
 
 
 def test_duplicate_entries_within_one_page(slack_audit_emulator, http):
