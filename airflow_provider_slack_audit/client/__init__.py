@@ -2,8 +2,9 @@
 
 ``SlackAuditLogsClient`` is a drop-in for slack_sdk's ``AuditLogsClient`` and
 ``AsyncSlackAuditLogsClient`` for its ``AsyncAuditLogsClient`` (same constructor and keyword-only
-methods), with retries on by default, typed errors, whole-range walks and optional pacing. Both
-are imported on first use, so code that needs one transport does not load the other.
+methods), with retries on by default, typed errors, whole-range walks and optional pacing (in the
+process, or with ``rate_limit_storage_uri`` one budget in Redis shared by every process: see
+``client.budget``). Both are imported on first use, so code that needs one transport does not load the other.
 
 Where it behaves differently from slack_sdk, and why:
 
@@ -37,6 +38,7 @@ from airflow_provider_slack_audit.client.errors import (
     SlackAuditLogsArgumentError,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
+    SlackAuditLogsBudgetStoreError,
     SlackAuditLogsConnectionError,
     SlackAuditLogsError,
     SlackAuditLogsRateLimitError,
@@ -84,6 +86,7 @@ __all__ = [
     "SlackAuditLogsArgumentError",
     "SlackAuditLogsAuthError",
     "SlackAuditLogsBadRequestError",
+    "SlackAuditLogsBudgetStoreError",
     "SlackAuditLogsClient",
     "SlackAuditLogsConnectionError",
     "SlackAuditLogsError",

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying
 
+from airflow_provider_slack_audit.client.budget import AsyncSharedRequestPacer
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.request import BodyLimit, Request
@@ -131,10 +132,16 @@ class AsyncSlackAuditLogsClient(
             trust_env=self.trust_env_in_session,
         )
 
+    def _shared_pacer(self, storage_uri: str, key: str, requests_per_minute: float) -> AsyncSharedRequestPacer:
+        return AsyncSharedRequestPacer(storage_uri, key, requests_per_minute)
+
     async def aclose(self) -> None:
-        """Close the pooled connections; a ``session`` passed in is the caller's to close."""
+        """Close the pooled connections (and the shared budget's, if any); a ``session`` passed in is the
+        caller's to close."""
         if self._http is not self.session:
             await self._http.aclose()
+        if self.pacer is not None:
+            await self.pacer.aclose()
 
     async def __aenter__(self) -> AsyncSlackAuditLogsClient:
         return self
@@ -183,7 +190,7 @@ class AsyncSlackAuditLogsClient(
     async def _attempt(self, request: Request) -> AuditLogsResponse:
         """One attempt, bounded by ``timeout`` as a whole; no answer raises a :class:`TransportFailure`."""
         if self.pacer is not None:
-            pause = self.pacer.delay()
+            pause = await self.pacer.adelay()  # the shared budget's round trip is awaited, never blocking
             self.stats.waited_seconds += pause
             await asyncio.sleep(pause)
         self.stats.calls += 1

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow_provider_slack_audit.client.attempts import ClientAttempts
+from airflow_provider_slack_audit.client.budget import budget_key, check_shared_budget, check_storage_uri
 from airflow_provider_slack_audit.client.config import (
     DEFAULT_BASE_URL,
     bypasses_proxy,
@@ -76,7 +77,14 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         max_retry_wait: the longest single wait in seconds, ``Retry-After`` included.
         max_total_wait: the longest sum of the retry waits of one call, in seconds.
         requests_per_minute: if set, calls are spaced ``60 / requests_per_minute`` seconds apart
-            (Slack allows about 50 a minute for the whole organization).
+            (Slack allows about 50 a minute for the whole organization): this process's calls, or
+            with ``rate_limit_storage_uri`` the calls of every process sharing the budget.
+        rate_limit_storage_uri: a Redis URI (``redis://[:password@]host:6379/0``, ``rediss://``,
+            ``unix://``) where the budget of ``requests_per_minute`` is kept for every process that
+            uses the same ``rate_limit_key`` (needs the ``redis`` extra). A store that fails, after a
+            few retries, fails the call with ``SlackAuditLogsBudgetStoreError``: never unpaced.
+        rate_limit_key: the name of the shared budget (e.g. the org's id, to share it between
+            connections with different tokens); default: a digest of ``base_url`` and the token.
         max_cursor_restarts: how often a walk may restart after a rejected cursor.
         max_body_bytes: the largest body read; a larger one is a failure (retried, then raised).
         sleep: how to wait between retries (tests inject a fake one); the transport's own by default.
@@ -106,6 +114,8 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         max_retry_wait: float = 60.0,
         max_total_wait: float = 600.0,
         requests_per_minute: float | None = None,
+        rate_limit_storage_uri: str | None = None,
+        rate_limit_key: str | None = None,
         max_cursor_restarts: int = 5,
         max_body_bytes: int = MAX_BODY_BYTES,
         sleep: Callable[[float], Any] | None = None,
@@ -135,11 +145,8 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         self._clock = clock
         self._wall_clock = wall_clock
         self._rng = rng
-        self.pacer = (
-            RequestPacer(requests_per_minute, clock=clock, sleep=sleep or time.sleep)
-            if requests_per_minute is not None
-            else None
-        )
+        #: The pacer (None: no pacing): :class:`RequestPacer` in this process, or a shared budget's.
+        self.pacer = self._pacer(requests_per_minute, rate_limit_storage_uri, rate_limit_key)
         self.stats = ClientStats()
         #: The names of the ``actions`` method, read once per client before the first ``logs`` call with an
         #: action filter (``_actions_read``); None when they could not be read.
@@ -149,6 +156,20 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
 
     def _open(self) -> None:
         """Set up the transport (its connection pool); the settings are checked and stored."""
+        raise NotImplementedError
+
+    def _pacer(self, requests_per_minute: float | None, storage_uri: str | None, key: str | None) -> Any:
+        """The pacer of these settings: none, one of this process, or the shared budget's."""
+        check_shared_budget(requests_per_minute, storage_uri, key)
+        if requests_per_minute is None:
+            return None
+        if storage_uri is None:
+            return RequestPacer(requests_per_minute, clock=self._clock, sleep=self._sleep or time.sleep)
+        uri = check_storage_uri(storage_uri)
+        return self._shared_pacer(uri, budget_key(key, self.base_url, self.token), requests_per_minute)
+
+    def _shared_pacer(self, storage_uri: str, key: str, requests_per_minute: float) -> Any:
+        """The transport's pacer on the shared budget ``key`` kept at ``storage_uri``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -139,6 +139,14 @@ class SlackAuditLogsServerError(SlackAuditLogsError):
     """Slack failed: 5xx, connection errors, read timeouts, or cut or non-JSON bodies, after the retries."""
 
 
+class SlackAuditLogsBudgetStoreError(SlackAuditLogsError):
+    """The shared request budget's store (``rate_limit_storage_uri``) failed, after its retries.
+
+    Raised instead of making the call: a call is never sent unpaced. The message names the store
+    (without its password) and what went wrong; the error has no cause or context to leak it.
+    """
+
+
 class SlackAuditLogsConnectionError(SlackAuditLogsServerError, URLError):
     """No answer came after the retries: the connection failed, was reset or cut, or timed out.
 

@@ -11,6 +11,7 @@ import requests
 import urllib3
 from tenacity import Retrying
 
+from airflow_provider_slack_audit.client.budget import SharedRequestPacer
 from airflow_provider_slack_audit.client.config import redact_url
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
@@ -36,9 +37,14 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
     def _open(self) -> None:
         self._session = build_session(ssl=self.ssl, headers={"Accept": "application/json"}, token=self.token)
 
+    def _shared_pacer(self, storage_uri: str, key: str, requests_per_minute: float) -> SharedRequestPacer:
+        return SharedRequestPacer(storage_uri, key, requests_per_minute, sleep=self._sleep or time.sleep)
+
     def close(self) -> None:
-        """Close the keep-alive connections."""
+        """Close the keep-alive connections (and the shared budget's, if any)."""
         self._session.close()
+        if self.pacer is not None:
+            self.pacer.close()
 
     def __enter__(self) -> SlackAuditLogsClient:
         return self

@@ -108,6 +108,25 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         placeholder="off (e.g. 40)",
         schema_extra={"exclusiveMinimum": 0},
     ),
+    ExtraField(
+        "rate_limit_storage_uri",
+        "Shared budget store (Redis URI)",
+        "Keep the requests_per_minute budget in Redis, shared by every worker, sensor and trigger that uses "
+        "the same budget key, e.g. redis://:password@redis.example.com:6379/0. Empty: each process paces "
+        "itself. Needs the redis extra.",
+        "string",
+        extra_values.coerce_storage_uri,
+        placeholder="redis://host:6379/0",
+    ),
+    ExtraField(
+        "rate_limit_key",
+        "Shared budget key",
+        "The name of the shared budget: give the org's id (e.g. E0123ABCD) to make connections with "
+        "different tokens of one org share it. Empty: derived from the base URL and the token.",
+        "string",
+        extra_values.coerce_rate_limit_key,
+        placeholder="derived from base URL and token",
+    ),
 )
 FIELDS_BY_NAME: Mapping[str, ExtraField] = {f.name: f for f in EXTRA_FIELDS}
 

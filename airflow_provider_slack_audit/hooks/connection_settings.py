@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_slack_audit.client.budget import check_shared_budget, redact_storage_uri
 from airflow_provider_slack_audit.client.config import check_token
 from airflow_provider_slack_audit.hooks.connection_fields import EXTRA_FIELDS, FIELDS_BY_NAME, PREFIX
 from airflow_provider_slack_audit.hooks.extra_values import SlackAuditConnectionError, redact_url_credentials
@@ -99,6 +100,8 @@ class SlackAuditConnectionSettings:
     max_retries: int | None = None
     max_retry_wait: float | None = None
     requests_per_minute: float | None = None
+    rate_limit_storage_uri: str | None = field(default=None, repr=False)
+    rate_limit_key: str | None = None
 
     def __repr__(self) -> str:
         shown = {
@@ -110,6 +113,10 @@ class SlackAuditConnectionSettings:
             "max_retries": self.max_retries,
             "max_retry_wait": self.max_retry_wait,
             "requests_per_minute": self.requests_per_minute,
+            "rate_limit_storage_uri": (
+                redact_storage_uri(self.rate_limit_storage_uri) if self.rate_limit_storage_uri else None
+            ),
+            "rate_limit_key": self.rate_limit_key,
         }
         inner = ", ".join(f"{k}={v!r}" for k, v in shown.items())
         return f"SlackAuditConnectionSettings({inner}, token=***)"
@@ -124,6 +131,8 @@ class SlackAuditConnectionSettings:
             "max_retries": self.max_retries,
             "max_retry_wait": self.max_retry_wait,
             "requests_per_minute": self.requests_per_minute,
+            "rate_limit_storage_uri": self.rate_limit_storage_uri,
+            "rate_limit_key": self.rate_limit_key,
         }
         return {key: value for key, value in kwargs.items() if value is not None}
 
@@ -177,4 +186,8 @@ def resolve_settings(
             continue
         raw = read_extra(extra, spec.name)
         values[spec.name] = None if raw is None else spec.coerce(raw, conn_id, spec.name, "extra")
+    try:
+        check_shared_budget(values["requests_per_minute"], values["rate_limit_storage_uri"], values["rate_limit_key"])
+    except ValueError as err:
+        raise SlackAuditConnectionError(f"Slack Audit Logs connection {conn_id!r}: {err}") from None
     return SlackAuditConnectionSettings(conn_id=conn_id, token=token, **values)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_slack_audit.client.budget import check_rate_limit_key, check_storage_uri
 from airflow_provider_slack_audit.client.config import check_base_url, check_ssl
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 
@@ -153,3 +154,14 @@ def coerce_proxy(value: Any, conn_id: str, name: str, source: str = "extra") -> 
         shown = redact_url_credentials(text) if "://" in text else "the value"
         raise _fail(conn_id, name, source, f"{shown!r} is not a proxy URL with a scheme and host.", fix)
     return text
+
+
+def coerce_storage_uri(value: Any, conn_id: str, name: str, source: str = "extra") -> str:
+    """The shared budget's Redis URI (``redis://``, ``rediss://``, ``unix://``), as the client's
+    ``check_storage_uri`` accepts it; messages show it without its password."""
+    return _client_check(check_storage_uri, value, conn_id, name, source)
+
+
+def coerce_rate_limit_key(value: Any, conn_id: str, name: str, source: str = "extra") -> str:
+    """The shared budget's name (e.g. the org's id), as the client's ``check_rate_limit_key`` accepts it."""
+    return _client_check(check_rate_limit_key, value, conn_id, name, source)

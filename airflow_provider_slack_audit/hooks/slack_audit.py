@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit._compat import get_async_connection, mask_secret
 from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.client.budget import uri_passwords
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.hooks.connection_extras import (
     CONN_TYPE,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["SlackAuditConnectionError", "SlackAuditConnectionSettings", "SlackAuditLogsHook"]
 
 #: Client settings that are connection extras too: given to the hook, they win over the extra.
-_EXTRA_KWARGS = ("max_retries", "max_retry_wait", "requests_per_minute")
+_EXTRA_KWARGS = ("max_retries", "max_retry_wait", "requests_per_minute", "rate_limit_storage_uri", "rate_limit_key")
 #: ``test_connection()`` bounds: a test in the UI or CLI must answer in seconds, not minutes.
 TEST_MAX_RETRIES = 2
 TEST_MAX_TOTAL_WAIT = 10.0
@@ -55,14 +56,15 @@ class SlackAuditLogsHook(BaseHook):
 
     The connection's **password** is the Slack user token (``xoxp-...``) of an organization owner,
     with scope ``auditlogs:read``, from an app installed on the organization. Its optional extras:
-    ``base_url``, ``timeout``, ``proxy``, ``verify``, ``max_retries``, ``max_retry_wait`` and
-    ``requests_per_minute`` (see the documentation's connection page, docs/connection.rst). Host,
-    schema, login and port are not used.
+    ``base_url``, ``timeout``, ``proxy``, ``verify``, ``max_retries``, ``max_retry_wait``,
+    ``requests_per_minute``, ``rate_limit_storage_uri`` and ``rate_limit_key`` (see the
+    documentation's connection page, docs/connection.rst). Host, schema, login and port are not used.
 
-    Request pacing (``requests_per_minute``) is off by default: Slack's limit (about 50 calls a
-    minute) is shared by the whole organization, so one process pacing itself cannot enforce it,
-    and the client already waits out every 429's ``Retry-After``. Set it on the connection when
-    other collectors read the same organization's audit logs, so this one leaves them headroom.
+    Request pacing (``requests_per_minute``) is off by default: the client waits out every 429's
+    ``Retry-After``. Slack's limit (about 50 calls a minute) is shared by the whole organization,
+    so one process pacing itself cannot enforce it: with ``rate_limit_storage_uri`` (a Redis URI)
+    every worker, sensor and trigger using the same budget key draws from one budget of
+    ``requests_per_minute``; set it below 50 to leave headroom to the other apps reading the logs.
 
     :param slack_audit_conn_id: id of the ``slack_audit`` connection holding the token.
     :param base_url: API base URL; overrides the connection's ``base_url`` extra.
@@ -150,6 +152,8 @@ class SlackAuditLogsHook(BaseHook):
         proxy_password = urlsplit(settings.proxy).password if settings.proxy else None
         if proxy_password:
             mask_secret(proxy_password)
+        for store_password in uri_passwords(settings.rate_limit_storage_uri or ""):
+            mask_secret(store_password)
         return settings
 
     def get_connection_settings(self) -> SlackAuditConnectionSettings:
@@ -326,8 +330,10 @@ class SlackAuditLogsHook(BaseHook):
         """
         Prove that the token can read the audit log: one ``logs`` call with ``limit=1``.
 
-        (``schemas`` and ``actions`` need no token, so they would prove nothing.) Never raises:
-        returns ``(False, reason)`` with Slack's error code when the API refuses the token.
+        (``schemas`` and ``actions`` need no token, so they would prove nothing.) With a shared budget
+        (``rate_limit_storage_uri``), the store is checked first: PING, then loading the budget's
+        script. Never raises: returns ``(False, reason)`` with Slack's error code when the API
+        refuses the token, or what is wrong with the store.
         """
         token = ""
         where = ""
@@ -341,9 +347,13 @@ class SlackAuditLogsHook(BaseHook):
                 retries = min(retries, settings.max_retries)
             total_wait = min(TEST_MAX_TOTAL_WAIT, self.client_kwargs.get("max_total_wait", TEST_MAX_TOTAL_WAIT))
             with self._build_client(settings, max_retries=retries, max_total_wait=total_wait) as client:
+                if client.pacer is not None:
+                    client.pacer.check()  # the shared budget's store: reachable, credentials, scripting
                 response = client.logs(limit=1)
             if 200 <= response.status_code < 300 and isinstance(response.body, dict):
-                return True, f"Connection successfully tested: the token can read audit logs at {where}"
+                store = getattr(client.pacer, "store", None)
+                budget = f"; the shared request budget's store {store} works" if store else ""
+                return True, f"Connection successfully tested: the token can read audit logs at {where}{budget}"
             response.validate()
             return False, f"{where} answered HTTP {response.status_code} with a body that is not JSON."
         except Exception as err:

@@ -72,6 +72,8 @@ def test_conn_fields_are_valid_json_schemas_and_cover_every_extra():
         "max_retries",
         "max_retry_wait",
         "requests_per_minute",
+        "rate_limit_storage_uri",
+        "rate_limit_key",
     ]
     assert [f.name for f in EXTRA_FIELDS] == list(fields)
     for definition in fields.values():

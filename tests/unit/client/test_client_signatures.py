@@ -60,6 +60,7 @@ def test_both_clients_take_the_same_options_beyond_slack_sdk():
         "max_retries": 2, "max_retry_wait": 3.0, "max_total_wait": 9.0, "requests_per_minute": 120.0,
         "max_cursor_restarts": 1, "max_body_bytes": 1_000_000, "sleep": lambda s: None, "clock": lambda: 0.0,
         "wall_clock": lambda: 0.0, "rng": random.Random(1),
+        "rate_limit_storage_uri": "redis://127.0.0.1:6379/0", "rate_limit_key": "E0123",  # nothing connects yet
     }  # fmt: skip
     keyword_only = [
         p.name
@@ -71,6 +72,7 @@ def test_both_clients_take_the_same_options_beyond_slack_sdk():
     state = ("max_body_bytes", "max_cursor_restarts", "retry_settings", "_sleep", "_clock", "_wall_clock", "_rng")
     assert [getattr(asynchronous, name) for name in state] == [getattr(sync, name) for name in state]
     assert asynchronous.pacer.interval == sync.pacer.interval
+    assert (asynchronous.pacer.key, asynchronous.pacer.store) == (sync.pacer.key, sync.pacer.store)
     for client in (SlackAuditLogsClient, AsyncSlackAuditLogsClient):
         with pytest.raises(TypeError, match="max_retires"):
             client("xoxp-1", max_retires=2)
