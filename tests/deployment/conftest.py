@@ -1,4 +1,5 @@
-"""One real Airflow 3 deployment (and one emulator) shared by every test of this package."""
+"""One real Airflow 3 deployment (and one emulator) shared by the LocalExecutor tests of this package, and the
+PostgreSQL server that it and the Celery deployment (``test_celery_deployment.py``) run on."""
 
 from __future__ import annotations
 
