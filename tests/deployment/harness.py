@@ -89,6 +89,8 @@ class Deployment:
     :param env: more environment for every component (connections, variables, settings).
     :param components: the processes to start, by name, as ``airflow <args>`` (default: :data:`COMPONENTS`).
     :param executor: ``[core] executor`` of every component.
+    :param migrated: the database is migrated already (a copy of a migrated one): :meth:`start` does not
+        run ``airflow db migrate``.
     """
 
     root: Path
@@ -97,6 +99,7 @@ class Deployment:
     env: dict[str, str] = field(default_factory=dict)
     components: dict[str, list[str]] = field(default_factory=lambda: dict(COMPONENTS))
     executor: str = "LocalExecutor"
+    migrated: bool = False
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -177,13 +180,14 @@ class Deployment:
         return proc
 
     def start(self) -> Deployment:
-        """Migrate the database, then start every component; return once the API answers."""
+        """Migrate the database (unless :attr:`migrated`), then start every component; return once it is ready."""
         started = time.monotonic()
         for folder in (self.home, self.dags_folder, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
         for name, text in self.dag_files.items():
             (self.dags_folder / name).write_text(text)
-        self.airflow("db", "migrate", timeout=300)
+        if not self.migrated:
+            self.airflow("db", "migrate", timeout=300)
         env = self.component_env()
         for name in self.components:
             self._launch(name, env)
