@@ -84,7 +84,10 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             dag_id=getattr(dag, "dag_id", None),
             task_id=self.task_id,
         )
-        self.outlets = [*(self.outlets or []), self.asset]
+        outlets = list(self.outlets or [])
+        # A mapped export lists its asset in partial(outlets=...) too (a mapped task declares only those when
+        # the DAG is parsed): once in the list, so Airflow 2.11 (which records an event per entry) records one.
+        self.outlets = outlets if self.asset in outlets else [*outlets, self.asset]
 
     def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)

@@ -9,8 +9,10 @@ are read without blocking the loop, and every wait is an ``asyncio.sleep``.
 
 Each poll reads a window of the audit log with the filters (all pages) and fires one
 ``TriggerEvent`` per batch of events it has not fired before; :mod:`.event_state` holds the rules
-(the window, the ids remembered, the batches). On Airflow 3.3+ the watcher's memory is saved in
-the watched asset's state store, so a restarted triggerer carries on where it stopped.
+(the window, the ids remembered, the batches), :mod:`.slack_clock` the clock they run on (Slack's,
+from the ``Date`` of its answers). On Airflow 3.3+ the watcher's memory is saved in the watched
+asset's state store, so a restarted triggerer carries on where it stopped, whatever arguments
+changed in between.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 from airflow_provider_slack_audit.hooks.final_errors import is_final_error
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
-from airflow_provider_slack_audit.triggers.event_state import Checkpoints, PollWindow, WatchState, batches
+from airflow_provider_slack_audit.triggers.event_state import (
+    STATE_VERSION_1,
+    Checkpoints,
+    PollWindow,
+    WatchState,
+    batches,
+)
+from airflow_provider_slack_audit.triggers.slack_clock import SlackClock
 
 if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import AsyncSlackAuditLogsClient
@@ -42,6 +51,9 @@ CLASSPATH = "airflow_provider_slack_audit.triggers.slack_audit.SlackAuditLogsEve
 REQUIRED_AIRFLOW = "3.0"
 #: Key prefix of the watcher's memory in the asset state store (the rest: a hash of the query).
 STATE_KEY_PREFIX = "slack_audit_event_watch"
+#: Key prefix of the last memory saved by any watcher of the connection on the asset (the rest: a
+#: hash of the connection id): what a watcher whose filters changed starts from.
+CONNECTION_KEY_PREFIX = f"{STATE_KEY_PREFIX}:connection"
 #: A poll's memory is saved at least this long after its events were yielded: the triggerer hands
 #: yielded events to the database about once a second, and a memory saved before its events are
 #: stored could skip them after a crash; saved later, a crash can only make them fire again.
@@ -78,8 +90,10 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
     that Slack shows up to ``lookback_seconds`` after its ``date_create`` is fired once.
 
     On Airflow 3.3+ the ids fired and the last second read are saved in the watched asset's state
-    store, so a triggerer restart neither repeats nor skips; see the documentation's triggers page
-    (docs/howto/triggers.rst) for what a restart can do on 3.0-3.2.
+    store, so a triggerer restart neither repeats nor skips, and nothing fired fires again when
+    ``lookback_seconds``, ``poll_interval``, ``max_events`` or the filters changed in between; see
+    the documentation's triggers page (docs/howto/triggers.rst) for what a restart can do on 3.0-3.2.
+    Windows follow Slack's clock (the ``Date`` of its answers), not the triggerer's.
 
     Works on Airflow 3.0+; on Airflow 2 the class imports, and creating one raises.
 
@@ -176,11 +190,26 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         ).encode()
         return f"{STATE_KEY_PREFIX}:{hashlib.sha256(identity).hexdigest()[:32]}"
 
+    @property
+    def connection_state_key(self) -> str:
+        """The key of the last memory saved by a watcher of this connection on the asset, any filters."""
+        identity = json.dumps([self.slack_audit_conn_id], separators=(",", ":")).encode()
+        return f"{CONNECTION_KEY_PREFIX}:{hashlib.sha256(identity).hexdigest()[:32]}"
+
+    def _filters(self) -> dict[str, Any]:
+        return {"action": self.action, "actor": self.actor, "entity": self.entity}
+
     def _store(self) -> Any:
         return getattr(self, "asset_state_store", None)
 
     async def _load_state(self) -> WatchState | None:
-        """The memory saved by an earlier run of this watcher, if Airflow offers a store and holds one."""
+        """The memory saved by an earlier run of this watcher, if Airflow offers a store and holds one.
+
+        The last memory any watcher of the connection saved on this asset is taken in too when it
+        was saved under other filters and read further: its ids were fired on this asset, and an id
+        fired is fired whatever the filters. Without a memory of its own (the filters changed, or a
+        first start), the watcher starts from that one alone.
+        """
         store = self._store()
         if store is None:
             self.log.warning(
@@ -192,6 +221,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
         while True:
             try:
                 saved = await store.aget(self.state_key, default=None)
+                handed_over = await store.aget(self.connection_state_key, default=None)
                 break
             except ValueError as err:  # the trigger watches several assets: no single store
                 self.log.warning(
@@ -207,6 +237,37 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                     self.poll_interval,
                 )
                 await asyncio.sleep(self.poll_interval)
+        state = self._own_state(saved)
+        other, other_filters = self._other_watchers_state(handed_over)
+        if other is not None and (state is None or (other.covered or 0) > (state.covered or 0)):
+            if state is None:
+                state = other
+            else:
+                state.merge(other)
+            self.log.warning(
+                "A watcher of connection %r on this asset with other filters (%s) read up to second %s: this "
+                "watcher (filters %s) starts from its memory too, so that nothing fired on this asset fires "
+                "again. Events of these filters before second %s are not fired.",
+                self.slack_audit_conn_id,
+                other_filters,
+                other.covered,
+                self._filters(),
+                state.floor,
+            )
+        if state is not None and (lost := state.reach_lost()):
+            self.log.warning(
+                "lookback_seconds=%d reaches %d s further back than the saved memory: those seconds were read "
+                "with the earlier lookback and their ids forgotten, so they are not read again (that could fire "
+                "again what was fired). Polls read from second %d; the full lookback is reached as reading "
+                "moves on.",
+                self.lookback_seconds,
+                lost,
+                state.floor,
+            )
+        return state
+
+    def _own_state(self, saved: Any) -> WatchState | None:
+        """This query's saved memory, or None (none saved, or unreadable: said in the log)."""
         if saved is None:
             return None
         state = WatchState.from_json(saved, self.lookback_seconds)
@@ -214,7 +275,21 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
             self.log.warning(
                 "Ignoring an unreadable saved state under %s; starting from start=%r.", self.state_key, self.start
             )
+            return None
+        if saved.get("version") == STATE_VERSION_1 and state.covered is not None:
+            self.log.warning(
+                "The saved state was written by an older version, which did not record how far back its ids "
+                "reach: resuming after its last second read (%s) so that nothing fired fires again; events "
+                "of earlier seconds that Slack shows only now are not fired.",
+                state.covered,
+            )
         return state
+
+    def _other_watchers_state(self, handed_over: Any) -> tuple[WatchState | None, Any]:
+        """The memory last saved on the asset by a watcher of this connection with other filters, if any."""
+        if not isinstance(handed_over, dict) or handed_over.get("filters") == self._filters():
+            return None, None
+        return WatchState.from_json(handed_over.get("state"), self.lookback_seconds), handed_over.get("filters")
 
     def _disable_store(self) -> None:
         self.asset_state_store = None
@@ -225,20 +300,41 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
             return
         try:
             await store.aset(self.state_key, saved)
+            await store.aset(self.connection_state_key, {"filters": self._filters(), "state": saved})
         except Exception as err:  # the next poll saves a newer state; never stop watching for it
             self.log.warning(
                 "Could not save the watcher's state (%s: %s); trying again next poll.", type(err).__name__, err
             )
 
-    def _fresh_state(self, now: float) -> WatchState:
-        floor = int(now) if self.start == "now" else int(self.start)
+    def _fresh_state(self, slack_now: float) -> WatchState:
+        floor = int(slack_now) if self.start == "now" else int(self.start)
         return WatchState(floor=floor, lookback=self.lookback_seconds)
 
     # ------------------------------------------------------------------ polling
 
-    async def _read(self, client: AsyncSlackAuditLogsClient, window: PollWindow) -> list[dict[str, Any]]:
+    async def _read_clock(self, client: AsyncSlackAuditLogsClient, clock: SlackClock) -> None:
+        """Learn Slack's clock from one answer (``schemas``: no token, no budget of the logs method)."""
+        try:
+            response = await client.schemas()
+        except Exception as exc:  # the poll will say what is wrong; until a poll answers, the local clock
+            self.log.warning("Could not read Slack's clock (%s: %s); using the triggerer's.", type(exc).__name__, exc)
+            return
+        if clock.observe(response.headers, time.time()) is None:
+            self.log.warning("Slack's answer had no Date header; windows follow the triggerer's clock.")
+        elif abs(clock.offset) > 2:
+            self.log.warning(
+                "The triggerer's clock is %.0f s %s Slack's; windows follow Slack's clock.",
+                abs(clock.offset),
+                "behind" if clock.offset > 0 else "ahead of",
+            )
+
+    async def _read(
+        self, client: AsyncSlackAuditLogsClient, window: PollWindow, clock: SlackClock
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """The window's entries, and the second (Slack's clock) at which Slack answered its first page."""
         entries: list[dict[str, Any]] = []
-        walk = client.iter_logs(
+        answered: int | None = None
+        walk = client.iter_pages(
             LogsQuery(
                 oldest=window.oldest,
                 latest=window.latest,
@@ -249,11 +345,13 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
             )
         )
         try:
-            async for entry in walk:
-                entries.append(entry)
+            async for page in walk:
+                if page.number == 1:
+                    answered = clock.observe(page.response.headers, time.time())
+                entries.extend(page.entries)  # type: ignore[arg-type]  # dicts: not a raw walk
         finally:
             await walk.aclose()
-        return entries
+        return entries, answered
 
     def _payload(self, batch: list[dict[str, Any]], window: PollWindow) -> dict[str, Any]:
         return {"events": batch, "count": len(batch), "oldest": window.oldest, "latest": window.latest}
@@ -265,8 +363,8 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
             self.log.info(
                 "Resuming from saved state: %d id(s) remembered, last read up to %s.", len(state.fired), state.covered
             )
-        else:
-            state = self._fresh_state(time.time())
+        clock = SlackClock()
+        clock_read = False
         checkpoints = Checkpoints(CHECKPOINT_DELAY)
         refused_wait = 0.0
         next_poll = time.monotonic()
@@ -282,11 +380,16 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                 while True:
                     await self._wait_saving(next_poll, checkpoints)
                     next_poll = time.monotonic() + self.poll_interval
-                    window = state.window(time.time())
+                    if not clock_read:  # once a run: then every poll's answer keeps it right
+                        await self._read_clock(client, clock)
+                        clock_read = True
+                    if state is None:
+                        state = self._fresh_state(clock.now(time.time()))
+                    window = state.window(clock.now(time.time()))
                     if window is None:  # start lies in the future
                         continue
                     try:
-                        entries = await self._read(client, window)
+                        entries, answered = await self._read(client, window, clock)
                     except Exception as exc:
                         if is_final_error(exc):  # another poll cannot fix it
                             refused_wait = self._log_refusal(exc, refused_wait)
@@ -306,7 +409,7 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                     # loop runs meanwhile; nothing else touches ``state`` while this coroutine waits.
                     new = await asyncio.to_thread(state.take_new, entries, window)
                     del entries
-                    state.poll_done(window)
+                    state.poll_done(window, answered)
                     for number, batch in enumerate(batches(new, self.max_events), start=1):
                         self.log.info(
                             "Firing %d new audit event(s) of [%d, %d] (batch %d of %d).",

@@ -3,15 +3,21 @@
 Pure logic, no I/O and no Airflow import, so that the rules below are tested without a server:
 
 - **The window.** The first poll reads ``[floor, now]`` (``floor``: the watcher's ``start``). Every
-  later poll reads ``[covered + 1 - lookback, now]``, where ``covered`` is the ``latest`` of the last
-  poll that read its whole window. While polls come every ``poll_interval`` that is the issue's
+  later poll reads ``[covered + 1 - lookback, now]``, where ``covered`` is the last second the
+  previous polls read for good. While polls come every ``poll_interval`` that is the issue's
   ``[now - lookback, now]`` widened by one interval; after a stall or a restart from saved state it
   reaches back to where reading stopped, so no second is read for less than ``lookback`` seconds
   after the previous poll ended. An event that shows up in the API at most ``lookback`` seconds after
   its ``date_create`` is therefore fired, whatever the gap between polls.
-- **Each id once.** Ids already fired are skipped. An id is forgotten once its second has left every
-  future window (``date_create < covered + 1 - lookback``): memory holds the ids of about
-  ``lookback + poll_interval`` seconds, never more.
+- **Slack's clock.** ``now`` and ``covered`` are Slack's seconds (see :mod:`.slack_clock`): a poll
+  has read the seconds of its window up to Slack's answer (``Date``), never seconds Slack had not
+  reached, whatever the triggerer's own clock says.
+- **Each id once.** Ids already fired are skipped. ``floor`` rises with the reading: it is the
+  oldest second whose fired ids are still remembered (``covered + 1 - lookback`` once reading is
+  past it), and nothing older than ``floor`` is ever taken. Memory holds the ids of about
+  ``lookback + poll_interval`` seconds, never more. Because ``floor`` is saved with the ids, a
+  watcher restarted with another ``lookback`` (or ``poll_interval``, ``max_events``) cannot fire
+  again what it forgot: a larger lookback takes effect as reading moves on, never backwards.
 - **Batches.** New events go out newest first, at most ``max_events`` per batch.
 - **When to save.** :class:`Checkpoints`: a state is saved only once its events have had
   ``delay`` seconds to reach the database, so a crash can repeat events, never skip them.
@@ -29,8 +35,12 @@ from typing import Any
 
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 
-#: Version of the saved form; a state saved in another version is ignored (the watcher starts afresh).
-STATE_VERSION = 1
+#: Version of the saved form. 2: ``floor`` is the oldest second whose fired ids are remembered. A
+#: version 1 state (whose ``floor`` was the watcher's ``start``, and which does not say how far back
+#: its ids reach) resumes after its ``covered`` second; any other version is ignored.
+STATE_VERSION = 2
+#: The version 1 form, still read (see :meth:`WatchState.from_json`).
+STATE_VERSION_1 = 1
 
 
 def event_key(entry: Mapping[str, Any]) -> str:
@@ -61,10 +71,11 @@ class PollWindow:
 class WatchState:
     """The memory of one watcher.
 
-    :param floor: the first second whose events may fire (the watcher's ``start``); older ones never do.
-    :param lookback: how many seconds behind the last poll's end every poll reads again.
-    :param covered: the ``latest`` of the last poll that read its whole window; None before the first.
-    :param fired: id -> ``date_create`` of the events fired and still inside the lookback.
+    :param floor: the oldest second whose events may fire: the watcher's ``start`` at first, then the
+        oldest second whose fired ids are remembered (it only rises); older events never fire.
+    :param lookback: how many seconds behind the last second read every poll reads again.
+    :param covered: the last second (Slack's clock) that every poll so far has read up to; None before the first.
+    :param fired: id -> ``date_create`` of the events fired whose second is ``floor`` or later.
     """
 
     floor: int
@@ -73,7 +84,7 @@ class WatchState:
     fired: dict[str, int] = field(default_factory=dict)
 
     def window(self, now: float) -> PollWindow | None:
-        """The seconds the next poll reads at wall-clock time ``now``; None while ``floor`` is in the future."""
+        """The seconds the next poll reads when Slack's clock says ``now``; None while ``floor`` is in the future."""
         latest = int(now)
         oldest = self.floor if self.covered is None else max(self.floor, self.covered + 1 - self.lookback)
         if oldest > latest:
@@ -101,12 +112,44 @@ class WatchState:
         new.sort(key=lambda e: event_second(e) or 0, reverse=True)  # stable: the API's order within a second
         return new
 
-    def poll_done(self, window: PollWindow) -> None:
-        """Record that ``window`` was read to its end, and forget ids no later window can return."""
-        self.covered = window.latest if self.covered is None else max(self.covered, window.latest)
-        horizon = max(self.floor, self.covered + 1 - self.lookback)
-        for key in [k for k, second in self.fired.items() if second < horizon]:
+    def poll_done(self, window: PollWindow, answered_at: int | None = None) -> None:
+        """Record that ``window`` was read to its end, and forget ids no later window can return.
+
+        :param answered_at: the second of Slack's clock at which it answered the poll's first page
+            (its ``Date``), or None when unknown: then the whole window counts as read. Seconds after
+            ``answered_at`` had not begun for Slack and are read again; what Slack adds to
+            ``answered_at`` itself later is a late arrival, as any other (``lookback``).
+        """
+        read_to = window.latest if answered_at is None else min(window.latest, answered_at)
+        self.covered = max(self.floor - 1 if self.covered is None else self.covered, read_to)
+        self.floor = max(self.floor, self.covered + 1 - self.lookback)
+        for key in [k for k, second in self.fired.items() if second < self.floor]:
             del self.fired[key]
+
+    def reach_lost(self) -> int:
+        """How many seconds short of ``lookback`` the next window reaches behind ``covered`` (0: none).
+
+        Non-zero after a restart with a larger ``lookback`` than the saved state was kept with: the
+        ids of those seconds were forgotten, so they are not read again (reading them could fire
+        again what was fired). The shortfall closes as reading moves on.
+        """
+        if self.covered is None:
+            return 0
+        return max(0, self.floor - (self.covered + 1 - self.lookback))
+
+    def merge(self, other: WatchState) -> None:
+        """Take in another memory of the same asset (a watcher with other filters): afterwards no id
+        either one fired can fire again.
+
+        Each memory holds every id it fired from its own ``floor`` on; from the later of the two floors
+        both are complete, so that is the merged ``floor``, and reading goes on after the later
+        ``covered``. Seconds only the other memory had read are not read again for this one's filters.
+        """
+        self.floor = max(self.floor, other.floor)
+        read = [c for c in (self.covered, other.covered) if c is not None]
+        self.covered = max(read) if read else None
+        both = {**self.fired, **other.fired}
+        self.fired = {key: second for key, second in both.items() if second >= self.floor}
 
     # ------------------------------------------------------------------ saved form
 
@@ -124,8 +167,13 @@ class WatchState:
 
     @classmethod
     def from_json(cls, saved: Any, lookback: int) -> WatchState | None:
-        """A state from :meth:`to_json`'s form, with the watcher's current ``lookback``; None if unreadable."""
-        if not isinstance(saved, Mapping) or saved.get("version") != STATE_VERSION:
+        """A state from :meth:`to_json`'s form, with the watcher's current ``lookback``; None if unreadable.
+
+        A version 1 state did not record how far back its ids reach (its ``lookback`` is not saved):
+        it resumes with ``floor`` after its ``covered`` second, so nothing it fired fires again; events
+        of its last lookback that Slack shows late are not fired (the caller says so in its log).
+        """
+        if not isinstance(saved, Mapping) or saved.get("version") not in (STATE_VERSION, STATE_VERSION_1):
             return None
         floor, covered, fired = saved.get("floor"), saved.get("covered"), saved.get("fired")
         if not isinstance_strict(floor, int):
@@ -142,6 +190,9 @@ class WatchState:
                 if not isinstance(key, str):
                     return None
                 ids[key] = int(second)
+        if saved["version"] == STATE_VERSION_1 and covered is not None:
+            floor = max(floor, covered + 1)
+            ids = {key: second for key, second in ids.items() if second >= floor}
         return cls(floor=floor, lookback=lookback, covered=covered, fired=ids)
 
 

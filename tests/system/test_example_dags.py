@@ -51,6 +51,7 @@ def test_every_example_dag_is_covered():
         "slack_audit_daily_reconcile",
         "slack_audit_export_consumer",
         "slack_audit_hourly_export",
+        "slack_audit_many_orgs_export",
         "slack_audit_risky_action_alert",
         "slack_audit_risky_action_watcher",
     ]

@@ -277,7 +277,7 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
     time.sleep(2)  # the triggerer is down for a moment (a save cancelled mid-way may still land meanwhile)
     saved = asyncio.run(asset_store.aget(first.state_key))
     assert saved is not None
-    assert saved["floor"] == start
+    assert saved["floor"] == max(start, saved["covered"] + 1 - LOOKBACK)  # the oldest second remembered
     saved_ids = {i for keys in saved["fired"].values() for i in keys}
     assert saved_ids
 
@@ -300,6 +300,131 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
     last_latest = int(polls(live)[-1]["latest"])
     assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b)
     assert len(b) == len(set(b))
+
+
+CHECKPOINT_SECONDS = 9.0  # long enough for a checkpoint (CHECKPOINT_DELAY after a poll) to be saved
+
+
+def runs_in_turn(asset_store, *kwargs: dict) -> list[tuple[list[str], set[str]]]:
+    """Run a watcher, stop it, start it again on the same asset store with other arguments (what a changed DAG
+    file does), and so on: CHECKPOINT_SECONDS each, the last 4.5 s. For each run: the ids it fired, and those
+    it fired in its last CHECKPOINT_DELAY + 1 s (what the next run may repeat, as after a crash, see the
+    restart test above)."""
+    from airflow_provider_slack_audit.triggers.audit_event_trigger import CHECKPOINT_DELAY
+
+    runs = []
+    for number, arguments in enumerate(kwargs, start=1):
+        trigger = make_trigger(**arguments)
+        trigger.asset_state_store = asset_store
+        fired = run_for(trigger, 4.5 if number == len(kwargs) else CHECKPOINT_SECONDS)
+        stopped_at = time.time()
+        recent = {e["id"] for t, p in fired for e in p["events"] if t >= stopped_at - CHECKPOINT_DELAY - 1}
+        runs.append((fired_ids(fired), recent))
+        time.sleep(1)  # a save cancelled mid-way lands meanwhile
+    return runs
+
+
+def restarted(asset_store, first_kwargs: dict, second_kwargs: dict):
+    """Two runs in turn (:func:`runs_in_turn`): (ids of the first, ids of the second, the first's recent ids)."""
+    (a, recent), (b, _) = runs_in_turn(asset_store, first_kwargs, second_kwargs)
+    return a, b, recent
+
+
+@pytest.mark.parametrize("lookback", [120, 5], ids=["raised", "lowered"])
+def test_a_restart_with_another_lookback_fires_nothing_again(live, asset_store, lookback):
+    """Issue 24 item 7: raising lookback_seconds made the first poll after a restart fire again every event
+    the smaller lookback had forgotten (one DAG run each)."""
+    start = int(time.time()) - 60
+    a, b, recent = restarted(asset_store, {"start": start}, {"start": start, "lookback_seconds": lookback})
+    assert len(b) == len(set(b))
+    assert set(a) & set(b) <= recent, f"{len(set(a) & set(b) - recent)} event(s) fired again"
+    assert len(set(a) - recent) > 100  # the first run fired the minute it caught up on, and saved it
+    # Nothing lost: the smaller of the two lookbacks still covers LAG.
+    last_latest = int(polls(live)[-1]["latest"])
+    assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b)
+
+
+def test_a_restart_with_other_filters_fires_nothing_again(live, asset_store, capsys):
+    """Filters name the memory (two watchers of one asset may watch different actions): a watcher whose
+    filters changed starts from the memory the connection's last watcher left on the asset, not afresh from
+    ``start`` (which fired again everything since ``start``)."""
+    start = int(time.time()) - 60
+    wider = [*ACTIONS, "user_logout"]
+    a, b, recent = restarted(asset_store, {"start": start}, {"start": start, "action": wider})
+    assert len(b) == len(set(b))
+    assert set(a) & set(b) <= recent, f"{len(set(a) & set(b) - recent)} event(s) fired again"
+    assert len(set(a) - recent) > 100
+    assert "watcher of connection 'slack_audit_default' on this asset with other filters" in capsys.readouterr().out
+    # The added action fires from where the memory starts; the old ones lose nothing.
+    resumed = [r for r in polls(live) if r["action"] == ",".join(sorted(wider))]
+    floor, last_latest = int(resumed[0]["oldest"]), int(resumed[-1]["latest"])
+    assert floor > start
+    assert ids(live.events(floor, last_latest - LAG, action="user_logout")) <= set(b)
+    assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b)
+
+
+def test_filters_changed_and_changed_back_fire_nothing_again(live, asset_store):
+    """Back to the first filters, the watcher's own memory is older than what the other filters' watcher
+    fired since: it takes that memory in too, instead of reading on from its own and firing those again."""
+    start = int(time.time()) - 30
+    narrow, wide = {"start": start}, {"start": start, "action": [*ACTIONS, "user_logout"]}
+    (a, _), (b, recent_b), (c, _) = runs_in_turn(asset_store, narrow, wide, narrow)
+    assert len(c) == len(set(c))
+    assert not set(a) & set(c) - recent_b
+    assert set(b) & set(c) <= recent_b, f"{len(set(b) & set(c) - recent_b)} event(s) fired again"
+    last_latest = int(polls(live)[-1]["latest"])
+    assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b) | set(c)
+
+
+def test_a_restart_with_another_poll_interval_and_max_events_fires_nothing_again(live, asset_store):
+    start = int(time.time()) - 30
+    a, b, recent = restarted(asset_store, {"start": start}, {"start": start, "poll_interval": 0.5, "max_events": 3})
+    assert len(b) == len(set(b))
+    assert set(a) & set(b) <= recent
+    last_latest = int(polls(live)[-1]["latest"])
+    assert ids(live.events(start, last_latest - LAG, action=ACTIONS)) <= set(a) | set(b)
+
+
+class SkewedClock:
+    """The ``time`` module as a triggerer whose wall clock is ``skew`` seconds off sees it."""
+
+    def __init__(self, skew: float) -> None:
+        self.skew = skew
+
+    def time(self) -> float:
+        return time.time() + self.skew
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+@pytest.mark.parametrize("skew", [3600, -3600], ids=["ahead", "behind"])
+def test_a_triggerer_clock_an_hour_off_fires_each_event_once(live, monkeypatch, skew, capsys):
+    """Ahead, the watcher marked seconds read before Slack had written them, then asked for a range that
+    starts in Slack's future (refused); behind, it waited an hour to read anything. Windows follow Slack's
+    clock (the Date of its answers)."""
+    from airflow_provider_slack_audit.triggers import audit_event_trigger
+
+    monkeypatch.setattr(audit_event_trigger, "time", SkewedClock(skew))
+    start = int(time.time()) - 2
+    fired = run_for(make_trigger(start=start), 7.5)
+    ended = int(time.time())
+    got = fired_ids(fired)
+    assert len(got) == len(set(got))
+    assert ids(live.events(start, ended - LAG - 3, action=ACTIONS)) <= set(got)
+    assert set(got) <= ids(live.events(start, ended, action=ACTIONS))
+    assert all(int(r["latest"]) <= ended for r in polls(live))  # Slack's seconds, not the triggerer's
+    assert "windows follow Slack's clock" in capsys.readouterr().out
+
+
+def test_start_now_is_slacks_now_whatever_the_triggerers_clock(live, monkeypatch):
+    from airflow_provider_slack_audit.triggers import audit_event_trigger
+
+    monkeypatch.setattr(audit_event_trigger, "time", SkewedClock(-3600))
+    before = int(time.time())
+    fired = run_for(make_trigger(), 4.5)
+    assert fired, "nothing fired: the watcher waited for its own clock"
+    assert all(e["date_create"] >= before for _, p in fired for e in p["events"])
 
 
 def test_without_a_state_store_a_restart_starts_afresh_from_start(live):
