@@ -176,11 +176,15 @@ class AsyncSlackAuditLogsClient(
         return response
 
     async def _walk_pages(self, walk: PageWalk) -> AsyncIterator[AuditLogsPage]:  # type: ignore[override]
-        while (params := walk.next_query()) is not None:
-            page = walk.take(await self._logs_call(walk.query, self._request("GET", "logs", params)))
-            if page is not None:
-                yield page
-                del page  # not held while the next page is fetched: memory stays at one page
+        try:
+            while (params := walk.next_query()) is not None:
+                request = self._request("GET", "logs", params, raw_entries=walk.raw_entries)
+                page = walk.take(await self._logs_call(walk.query, request))
+                if page is not None:
+                    yield page
+                    del page  # not held while the next page is fetched: memory stays at one page
+        finally:
+            walk.close()  # the ids it remembered (and their temporary database), however the walk ends
 
     async def _walk_entries(self, pages: AsyncIterator[AuditLogsPage]) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
         async for page in pages:

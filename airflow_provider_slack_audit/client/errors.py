@@ -147,6 +147,55 @@ class SlackAuditLogsBudgetStoreError(SlackAuditLogsError):
     """
 
 
+class SlackAuditLogsEntryError(SlackAuditLogsError):
+    """Slack sent an entry that cannot be written once as it came: not JSON, not an object, not UTF-8, or
+    without a usable id. Not retried (Slack serves the same entry again); the message names the entry.
+
+    Attributes:
+        page: the page of the walk it was in (1 for the first), or None outside a walk.
+        index: its position in the page's ``entries`` (0 for the first).
+        offset: the byte of the body it starts at, or None when unknown.
+        problem: what is wrong with it, in words.
+        excerpt: the start of the entry, escaped and cut short (never the whole body).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        page: int | None = None,
+        index: int | None = None,
+        offset: int | None = None,
+        problem: str | None = None,
+        excerpt: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.page = page
+        self.index = index
+        self.offset = offset
+        self.problem = problem
+        self.excerpt = excerpt
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.page, self.index, self.offset, self.problem, self.excerpt)
+        return (_rebuild_entry_error, (str(self), self.status_code, self.error, *fields))
+
+
+def _rebuild_entry_error(message: str, status_code: int | None, error: str | None, *fields: Any):
+    page, index, offset, problem, excerpt = fields
+    return SlackAuditLogsEntryError(
+        message,
+        status_code=status_code,
+        error=error,
+        page=page,
+        index=index,
+        offset=offset,
+        problem=problem,
+        excerpt=excerpt,
+    )
+
+
 class SlackAuditLogsConnectionError(SlackAuditLogsServerError, URLError):
     """No answer came after the retries: the connection failed, was reset or cut, or timed out.
 

@@ -10,28 +10,31 @@ decodes only those two fields of each.
 Each entry's text becomes one line of JSON Lines: Slack's answers are compact, so it is written as
 it came; an entry with a line break inside (a pretty-printed body) has its whitespace taken out,
 every other byte kept (strings, escapes, numbers as written). A body msgspec refuses (``NaN``,
-lone surrogates) or a machine without msgspec falls back to the standard library: entries are then
-decoded and written compactly (the same values, not necessarily the same bytes).
+a lone surrogate escape such as ``"\\ud83d"``) or a machine without msgspec falls back to the
+standard library (:mod:`.page_spans`), which cuts the same bytes out of the body: what is written
+does not depend on the reader. An entry that cannot be carried (not JSON, not an object, not UTF-8)
+is an :class:`UnreadableEntryError` that names it.
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from airflow_provider_slack_audit.client.jsonio import dumps_lines, loads
+from airflow_provider_slack_audit.client.entry_rules import RawPageError, UnreadableEntryError, excerpt, offset_of
+from airflow_provider_slack_audit.client.page_spans import split_page
 
 try:
     import msgspec
 except ImportError:  # pragma: no cover - Airflow installs it; tests force this path by hiding it
     msgspec = None  # type: ignore[assignment]
 
-__all__ = ["RawEntry", "RawPage", "RawPageError", "read_raw_page"]
+#: Bytes of a body checked as UTF-8 at a time.
+_UTF8_CHUNK = 1 << 20
 
-
-class RawPageError(ValueError):
-    """The body is not a page of entries; the message completes "answered HTTP 200 with ..."."""
+__all__ = ["RawEntry", "RawPage", "RawPageError", "UnreadableEntryError", "read_raw_page"]
 
 
 class RawEntry(NamedTuple):
@@ -39,7 +42,7 @@ class RawEntry(NamedTuple):
 
     Attributes:
         json: the event's JSON text on one line, without the line end (bytes or a view of the body).
-        id: its ``id`` when that is a string, else None (such an entry is never de-duplicated).
+        id: its ``id`` when that is a string, else None (a walk refuses such an entry, see :mod:`.entry_rules`).
         date_create: its ``date_create`` as decoded (an int on Slack's answers), None when absent.
     """
 
@@ -57,7 +60,7 @@ class RawPage:
 
     Attributes:
         lines: each event's JSON text on one line, without the line end (bytes or views of the body).
-        ids: each event's ``id`` when it is a string, else None (never de-duplicated).
+        ids: each event's ``id`` when it is a string, else None (a walk refuses such an entry).
         seconds: each event's ``date_create`` as decoded (an int on Slack's answers), None when absent.
         next_cursor: the cursor of the next page, or None at the end (absent or empty).
     """
@@ -88,8 +91,7 @@ def _id(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _next_cursor(metadata: Any) -> str | None:
-    cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+def _next_cursor(cursor: Any) -> str | None:
     if cursor is not None and not isinstance(cursor, str):
         raise RawPageError(f"a next_cursor that is not a string ({cursor!r})")
     return cursor or None
@@ -101,31 +103,11 @@ def _check_not_an_error(ok: Any, error: Any) -> None:
         raise RawPageError(f'"ok": false ({error!r})')
 
 
-def _not_an_object(value: Any) -> RawPageError:
-    return RawPageError(f"an entry that is not a JSON object ({type(value).__name__})")
-
-
-def _read_decoded(body: bytes | str) -> RawPage:
-    """The standard-library path: decode the whole body, write each entry back compactly."""
-    try:
-        document = loads(body)
-    except ValueError:
-        raise RawPageError("a body that is cut short or not JSON") from None
-    if not isinstance(document, dict):
-        raise RawPageError("a body that is not a JSON object")
-    entries = document.get("entries")
-    if not isinstance(entries, list):
-        raise RawPageError("no entries list")
-    _check_not_an_error(document.get("ok"), document.get("error"))
-    for entry in entries:
-        if not isinstance(entry, dict):
-            raise _not_an_object(entry)
-    return RawPage(
-        [dumps_lines([entry])[:-1] for entry in entries],
-        [_id(entry.get("id")) for entry in entries],
-        [entry.get("date_create") for entry in entries],
-        _next_cursor(document.get("response_metadata")),
-    )
+def _read_split(body: bytes | str) -> RawPage:
+    """The standard-library path (:mod:`.page_spans`): the same bytes, read without msgspec."""
+    split = split_page(body)
+    _check_not_an_error(split.ok, split.error)
+    return RawPage(split.lines, list(map(_id, split.ids)), split.seconds, _next_cursor(split.next_cursor))
 
 
 if msgspec is not None:
@@ -159,21 +141,27 @@ if msgspec is not None:
         """The entries of the ``logs`` answer ``body`` (its bytes, or its text) and its next cursor.
 
         Raises :class:`RawPageError` when the body is not a page: not JSON or cut short, not an
-        object, no ``entries`` list, an entry that is not an object, a ``next_cursor`` that is not a
-        string. The entries' texts are views of ``body``: they keep it in memory while they live.
+        object, no ``entries`` list, a ``next_cursor`` that is not a string; its subclass
+        :class:`UnreadableEntryError` when one entry cannot be carried (not JSON, not an object,
+        not UTF-8). The entries' texts are views of ``body``: they keep it in memory while they live.
         """
-        split = _split(body)
+        split = _split(body) if _is_utf8(body) else None  # msgspec does not check the bytes it keeps raw
         if split is None:
-            return _read_decoded(body)
+            return _read_split(body)
         _check_not_an_error(split.ok, split.error)
         lines: list[Any] = split.entries
         try:
             keys = list(map(_decode_key, lines))
         except msgspec.ValidationError:
-            for raw in lines:
+            for index, raw in enumerate(lines):
                 value = msgspec.json.decode(raw)
                 if not isinstance(value, dict):
-                    raise _not_an_object(value) from None
+                    raise UnreadableEntryError(
+                        index,
+                        f"not a JSON object ({type(value).__name__})",
+                        offset=offset_of(body, raw),
+                        excerpt=excerpt(raw),
+                    ) from None
             raise  # pragma: no cover - every entry decoded as an object
         ids = [key.id for key in keys]
         if ids and set(map(type, ids)) != {str}:  # the common case, all strings, checked at C speed
@@ -181,7 +169,23 @@ if msgspec is not None:
         breaks = (b"\n", b"\r") if isinstance(body, bytes) else ("\n", "\r")
         if breaks[0] in body or breaks[1] in body:  # some entry may span lines (whitespace between them too)
             lines = [_one_line(raw) for raw in lines]
-        return RawPage(lines, ids, [key.date_create for key in keys], _next_cursor(split.response_metadata))
+        metadata = split.response_metadata
+        cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+        return RawPage(lines, ids, [key.date_create for key in keys], _next_cursor(cursor))
+
+    def _is_utf8(body: bytes | str) -> bool:
+        """Whether ``body`` is UTF-8 (checked a megabyte at a time: no copy of a whole page as text)."""
+        if isinstance(body, str) or body.isascii():
+            return True
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        view = memoryview(body)
+        try:
+            for start in range(0, len(view), _UTF8_CHUNK):
+                decoder.decode(view[start : start + _UTF8_CHUNK])
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+        return True
 
     def _one_line(raw: Any) -> Any:
         """An entry's text as is, or with its whitespace taken out when it spans lines."""
@@ -189,4 +193,4 @@ if msgspec is not None:
         return _compact(data, indent=-1) if b"\n" in data or b"\r" in data else raw
 
 else:  # pragma: no cover
-    read_raw_page = _read_decoded
+    read_raw_page = _read_split

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_slack_audit.client.entry_rules import UnreadableEntryError, describe, offset_of
 from airflow_provider_slack_audit.client.errors import (
     ACCESS_NEEDED,
     AUTH_ERRORS,
@@ -16,12 +16,14 @@ from airflow_provider_slack_audit.client.errors import (
     RATE_LIMIT_ERRORS,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
+    SlackAuditLogsEntryError,
     SlackAuditLogsError,
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
 from airflow_provider_slack_audit.client.jsonio import loads
 from airflow_provider_slack_audit.client.models import LogsResponse
+from airflow_provider_slack_audit.client.page_spans import split_page
 from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
 
 
@@ -80,6 +82,9 @@ class AuditLogsResponse:
             page read entry by entry (each entry's bytes as Slack sent them, see :mod:`.raw_page`)
             when it is a good 2xx page; ``body`` and ``raw_body`` are then decoded only if someone
             reads them. None otherwise.
+        unreadable_entry: for a 2xx answer whose body is whole but holds an entry that cannot be
+            carried (not JSON, not an object, not UTF-8): which one and why; such an answer is not
+            retried and ``validate()`` raises :class:`SlackAuditLogsEntryError`. None otherwise.
     """
 
     def __init__(
@@ -100,11 +105,25 @@ class AuditLogsResponse:
         #: How many attempts the call made to get this answer (set by the client).
         self.attempts = 1
         self.raw_page: RawPage | None = None
-        if raw_entries and raw_body and 200 <= status_code < 300:
+        self.unreadable_entry: UnreadableEntryError | None = None
+        good = bool(raw_body) and 200 <= status_code < 300
+        if raw_entries and good:
             # Not a good page (RawPageError): decoded as a whole below, so the usual checks say what it is.
-            with suppress(RawPageError):
-                self.raw_page = read_raw_page(raw_body)
+            try:
+                self.raw_page = read_raw_page(raw_body)  # type: ignore[arg-type]
+            except UnreadableEntryError as err:
+                self.unreadable_entry = err
+            except RawPageError:
+                pass
         self._body = _UNREAD if self.raw_page is not None else decode_body(self.raw_body)
+        if good and not raw_entries and self._body is None:
+            # Not JSON as a whole: a whole body with an entry that is not is named (not retried); a cut one is retried.
+            try:
+                split_page(self.raw_body or "")
+            except UnreadableEntryError as err:
+                self.unreadable_entry = err
+            except RawPageError:
+                pass
 
     @property
     def raw_body(self) -> str | None:
@@ -124,6 +143,10 @@ class AuditLogsResponse:
     def typed_body(self) -> LogsResponse | None:
         """The body as :class:`LogsResponse`; never raises, keeps unknown fields."""
         return LogsResponse(self.body) if self.body is not None else None
+
+    def offset_of(self, data: Any) -> int | None:
+        """Where ``data`` (bytes, e.g. an entry of :attr:`raw_page`) first occurs in the body as received, or None."""
+        return offset_of(self._text, data)
 
     @property
     def path(self) -> str:
@@ -160,6 +183,8 @@ def error_for_response(response: AuditLogsResponse, *, attempts: int | None = No
     """
     attempts = response.attempts if attempts is None else attempts
     status = response.status_code
+    if response.unreadable_entry is not None:
+        return entry_error(response, response.unreadable_entry)
     if response.raw_page is not None:
         return None  # a 2xx body already read as a page of entries (and not as an error)
     body = response.body
@@ -208,4 +233,31 @@ def error_for_response(response: AuditLogsResponse, *, attempts: int | None = No
     return SlackAuditLogsError(
         f"{where} failed (HTTP {status}, {code or 'no error code'}){tried}.",
         **kwargs,
+    )
+
+
+def entry_error(
+    response: AuditLogsResponse, unreadable: UnreadableEntryError, *, page: int | None = None
+) -> SlackAuditLogsEntryError:
+    """The typed error for an entry of ``response`` that cannot be carried (see :mod:`.entry_rules`).
+
+    Args:
+        response: the answer the entry came in.
+        unreadable: which entry, where it starts, what is wrong with it and how it starts.
+        page: the page of the walk the answer is (1 for the first), when known.
+    """
+    which = describe(unreadable.index, unreadable.problem, unreadable.offset, unreadable.excerpt)
+    return SlackAuditLogsEntryError(
+        f"{_where(response)} answered HTTP {response.status_code} with an event that cannot be exported once as it "
+        f"came: {f'page {page}, ' if page is not None else ''}{which}. Every event must be a JSON object in UTF-8 "
+        "with a non-empty string id (it is written once by that id). Retrying cannot help: Slack sends the same "
+        "event again. Report it to Slack with this message; the events before and after it can be exported by "
+        "narrowing the window (oldest/latest).",
+        status_code=response.status_code,
+        response=response,
+        page=page,
+        index=unreadable.index,
+        offset=unreadable.offset,
+        problem=unreadable.problem,
+        excerpt=unreadable.excerpt,
     )

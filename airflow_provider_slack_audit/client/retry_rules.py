@@ -119,7 +119,12 @@ def response_retry_reason(response: AuditLogsResponse) -> str | None:
         return f"rate limited (HTTP {response.status_code})"
     if response.status_code in RETRY_STATUSES:
         return f"HTTP {response.status_code}"
-    if 200 <= response.status_code < 300 and response.raw_page is None and response.body is None:
+    if (
+        200 <= response.status_code < 300
+        and response.raw_page is None
+        and response.unreadable_entry is None  # Slack would send the same entry again
+        and response.body is None
+    ):
         return f"HTTP {response.status_code} with a body that is cut short or not JSON"
     return None
 

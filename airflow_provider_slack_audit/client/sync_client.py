@@ -77,12 +77,15 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         return response
 
     def _walk_pages(self, walk: PageWalk) -> Iterator[AuditLogsPage]:
-        while (params := walk.next_query()) is not None:
-            request = self._request("GET", "logs", params, raw_entries=walk.raw_entries)
-            page = walk.take(self._logs_call(walk.query, request))
-            if page is not None:
-                yield page
-                del page  # not held while the next page is fetched: memory stays at one page
+        try:
+            while (params := walk.next_query()) is not None:
+                request = self._request("GET", "logs", params, raw_entries=walk.raw_entries)
+                page = walk.take(self._logs_call(walk.query, request))
+                if page is not None:
+                    yield page
+                    del page  # not held while the next page is fetched: memory stays at one page
+        finally:
+            walk.close()  # the ids it remembered (and their temporary database), however the walk ends
 
     def _walk_entries(self, pages: Iterator[AuditLogsPage]) -> Iterator[dict[str, Any]]:
         return (entry for page in pages for entry in page.entries)

@@ -10,22 +10,27 @@ Both clients drive one :class:`PageWalk`; only the call that fetches a page diff
 
 A walk ends: on the last page, or with a typed error on a cursor it has already sent (a cycle
 A -> B -> A included), or after :data:`MAX_PAGES_WITHOUT_NEW_IDS` pages in a row that bring no
-id it has not yielded.
+id it has not yielded. Every id yielded is remembered, exactly, until the walk ends (in bounded
+memory: :mod:`.seen_ids`), so an id is yielded once whatever the cursors do: a page served again
+(a cursor cycle yields nothing new before its error), an event indexed late onto a later page, a
+restart. An entry without a usable id cannot be written once: the walk raises
+:class:`~.errors.SlackAuditLogsEntryError` naming it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
-from itertools import compress
 from typing import Any
 
+from airflow_provider_slack_audit.client.entry_rules import UnreadableEntryError, excerpt, first_bad_id
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsError, SlackAuditLogsServerError
 from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
 from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
-from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
+from airflow_provider_slack_audit.client.response import AuditLogsResponse, entry_error, error_for_response
+from airflow_provider_slack_audit.client.seen_ids import MEMORY_IDS, SeenIds
 from airflow_provider_slack_audit.client.stats import ClientStats
-from airflow_provider_slack_audit.client.validation import isinstance_strict
 
 #: Pages in a row that bring no new id before a walk gives up (Slack looping without a repeated cursor).
 MAX_PAGES_WITHOUT_NEW_IDS = 20
@@ -55,71 +60,6 @@ class AuditLogsPage:
     next_cursor: str | None = None
 
 
-@dataclass
-class _Seen:
-    """The ids needed to drop repeats: the previous and current page, and the oldest second so far.
-
-    ``oldest_ids`` holds the ids yielded at ``oldest_second``, the oldest ``date_create`` yielded;
-    after a rejected cursor the walk restarts at that second (inclusive) and drops those ids.
-    """
-
-    previous: set[str] = field(default_factory=set)
-    current: set[str] = field(default_factory=set)
-    oldest_second: int | None = None
-    oldest_ids: set[str] = field(default_factory=set)
-
-    def is_repeat(self, entry_id: str, second: Any) -> bool:
-        return (
-            entry_id in self.current
-            or entry_id in self.previous
-            or (second == self.oldest_second and entry_id in self.oldest_ids)
-        )
-
-    def add(self, entry_id: str | None, second: Any) -> None:
-        if entry_id is not None:
-            self.current.add(entry_id)
-        if isinstance_strict(second, int):
-            if self.oldest_second is None or second < self.oldest_second:
-                self.oldest_second = second
-                self.oldest_ids = set()
-            if second == self.oldest_second and entry_id is not None:
-                self.oldest_ids.add(entry_id)
-
-    def keep(self, ids: list[str | None], seconds: list[Any]) -> list[int] | None:
-        """Which entries of a page (their ids and seconds, in order) are new; each one kept is remembered.
-
-        Returns None when all are (the usual page: checked with set operations, no loop per entry),
-        else the indexes of those to keep.
-        """
-        unique = set(ids)
-        if (
-            len(unique) == len(ids)
-            and None not in unique
-            and unique.isdisjoint(self.current)
-            and unique.isdisjoint(self.previous)
-            and unique.isdisjoint(self.oldest_ids)
-            and (not seconds or set(map(type, seconds)) == {int})
-        ):
-            self.current |= unique
-            if seconds:
-                oldest = min(seconds)
-                if self.oldest_second is None or oldest < self.oldest_second:
-                    self.oldest_second, self.oldest_ids = oldest, set()
-                if oldest == self.oldest_second:
-                    self.oldest_ids.update(compress(ids, map(oldest.__eq__, seconds)))  # at C speed
-            return None
-        kept = []
-        for index, (entry_id, second) in enumerate(zip(ids, seconds, strict=True)):
-            if entry_id is not None and self.is_repeat(entry_id, second):
-                continue
-            self.add(entry_id, second)
-            kept.append(index)
-        return kept
-
-    def next_page(self) -> None:
-        self.previous, self.current = self.current, set()
-
-
 def _bad_body(response: AuditLogsResponse, what: str) -> SlackAuditLogsServerError:
     return SlackAuditLogsServerError(
         f"{response.method} {response.path} answered HTTP {response.status_code} with {what}; "
@@ -132,8 +72,8 @@ def _bad_body(response: AuditLogsResponse, what: str) -> SlackAuditLogsServerErr
 class PageWalk:
     """The page walk of one ``logs`` range: what to ask next and what each answer yields (see the module).
 
-    Entries are each yielded once across pages and restarts (see :class:`_Seen`); the bounds and
-    filters of ``query`` go with every cursor.
+    Entries are each yielded once across the whole walk, restarts included (see the module); the
+    bounds and filters of ``query`` go with every cursor.
 
     Args:
         query: the checked query; its ``limit`` defaults to 9999 (fewest calls).
@@ -143,6 +83,8 @@ class PageWalk:
         raw_entries: read pages entry by entry as Slack sent them (answers fetched with
             ``raw_entries``, see :mod:`.raw_page`): the same walk and de-duplication, over each
             entry's id and date_create only; ``page.entries`` is then a :class:`RawPage`.
+        ids_in_memory: ids remembered in memory before they move to a temporary database
+            (:class:`~.seen_ids.SeenIds`); call :meth:`close` when the walk ends.
 
     Attributes:
         query: the query; ``latest`` moves back to the oldest second read when a rejected cursor
@@ -161,6 +103,7 @@ class PageWalk:
         logger: logging.Logger | None = None,
         stats: ClientStats | None = None,
         raw_entries: bool = False,
+        ids_in_memory: int = MEMORY_IDS,
     ) -> None:
         self.query = query
         self.raw_entries = raw_entries
@@ -172,7 +115,8 @@ class PageWalk:
         self._pages_without_new_ids = 0
         self.pages = 0
         self.restarts = 0
-        self._seen = _Seen()
+        self._seen = SeenIds(ids_in_memory)
+        self._oldest_second: int | None = None  # the oldest date_create read, where a restart resumes
         self._accepted = False  # a page was accepted since the last next_query()
         self._next_cursor: str | None = None  # the next_cursor of the last accepted page
         self._status = 0  # the HTTP status of the last accepted page
@@ -207,7 +151,6 @@ class PageWalk:
                     "narrow the window (oldest/latest).",
                     status_code=self._status,
                 )
-            self._seen.next_page()
             self.cursor = next_cursor
             self._sent_cursors.add(next_cursor)
         params = self.query.params(default_limit=MAX_LIMIT)
@@ -225,10 +168,10 @@ class PageWalk:
         if self.cursor is None or error.error != "invalid_cursor" or self.restarts >= self.max_cursor_restarts:
             return False
         self.restarts += 1
-        if self._seen.oldest_second is not None:
+        if self._oldest_second is not None:
             # Newest first: everything newer than this second was yielded; restart at it
-            # (inclusive) and let `_seen` drop the ids already yielded at it.
-            self.query = self.query.up_to(self._seen.oldest_second)
+            # (inclusive): the ids already yielded at it are remembered and dropped.
+            self.query = self.query.up_to(self._oldest_second)
         self.cursor = None
         self._sent_cursors = set()
         return True
@@ -238,6 +181,8 @@ class PageWalk:
 
         Raises the answer's typed error when it is not a good page and no restart applies.
         """
+        if response.unreadable_entry is not None:  # never a restart: Slack would send it again
+            raise self._entry_error(response, response.unreadable_entry)
         error = error_for_response(response)
         if error is None:
             return self.accept(response)
@@ -258,17 +203,21 @@ class PageWalk:
         """The page of a good answer to :meth:`next_query`'s parameters, repeats left out.
 
         Raises ``SlackAuditLogsServerError`` when the body cannot be read as a page (no entries list,
-        an entry that is not an object, a next_cursor that is not a string).
+        a next_cursor that is not a string), ``SlackAuditLogsEntryError`` for an entry that is not a
+        JSON object or has no usable id (see :mod:`.entry_rules`).
         """
         if self.raw_entries:
             raw_page = response.raw_page
             if raw_page is None:  # a 2xx the client could not read as a page: say why
                 try:
                     raw_page = read_raw_page(response.raw_body or "")
+                except UnreadableEntryError as err:
+                    raise self._entry_error(response, err) from None
                 except RawPageError as err:
                     raise _bad_body(response, str(err)) from None
             raw_count = len(raw_page)
-            keep = self._seen.keep(raw_page.ids, raw_page.seconds)
+            self._check_ids(response, raw_page.ids, raw_page.lines)
+            keep = self._remember(raw_page.ids, raw_page.seconds)
             kept: Any = raw_page if keep is None else raw_page.subset(keep)
             next_cursor = raw_page.next_cursor
         else:
@@ -276,14 +225,14 @@ class PageWalk:
             entries = body.get("entries")
             if not isinstance(entries, list):
                 raise _bad_body(response, "no entries list")
-            for entry in entries:
+            for index, entry in enumerate(entries):
                 if not isinstance(entry, dict):
-                    raise _bad_body(response, f"an entry that is not a JSON object ({type(entry).__name__})")
+                    problem = f"not a JSON object ({type(entry).__name__})"
+                    raise self._entry_error(response, UnreadableEntryError(index, problem, excerpt=_excerpt(entry)))
             raw_count = len(entries)
             ids = [entry.get("id") for entry in entries]
-            keep = self._seen.keep(
-                [i if isinstance(i, str) else None for i in ids], [entry.get("date_create") for entry in entries]
-            )
+            self._check_ids(response, ids, entries)
+            keep = self._remember(ids, [entry.get("date_create") for entry in entries])
             kept = entries if keep is None else [entries[i] for i in keep]
             metadata = body.get("response_metadata")
             next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
@@ -303,3 +252,44 @@ class PageWalk:
             cursor=self.cursor,
             next_cursor=self._next_cursor,
         )
+
+    def _entry_error(self, response: AuditLogsResponse, unreadable: UnreadableEntryError) -> SlackAuditLogsError:
+        """The typed error for an entry of this page that cannot be carried; the walk is over."""
+        self._done = True
+        return entry_error(response, unreadable, page=self.pages + 1)
+
+    def _check_ids(self, response: AuditLogsResponse, ids: list[Any], entries: list[Any]) -> None:
+        """Refuse a page with an entry that has no usable id: it could not be written once."""
+        bad = first_bad_id(ids)
+        if bad is None:
+            return
+        index, problem = bad
+        entry = entries[index]
+        if isinstance(entry, dict):
+            unreadable = UnreadableEntryError(index, problem, excerpt=_excerpt(entry))
+        else:  # the entry's bytes as Slack sent them
+            unreadable = UnreadableEntryError(index, problem, offset=response.offset_of(entry), excerpt=excerpt(entry))
+        raise self._entry_error(response, unreadable)
+
+    def _remember(self, ids: list[str], seconds: list[Any]) -> list[int] | None:
+        """Which entries of a page are new (None: all), remembered from now on; notes the oldest second read."""
+        if seconds:
+            whole = seconds if set(map(type, seconds)) == {int} else [s for s in seconds if type(s) is int]
+            if whole:
+                oldest = min(whole)
+                if self._oldest_second is None or oldest < self._oldest_second:
+                    self._oldest_second = oldest
+        return self._seen.add_new(ids)
+
+    def close(self) -> None:
+        """Let go of the ids remembered (and their temporary database); the walk is over."""
+        self._done = True
+        self._seen.close()
+
+
+def _excerpt(entry: Any) -> str:
+    """The excerpt of a decoded entry: its JSON, ASCII-escaped."""
+    try:
+        return excerpt(json.dumps(entry, ensure_ascii=True, default=repr))
+    except (ValueError, RecursionError):
+        return excerpt(repr(entry))

@@ -18,6 +18,9 @@ kind                 what the client sees
 ``rate_limit_burst`` ``429`` with ``Retry-After: retry_after`` (no rate limiter needed)
 ``outside_window``   a normal page with two more events, dated one second after ``latest`` (first)
                      and one second before ``oldest`` (last): a server that overshoots the bounds
+``lone_surrogate``   a normal page in which every user agent ends with half an emoji, a lone
+                     surrogate escape (``\\ud83d``): :func:`with_lone_surrogate` of each entry
+``entry_without_id`` a normal page whose first entry has no ``id``
 ==================== =====================================================================
 
 Targeting: ``endpoint`` (``"logs"`` by default, or ``"schemas"``, ``"actions"``, ``"any"``),
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -50,9 +54,28 @@ FAULT_KINDS = frozenset(
         "reject_cursor",
         "rate_limit_burst",
         "outside_window",
+        "lone_surrogate",
+        "entry_without_id",
     }
 )
 ENDPOINTS = frozenset({"logs", "schemas", "actions", "any"})
+#: Faults that change the entries of a ``logs`` page (they never fire on another endpoint).
+_PAGE_FAULTS = frozenset({"duplicate_entries", "lone_surrogate", "entry_without_id"})
+_USER_AGENT = re.compile(r'("ua":"(?:[^"\\]|\\.)*)"')
+_ID = re.compile(r'"id":"(?:[^"\\]|\\.)*",')
+
+
+def with_lone_surrogate(entry: str) -> str:
+    """``entry`` (an event's JSON text) with its user agent ending in half an emoji (``\\ud83d``).
+
+    What a producer that cuts a string inside a surrogate pair sends; an entry without ``"ua"`` is unchanged.
+    """
+    return _USER_AGENT.sub(lambda m: m.group(1) + '\\ud83d"', entry, count=1)
+
+
+def without_id(entry: str) -> str:
+    """``entry`` without its (first) ``"id"`` member."""
+    return _ID.sub("", entry, count=1)
 
 
 @dataclass
@@ -154,7 +177,7 @@ class FaultController:
                     continue
                 if (spec.cursor_only or spec.kind == "reject_cursor") and not has_cursor:
                     continue
-                if spec.kind == "duplicate_entries" and endpoint != "logs":
+                if spec.kind in _PAGE_FAULTS and endpoint != "logs":
                     continue
                 spec.seen += 1
                 if spec.seen <= spec.skip:

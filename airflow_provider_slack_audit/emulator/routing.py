@@ -19,7 +19,13 @@ from urllib.parse import parse_qsl, urlsplit
 from airflow_provider_slack_audit.emulator import catalog
 from airflow_provider_slack_audit.emulator.cursor import CursorCodec, InvalidCursor
 from airflow_provider_slack_audit.emulator.dataset import AUDIT_LOGS_EPOCH, Dataset, Filters, action_indexes
-from airflow_provider_slack_audit.emulator.faults import FaultController, FaultSpec, RateLimiter
+from airflow_provider_slack_audit.emulator.faults import (
+    FaultController,
+    FaultSpec,
+    RateLimiter,
+    with_lone_surrogate,
+    without_id,
+)
 from airflow_provider_slack_audit.emulator.http_server import EmulatorRequestHandler, reset_connection, write_response
 from airflow_provider_slack_audit.emulator.late_events import LateWindows
 from airflow_provider_slack_audit.emulator.page_cache import PageCache
@@ -176,6 +182,10 @@ class AuditLogsApi:
                 entries.insert(src + 1, entries[src])  # right after itself: order stays newest first
         if kind == "outside_window":
             entries = [_outside_entry(latest + 1), *entries, _outside_entry(oldest - 1)]
+        if kind == "lone_surrogate":
+            entries = [with_lone_surrogate(entry) for entry in entries]
+        if kind == "entry_without_id" and entries:
+            entries = [without_id(entries[0]), *entries[1:]]
         cursor = "" if page.next_second is None else self.cursors.encode(page.next_second)
         body = f'{{"entries":[{",".join(entries)}],"response_metadata":{{"next_cursor":"{cursor}"}}}}'.encode()
         if cacheable:

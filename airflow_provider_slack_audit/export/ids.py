@@ -11,6 +11,9 @@ files block by block at the end: memory stays at one run whatever the window hol
 ``set``), sorted once in buckets, with one byte per id to mark the ids Slack still returns.
 Two different ids share a key with a probability of about n^2 / 2^129 (1e-27 for a million ids).
 
+What an id is (a non-empty string without a line break, in UTF-8) is the client's rule
+(``client.entry_rules``): a walk refuses an event without one, so every id counted here has one.
+
 Internal to the export and reconcile operators; not an API.
 
 :meta private:
@@ -25,6 +28,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from typing import IO
 
+from airflow_provider_slack_audit.client.entry_rules import first_bad_id, id_problem, ids_block
+
 #: Bytes of ids held in memory before they are sorted and written to a temporary file (~14,000 ids:
 #: sorting them holds about four times that, as a list of bytes objects).
 DEFAULT_RUN_BYTES = 512 * 1024
@@ -38,23 +43,27 @@ KEY_SIZE = 16
 MAX_DUPLICATES_NAMED = 10
 
 
+def _bad_id(event_id: object, problem: str) -> ValueError:
+    return ValueError(
+        f"event id {event_id!r}: {problem}; every audit event must have a non-empty string id, "
+        "without a line break, that can be written as UTF-8"
+    )
+
+
 def _id_bytes(event_id: object) -> bytes:
-    if not isinstance(event_id, str) or not event_id:
-        raise ValueError(f"event id {event_id!r}: every audit event must have a non-empty string id")
-    if "\n" in event_id:
-        raise ValueError(f"event id {event_id!r} holds a line break, so the sorted ids cannot be joined by lines")
-    return event_id.encode("utf-8")
+    problem = id_problem(event_id)
+    if problem is not None:
+        raise _bad_id(event_id, problem)
+    return event_id.encode("utf-8")  # type: ignore[union-attr]
 
 
 def _ids_block(ids: list[object]) -> bytes:
     """``ids`` as UTF-8 joined by line breaks, checked at C speed (one id at a time only to name a bad one)."""
-    if set(map(type, ids)) == {str} and "" not in ids:
-        text = "\n".join(ids)  # type: ignore[arg-type]
-        if text.count("\n") == len(ids) - 1:  # no id holds a line break
-            return text.encode("utf-8")
-    for event_id in ids:
-        _id_bytes(event_id)  # raises for the first bad id
-    raise AssertionError("unreachable: an id failed the block check but passed the single one")  # pragma: no cover
+    block = ids_block(ids)
+    if block is not None:
+        return block
+    index, problem = first_bad_id(ids) or (0, "")
+    raise _bad_id(ids[index], problem)
 
 
 class _RunReader:

@@ -1,13 +1,25 @@
-"""The late files beside an exported object: their names, finding them, removing the stale ones.
+"""The late files beside an exported object: their names, which of them are the object's evidence, writing
+their manifests, removing the stale ones.
 
 A late file ``<stem>.late-<unix seconds>.jsonl[.gz]`` holds the events Slack returned for an exported
 window after the export had read it. The first is named for the window's end, each next one for the
-second after the newest one's, or after the export manifest's ``late_after`` (the newest name a
-re-export saw and may have removed), whichever is later (:func:`next_late_second`). Its manifest
-names the object it completes (``object`` and ``object_sha256``), so a late file of an object that
-was since exported again is recognised as stale (and removed by that export where it may delete).
+second after the newest one's (of any late file of the stem, ``.jsonl`` or ``.jsonl.gz``: one sequence of
+names per stem), or after the export manifest's ``late_after`` (the newest name a re-export saw and may
+have removed), whichever is later (:func:`next_late_second`).
 
-Internal to the export and reconcile operators; not an API.
+**The rule, one for the reconciliation, ``slack-audit verify`` and a loader** (:func:`late_file_role`):
+a window's events are its object plus the late files whose manifest names this object (``object``) and its
+sha256 (``object_sha256``). A late file without a manifest (its reconciliation stopped before writing it),
+or whose manifest is the :data:`ABANDONED_MARKER`, is part of no window's evidence; the next reconciliation
+writes its events again, with a manifest. A late file's manifest is created only where none is (a
+conditional create, as the late file itself): a reconciliation that finds a late file without a manifest
+first creates the marker in its place, so the run that wrote the file (if it still runs) cannot give it a
+manifest afterwards; it compares again instead. So no event ever counts in two late files.
+
+The rule and the names import only the standard library (``slack-audit verify`` runs without Airflow);
+what reads or writes the store imports the rest when called.
+
+Internal to the export and reconcile operators and to ``slack-audit verify``; not an API.
 
 :meta private:
 """
@@ -21,14 +33,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_slack_audit.export.layout import (
     LATE_MARK,
     MANIFEST_SUFFIX,
+    is_marker,
     late_name,
     late_name_pattern,
     late_second,
     manifest_path,
     split_name,
 )
-from airflow_provider_slack_audit.export.manifest import delete_if_allowed
-from airflow_provider_slack_audit.export.scan import scan_ids
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -36,15 +47,74 @@ if TYPE_CHECKING:
     from airflow_provider_slack_audit.export.writer import ExportTarget
 
 __all__ = [  # the naming rules live in export.layout (no Airflow); they stay importable from here
+    "ABANDONED_MARKER",
+    "EARLIER_EXPORT",
+    "EVIDENCE",
     "LATE_MARK",
+    "MALFORMED",
+    "OTHER_OBJECT",
+    "UNMANIFESTED",
+    "create_manifest",
+    "late_file_role",
     "late_files",
     "late_name",
     "late_second",
     "newest_late_second",
     "next_late_second",
+    "read_late_manifest",
     "remove_stale_late_files",
     "split_name",
 ]
+
+#: What a reconciliation creates at the manifest's place of a late file it found without one: that late file
+#: is part of no window's evidence, and since a late file's manifest is only created where none is, it never
+#: gets one now.
+ABANDONED_MARKER = {
+    "abandoned": True,
+    "note": "the late file beside this one has no manifest (its reconciliation stopped before writing one): it "
+    "is part of no window's evidence, and a later reconciliation wrote its events again",
+}
+
+#: The roles of a late file for an object (see :func:`late_file_role`).
+EVIDENCE = "evidence"
+UNMANIFESTED = "no manifest"
+OTHER_OBJECT = "of another object"
+EARLIER_EXPORT = "of an earlier export"
+MALFORMED = "not a late file's manifest"
+
+
+def _url_name(url: Any) -> str | None:
+    """The last part of a URL (an object's name), or None when ``url`` is not a non-empty string."""
+    return url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) and url else None
+
+
+def late_file_role(manifest: Any, object_name: str, object_sha256: str | None) -> str:
+    """What a late file is to the object ``object_name`` of sha256 ``object_sha256``, by its manifest.
+
+    The one rule of which files hold a window's events: the object, plus its late files whose role is
+    :data:`EVIDENCE`. The reconciliation indexes those (and writes again the events of the others), ``slack-audit
+    verify`` checks those, and ``docs/evidence.rst``'s loader script takes those.
+
+    :param manifest: the late file's manifest as JSON (None when it has none).
+    :param object_name: the object's file name (``h.jsonl`` and ``h.jsonl.gz`` share a stem, and late file
+        names, but not their late files).
+    :param object_sha256: the sha256 of the object's bytes (None: the object has no sha256 known).
+    :return: :data:`EVIDENCE` (its manifest names this object and sha256), :data:`UNMANIFESTED` (no manifest,
+        the :data:`ABANDONED_MARKER`, or another marker: ``stale``), :data:`OTHER_OBJECT` (it completes
+        another object of the same stem), :data:`EARLIER_EXPORT` (it completes an earlier export of this
+        object, since replaced) or :data:`MALFORMED` (what is at its manifest's place is no late file's manifest).
+    """
+    if manifest is None or manifest == ABANDONED_MARKER or is_marker(manifest):  # a "stale" marker too
+        return UNMANIFESTED
+    if not isinstance(manifest, dict) or manifest.get("kind") != "late":
+        return MALFORMED
+    completes = _url_name(manifest.get("object"))
+    if completes is not None and completes != object_name:
+        return OTHER_OBJECT
+    recorded = manifest.get("object_sha256")
+    if not isinstance(recorded, str) or not recorded:
+        return MALFORMED
+    return EVIDENCE if recorded == object_sha256 else EARLIER_EXPORT
 
 
 def next_late_second(newest: int | None, window_latest: int) -> int:
@@ -63,11 +133,15 @@ def next_late_second(newest: int | None, window_latest: int) -> int:
 
 def newest_late_second(lates: list[ObjectStoragePath]) -> int | None:
     """The second of the newest of ``lates`` (as :func:`late_files` lists them, oldest first); None if none."""
-    return late_second(lates[-1].name) if lates else None
+    return max(late_second(late.name) for late in lates) if lates else None
 
 
-def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath]:
-    """The late files already written beside the object at ``path``, oldest first."""
+def late_files(path: ObjectStoragePath, *, gzip: bool | None = None) -> list[ObjectStoragePath]:
+    """The late files already written beside the object at ``path``, oldest first.
+
+    :param gzip: None (the default) for every late file of the object's stem, ``.jsonl`` or ``.jsonl.gz``
+        (their names are one sequence); True or False for those with that name only.
+    """
     pattern = late_name_pattern(path.name, gzip=gzip)
     found = []
     for sibling in path.parent.iterdir():
@@ -77,12 +151,45 @@ def late_files(path: ObjectStoragePath, *, gzip: bool) -> list[ObjectStoragePath
     return [sibling for _, _, sibling in sorted(found, key=lambda item: item[:2])]
 
 
+def read_late_manifest(late: ObjectStoragePath) -> Any:
+    """The JSON at the manifest's place of the late file ``late`` (None when there is none).
+
+    Raises ``ValueError`` when it is not JSON.
+    """
+    try:
+        return json.loads(manifest_path(late).read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def create_manifest(late: ExportTarget, manifest: dict[str, Any]) -> None:
+    """Create ``manifest`` at the manifest's place of the late file ``late``, only where nothing is there.
+
+    The same conditional create as the late file's (and an export's with ``overwrite=False``: the export's
+    sink), so of a reconciliation that writes a late file's manifest and one that marks that late file
+    abandoned (:data:`ABANDONED_MARKER`), exactly one succeeds. Raises
+    :class:`~airflow_provider_slack_audit.export.storage.TargetExistsError` when something is there already.
+    """
+    from airflow_provider_slack_audit.export.writer import open_sink
+
+    where = late.sibling(late.name + MANIFEST_SUFFIX)
+    sink = open_sink(where, overwrite=False)
+    sink.open()
+    try:
+        sink.write(json.dumps(manifest, indent=2).encode() + b"\n")
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        sink.close()
+        raise
+
+
 def remove_stale_late_files(
     listed: list[ObjectStoragePath],
     target: ExportTarget,
     sha256: str,
     *,
-    gzip_: bool,
+    gzip_: bool | None = None,
     object_ids: Callable[[], Container[str]],
 ) -> tuple[list[str], list[str]]:
     """Delete, of the late files ``listed`` beside the object ``target``, those that an export replacing it
@@ -91,55 +198,60 @@ def remove_stale_late_files(
     Called after an export replaced the object: it read the window again, so it holds their events, and a
     loader that takes the object and its late files must not get them twice. A late file is superseded when
     its manifest names this object (``object``; ``x.json`` and ``x.jsonl`` share a stem) with another
-    ``object_sha256``; a late file without a manifest (its reconciliation was killed before writing it), when
-    every one of its events is in the new object (``object_ids()``, built only if there is such a file).
-    The late file goes first, then its manifest. Only ``listed`` files are touched: the export records the
-    newest of their names in its manifest (``late_after``), so a name removed here is never given to a late
-    file again.
+    ``object_sha256``; a late file without a manifest (its reconciliation was killed before writing it; part
+    of no window's evidence), when every one of its events is in the new object (``object_ids()``, built only
+    if there is such a file), once :data:`ABANDONED_MARKER` was created in its manifest's place (so that a
+    reconciliation still about to write that manifest cannot leave a manifest without its file); one marked
+    :data:`ABANDONED_MARKER` or ``stale``, always. The late file goes first, then its
+    manifest. Only ``listed`` files are touched: the export records the newest of their names in its manifest
+    (``late_after``), so a name removed here is never given to a late file again.
 
-    Returns the names removed and those that could not be (a role that may write but not delete): those stay,
-    and their manifest still tells loaders and reconciliations that they complete an earlier export.
+    :param gzip_: unused (a late file's compression is read from its bytes); kept for callers.
+    :return: the names removed and those that could not be (a role that may write but not delete): those stay,
+        and their manifest still tells loaders and reconciliations that they complete an earlier export.
     """
+    from airflow_provider_slack_audit.export.manifest import delete_if_allowed
+    from airflow_provider_slack_audit.export.storage import TargetExistsError
+
     removed: list[str] = []
     kept: list[str] = []
     in_object: Container[str] | None = None
     for late in listed:
         manifest_file = manifest_path(late)
         try:
-            recorded: Any = json.loads(manifest_file.read_bytes())
-        except FileNotFoundError:
-            recorded = None
+            recorded = read_late_manifest(late)
         except (OSError, ValueError):
             continue
+        role = late_file_role(recorded, target.name, sha256)
         if recorded is None:
             if in_object is None:
                 in_object = object_ids()
-            if not _all_ids_in(late, target.sibling(late.name).url, gzip_, in_object):
-                continue  # it still completes the object (or part of it does): a loader needs it
-        elif not _of_an_earlier_export(recorded, target.url, sha256):
+            if not _all_ids_in(late, target.sibling(late.name).url, in_object):
+                continue  # its events are not all in the object: keep it for whoever looks into them
+            try:  # a reconciliation may be about to write its manifest: it may not, once this marker is there
+                create_manifest(target.sibling(late.name), ABANDONED_MARKER)
+            except TargetExistsError:
+                continue  # its manifest came first: judged by the next export, never removed under it
+            recorded = ABANDONED_MARKER
+        elif role not in (UNMANIFESTED, EARLIER_EXPORT):
             continue
-        # the manifest stays (marking the file stale) unless the late file itself is gone
-        if delete_if_allowed(late) and (recorded is None or delete_if_allowed(manifest_file)):
+        # the manifest (or marker) stays, marking the file no evidence, unless the late file itself is gone
+        if delete_if_allowed(late) and delete_if_allowed(manifest_file):
             removed.append(late.name)
         else:
             kept.append(late.name)
     return removed, kept
 
 
-def _of_an_earlier_export(manifest: Any, url: str, sha256: str) -> bool:
-    """Whether a late file's ``manifest`` says it completes an earlier export of the object ``url``."""
-    if not isinstance(manifest, dict) or manifest.get("object") not in (None, url):
-        return False
-    return bool(manifest.get("object_sha256")) and manifest["object_sha256"] != sha256
-
-
-def _all_ids_in(late: ObjectStoragePath, url: str, gzip_: bool, ids: Container[str]) -> bool:
+def _all_ids_in(late: ObjectStoragePath, url: str, ids: Container[str]) -> bool:
     """Whether every event of the late file at ``late`` has its id in ``ids`` (read as a stream)."""
+    from airflow_provider_slack_audit.export.scan import scan_object
+
     outside = 0
 
     def check(event_id: str) -> None:
         nonlocal outside
         outside += event_id not in ids
 
-    scan_ids(late, url, gzip_=gzip_, on_id=check)
+    scan_object(late, url, None, on_id=check)
     return outside == 0

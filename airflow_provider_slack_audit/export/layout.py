@@ -2,8 +2,9 @@
 
 The rules that the operators (which write and read exports through Airflow's object storage) and
 ``slack-audit verify`` (which reads local copies, without Airflow) must agree on, kept in one place:
-the manifest's name (``<object>.manifest.json``), the ``replacing`` marker that may stand in its place,
-and the late files' names (``<stem>.late-<unix seconds>.jsonl[.gz]``).
+the manifest's name (``<object>.manifest.json``), the markers that may stand in its place (the ``replacing``
+marker that releases before 0.2 wrote, and the ``stale`` marker), and the late files' names
+(``<stem>.late-<unix seconds>.jsonl[.gz]``).
 
 Imports only the standard library: ``slack-audit verify`` runs where Airflow is not installed.
 
@@ -20,9 +21,16 @@ from typing import Any, Protocol, TypeVar
 #: What a manifest's name adds to its object's.
 MANIFEST_SUFFIX = ".manifest.json"
 
-#: What stands at a manifest's place while its object is replaced, where the store refuses to delete the old
-#: manifest (a role without s3:DeleteObject): a manifest of no object, so none ever describes another object.
+#: What earlier releases put at a manifest's place while its object was replaced, where the store refused to
+#: delete the old manifest. No longer written (an export now leaves the old manifest until its own replaces it);
+#: still read as "no manifest" wherever one is found.
 REPLACING_MARKER = {"replacing": True, "note": "the object beside this file is being replaced; no manifest yet"}
+
+#: What a manifest's place holds beside a file that the provider left behind but is no evidence, because the
+#: store refused to delete it (a role that may write but not delete): ``{"stale": true, ...}``. A loader tests
+#: ``stale`` (or applies the rule "a window's events are its object and the late files whose manifest names this
+#: object's sha256": a marker names none).
+STALE_KEY = "stale"
 
 #: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
 EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
@@ -50,6 +58,25 @@ def is_replacing_marker(manifest: Any) -> bool:
     """Whether a manifest's content is :data:`REPLACING_MARKER`: an export replacing the object did not finish,
     so the object has no manifest."""
     return manifest == REPLACING_MARKER
+
+
+def stale_marker(*, object_url: str, superseded_by_sha256: str, why: str) -> dict[str, Any]:
+    """The ``stale`` marker of a file left behind beside the object ``object_url``.
+
+    :param superseded_by_sha256: the sha256 of the object that holds the file's events now.
+    :param why: one sentence for whoever reads the marker.
+    """
+    return {STALE_KEY: True, "object": object_url, "superseded_by_sha256": superseded_by_sha256, "note": why}
+
+
+def is_stale_marker(manifest: Any) -> bool:
+    """Whether a manifest's content is a :func:`stale_marker`: the file beside it is no evidence."""
+    return isinstance(manifest, dict) and manifest.get(STALE_KEY) is True
+
+
+def is_marker(manifest: Any) -> bool:
+    """Whether a manifest's content is a marker (``replacing`` or ``stale``), not a manifest."""
+    return is_replacing_marker(manifest) or is_stale_marker(manifest)
 
 
 def split_name(name: str) -> tuple[str, str]:

@@ -1,8 +1,15 @@
 """The manifest beside an export: what the object holds and the evidence that it is whole and unaltered.
 
 ``<path>.manifest.json`` is written after its object is in place, so its presence means the export
-completed. It records the window and filters, the counts, the sha256 of the stored bytes and the
-sha256 of the sorted event ids (``ids_sha256``), the API usage, and when the export ran.
+completed. It records the window and filters, the counts, the format and compression, the sha256 of the
+stored bytes and of the sorted event ids (``ids_sha256``), what the store says identifies the write it
+describes (``object_version``), the API usage, and when the export ran.
+
+A manifest is bound to its object: it is written only while the object at its path is still the write it
+describes (:func:`write_manifest_of` asks the sink; another run's object gets no manifest of ours), and an
+earlier manifest is never removed before that, so a run that does not commit leaves the earlier object and its
+manifest as they were. Readers compare a manifest with the object they find through one function,
+:func:`~airflow_provider_slack_audit.export.binding.judge_binding` (exported here).
 
 Internal to the export and reconcile operators; not an API.
 
@@ -21,12 +28,23 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit import __version__
+from airflow_provider_slack_audit.export.binding import (
+    ALTERED,
+    ANOTHER_WRITE,
+    DESCRIBES,
+    MANIFEST_VERSION,
+    UNDETERMINED,
+    Binding,
+    FoundObject,
+    judge_binding,
+)
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
 from airflow_provider_slack_audit.export.layout import (
     MANIFEST_SUFFIX,
     REPLACING_MARKER,
-    is_replacing_marker,
+    is_marker,
     manifest_path,
+    stale_marker,
 )
 from airflow_provider_slack_audit.export.storage import LocalFileSink
 from airflow_provider_slack_audit.export.stream import READ_CHUNK
@@ -36,25 +54,54 @@ if TYPE_CHECKING:
 
     from airflow_provider_slack_audit.arguments.window import AuditWindow
     from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsClient
+    from airflow_provider_slack_audit.export.storage import StorageSink
     from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter
 
-__all__ = [  # the names of the manifest's layout (export.layout) and READ_CHUNK (export.stream) stay importable here
+__all__ = [  # the names of the manifest's layout (export.layout), its binding (export.binding) and READ_CHUNK
+    "ALTERED",  # (export.stream) stay importable here
+    "ANOTHER_WRITE",
+    "DESCRIBES",
     "MANIFEST_SUFFIX",
+    "MANIFEST_VERSION",
     "READ_CHUNK",
     "REPLACING_MARKER",
+    "UNDETERMINED",
+    "Binding",
     "ExportTally",
+    "FoundObject",
+    "ObjectReplacedError",
     "build_manifest",
     "delete_if_allowed",
     "filters_record",
+    "judge_binding",
     "manifest_path",
+    "mark_stale",
     "put_atomically",
     "read_manifest",
-    "remove_manifest",
+    "remove_earlier_manifest",
     "sha256_of",
     "utc_now",
     "write_manifest",
     "write_manifest_of",
 ]
+
+#: ``compression`` of :func:`write_manifest_of` when not given: the writer's (gzip or none).
+_FROM_WRITER: Any = object()
+
+
+class ObjectReplacedError(AirflowFailException):
+    """Another run replaced the object this run committed before its manifest was written: no manifest of ours."""
+
+
+def replaced_message(url: str, found: dict[str, Any] | None) -> str:
+    """What to say when the object at ``url`` is no longer this run's write when its manifest is due."""
+    now = "no object is there now" if found is None else f"the store now names another write ({found})"
+    return (
+        f"Another run replaced {url} after this run committed it ({now}), so this run wrote no manifest: a "
+        "manifest is written only while its object is there, and the object at the path is the other run's (its "
+        "manifest is that run's to write). Nothing of this run remains to describe; the window is exported by "
+        "the other run. Do not run two exports of one path at once (overwrite=False makes the second fail early)."
+    )
 
 
 def utc_now() -> str:
@@ -113,17 +160,35 @@ def build_manifest(
     size: int,
     sha256: str,
     client: SlackAuditLogsClient | None,
+    format: str = "jsonl",
+    compression: str | None = None,
+    object_version: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The manifest of a written object, fields in a fixed order; ``extra`` adds fields at the end."""
+    """The manifest of a written object, fields in a fixed order; ``extra`` adds fields at the end.
+
+    :param format: the object's format: ``"jsonl"`` (JSON Lines of the events as Slack sent them) or
+        ``"parquet"``.
+    :param compression: the compression of the stored bytes as a whole: ``"gzip"`` or None.
+    :param object_version: what the store said identifies the write described (see
+        :class:`~airflow_provider_slack_audit.export.storage.StoredVersion`); None when it tells nothing.
+    """
+    if not isinstance(format, str) or not format:
+        raise ValueError(f"format={format!r}: name the object's format, e.g. 'jsonl' or 'parquet'.")
+    if compression is not None and not isinstance(compression, str):
+        raise ValueError(f"compression={compression!r}: give 'gzip' or None.")
     stats = client.stats if client is not None else None
     return {
+        "manifest_version": MANIFEST_VERSION,
         "path": url,
         "window": {"oldest": window.oldest, "latest": window.latest},
         "filters": filters_record(filters),
         "events": tally.events,
+        "format": format,
+        "compression": compression,
         "bytes": size,
         "sha256": sha256,
+        "object_version": object_version,
         "ids_sha256": ids_sha256,
         "first_date_create": tally.first_date_create,
         "last_date_create": tally.last_date_create,
@@ -147,16 +212,30 @@ def write_manifest_of(
     tally: ExportTally,
     ids_sha256: str | None,
     client: SlackAuditLogsClient | None,
+    format: str = "jsonl",
+    compression: Any = _FROM_WRITER,
     **extra: Any,
 ) -> str:
-    """Write the manifest of the object ``writer`` committed at ``target`` (an export's or a late file's).
+    """Write the manifest of the object ``writer`` committed at ``target`` (an export's or a late file's), only
+    while that object is still the one at ``target``.
+
+    The store is asked right before the manifest is written (:meth:`StorageSink.stored_version`): when another
+    run replaced the object since the commit, nothing is written and :class:`ObjectReplacedError` says so (an
+    earlier manifest there, or the other run's, is left alone). The store's identifier of the write goes into the
+    manifest (``object_version``). Asked again once written: an object replaced in between raises too (the
+    manifest then names the replaced write, which readers report as "manifest of another write").
 
     :param tally: what was counted of the events written.
     :param ids_sha256: the digest of the sorted ids (taken from ``tally`` before it was closed).
     :param client: the client that walked the window (its calls, retries and 429s are recorded).
+    :param format: the object's format (``"jsonl"``, ``"parquet"``).
+    :param compression: the stored bytes' compression (``"gzip"`` or None); by default the writer's.
     :param extra: fields added at the end (a late file names the object it completes).
     :return: the manifest's URL.
     """
+    stored = writer.sink.stored_version()
+    if stored.ours is False:
+        raise ObjectReplacedError(replaced_message(target.url, stored.version))
     manifest = build_manifest(
         url=target.url,
         window=window,
@@ -166,9 +245,18 @@ def write_manifest_of(
         size=writer.bytes,
         sha256=writer.sha256,
         client=client,
+        format=format,
+        compression=("gzip" if writer.gzip else None) if compression is _FROM_WRITER else compression,
+        object_version=stored.version,
         **extra,
     )
     write_manifest(target.path, manifest, local=target.is_local)
+    if stored.ours and writer.sink.stored_version().ours is False:
+        raise ObjectReplacedError(
+            replaced_message(target.url, None) + " It was replaced while this manifest was written: the manifest "
+            "names this run's write, so readers report it as the manifest of another write until the other run's "
+            "manifest replaces it."
+        )
     return target.url + MANIFEST_SUFFIX
 
 
@@ -198,18 +286,29 @@ def write_manifest(path: ObjectStoragePath, manifest: dict[str, Any], *, local: 
     return where
 
 
-def remove_manifest(path: ObjectStoragePath, *, local: bool) -> bool:
-    """Take the manifest of the object at ``path`` away, if there is one (before the object is replaced).
+def mark_stale(path: ObjectStoragePath, *, local: bool, object_url: str, superseded_by_sha256: str, why: str) -> None:
+    """Put a ``stale`` marker (:func:`~airflow_provider_slack_audit.export.layout.stale_marker`) at the manifest's
+    place of the file at ``path``, which the store would not let this run delete: a loader can test it.
 
-    Deleted where the store allows it; where it refuses (s3fs reports no error for a refused delete, so
-    this checks), overwritten with :data:`REPLACING_MARKER`, which :func:`read_manifest` reads as no manifest.
+    :param object_url: the object the file was beside.
+    :param superseded_by_sha256: the sha256 of the object that holds the file's events now.
+    :param why: one sentence for whoever reads the marker.
+    """
+    marker = stale_marker(object_url=object_url, superseded_by_sha256=superseded_by_sha256, why=why)
+    put_atomically(manifest_path(path), json.dumps(marker, indent=2).encode() + b"\n", local=local)
+
+
+def remove_earlier_manifest(path: ObjectStoragePath, sink: StorageSink) -> bool:
+    """After an export without manifest committed at ``path``: remove the manifest of an earlier write beside it.
+
+    Only while the object at ``path`` is still this export's (the sink says so): a manifest another run wrote for
+    its own object is never touched. Where the store refuses the delete the manifest stays; readers then report
+    it as the manifest of another write (:func:`judge_binding`). Returns whether one was removed.
     """
     where = manifest_path(path)
-    if not where.exists():
+    if not where.exists() or sink.stored_version().ours is False:
         return False
-    if not delete_if_allowed(where):
-        put_atomically(where, json.dumps(REPLACING_MARKER).encode() + b"\n", local=local)
-    return True
+    return delete_if_allowed(where)
 
 
 def delete_if_allowed(path: ObjectStoragePath) -> bool:
@@ -224,7 +323,8 @@ def delete_if_allowed(path: ObjectStoragePath) -> bool:
 
 
 def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
-    """The manifest beside the object at ``path``, or None when there is none; a broken one fails clearly."""
+    """The manifest beside the object at ``path``, or None when there is none (or a marker stands there); a broken
+    one fails clearly. Whether it describes the object found is :func:`judge_binding`'s to say."""
     where = manifest_path(path)
     if not where.exists():
         return None
@@ -235,8 +335,8 @@ def read_manifest(path: ObjectStoragePath, url: str) -> dict[str, Any] | None:
             f"The manifest {url}{MANIFEST_SUFFIX} is not JSON ({err}): it was altered or cut. Export the window "
             "again to get a sound object and manifest."
         ) from None
-    if is_replacing_marker(manifest):
-        return None  # an export that replaced the object did not finish: the object has no manifest
+    if is_marker(manifest):
+        return None  # a "replacing" marker of an earlier release, or a "stale" one: no manifest of the file
     missing = {"window", "filters", "events", "sha256"} - set(manifest) if isinstance(manifest, dict) else {"all"}
     if missing:
         raise AirflowFailException(

@@ -2,6 +2,8 @@
 
 Streams the object (gzip or plain JSON Lines) a chunk at a time, so an object of any size is read in
 bounded memory; an object that is cut, altered or not an export of this provider fails the task.
+:func:`scan_object` is the one way in: it reads an object as its manifest says it was written (format and
+compression), never by its name.
 
 Internal to the export and reconcile operators; not an API.
 
@@ -24,6 +26,60 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     from airflow_provider_slack_audit.export.writer import ExportTarget
+
+
+#: What every gzip member starts with (RFC 1952).
+GZIP_MAGIC = b"\x1f\x8b"
+#: The formats :func:`scan_object` reads back.
+READABLE_FORMATS = ("jsonl",)
+
+
+def stored_compression(path: ObjectStoragePath, url: str, manifest: dict[str, Any] | None) -> str | None:
+    """How the object at ``path`` is compressed: ``"gzip"`` or None, as its manifest records it (``compression``);
+    for a manifest written before that field existed, or none, as its first bytes say (never its name).
+
+    :param url: the object as the user knows it (for messages).
+    :param manifest: the object's manifest, or None.
+    """
+    with path.open("rb") as raw:
+        found = "gzip" if raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC else None
+    if manifest is None or "compression" not in manifest:
+        return found
+    recorded = manifest["compression"]
+    if recorded not in ("gzip", None):
+        raise AirflowFailException(
+            f'The manifest of {url} records compression {recorded!r}, which this provider does not write ("gzip" or '
+            "null): it was altered or written by something else. Export the window again."
+        )
+    if recorded != found:
+        raise AirflowFailException(
+            f"The manifest of {url} records compression {recorded or 'none'}, and the object's bytes are "
+            f"{found or 'not gzip'}: the manifest does not describe this object (a manifest of another write, or "
+            "the object was altered). Export the window again."
+        )
+    return recorded
+
+
+def scan_object(
+    path: ObjectStoragePath, url: str, manifest: dict[str, Any] | None, *, on_id: Callable[[str], Any]
+) -> tuple[str, int, int]:
+    """Read the object at ``path`` as its ``manifest`` says it was written and call ``on_id`` with each event's id.
+
+    The one place that reads an object's ids back, whatever its format (the manifest's ``format``; JSON Lines
+    for a manifest without one, or no manifest) and compression (:func:`stored_compression`).
+
+    :param url: the object as the user knows it (for messages).
+    :param manifest: the object's manifest (an export's or a late file's), or None.
+    :return: ``(sha256, bytes, events)`` of the stored object.
+    """
+    file_format = (manifest or {}).get("format") or "jsonl"
+    if file_format not in READABLE_FORMATS:
+        raise AirflowFailException(
+            f"{url} is {file_format!r} (its manifest says so), which this version of the provider cannot read "
+            f"back (it reads {', '.join(READABLE_FORMATS)}). Upgrade the provider, or export the window again."
+        )
+    gzip_ = stored_compression(path, url, manifest) == "gzip"
+    return scan_ids(path, url, gzip_=gzip_, on_id=on_id)
 
 
 def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[[str], Any]) -> tuple[str, int, int]:
@@ -58,13 +114,16 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
     return hashing.digest.hexdigest(), hashing.size, events
 
 
-def object_ids(target: ExportTarget, gzip_: bool) -> IdIndex:
+def object_ids(target: ExportTarget, gzip_: bool | None = None) -> IdIndex:
     """The ids of the object at ``target``, read back from the store (a frozen :class:`IdIndex`).
 
     :param target: the exported object.
-    :param gzip_: whether the object is gzip-compressed.
+    :param gzip_: whether the object is gzip-compressed; None reads it from its first bytes.
     """
     index = IdIndex()
-    scan_ids(target.path, target.url, gzip_=gzip_, on_id=index.add)
+    if gzip_ is None:
+        scan_object(target.path, target.url, None, on_id=index.add)
+    else:
+        scan_ids(target.path, target.url, gzip_=gzip_, on_id=index.add)
     index.freeze()
     return index

@@ -7,11 +7,13 @@ arrive as JSON values (``AIRFLOW_CONN_X='{"extra": {"timeout": 30}}'``), as stri
 connections, ``?timeout=30``, and the UI), empty (a blank form field), or under the prefixed name
 ``extra__slack_audit__<name>`` that older Airflow UIs wrote. :func:`resolve_settings` reads them
 all, coerces strings, and validates every value with an error that names the connection, the
-field and the fix.
+field and the fix. A key it does not read is an error too (:func:`check_known_extras`), naming the
+nearest known one: a misspelt setting must not be silently ignored.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,7 +55,8 @@ def check_extra_json(conn_id: str, raw: Any) -> None:
 
     :param conn_id: the connection id, named in the message.
     :param raw: the connection's ``extra`` as stored (a string, or None).
-    :raises SlackAuditConnectionError: the text is not JSON, or JSON of another type than an object.
+    :raises SlackAuditConnectionError: the text is not JSON, JSON of another type than an object, or
+        an object with a key this connection type does not read (:func:`check_known_extras`).
     """
     if not isinstance(raw, str) or not raw.strip():
         return
@@ -63,7 +66,10 @@ def check_extra_json(conn_id: str, raw: Any) -> None:
         where = f" ({err.msg} at character {err.pos})" if isinstance(err, json.JSONDecodeError) else ""
         problem = f"the extras are not valid JSON{where}"
     else:
-        if value is None or isinstance(value, dict):
+        if value is None:
+            return
+        if isinstance(value, dict):
+            check_known_extras(conn_id, value)
             return
         problem = f"the extras are a JSON {_JSON_TYPE_NAMES.get(type(value), type(value).__name__)}, not an object"
     raise SlackAuditConnectionError(
@@ -73,13 +79,52 @@ def check_extra_json(conn_id: str, raw: Any) -> None:
 
 
 def unknown_extras(extra: Mapping[str, Any]) -> list[str]:
-    """Keys of ``extra`` this connection type does not read (typos, settings of other types)."""
+    """Keys of ``extra`` this connection type does not read (typos, settings of other types).
+
+    Known: each field of :data:`EXTRA_FIELDS`, plain or as ``extra__slack_audit__<name>`` (what
+    Airflow's forms before 2.3 stored, and what Airflow 2's "Test" button sends beside the plain
+    name), whatever its value (a blank one, what an empty form field saves, included).
+    """
     unknown = []
     for key in extra:
-        name = key[len(PREFIX) :] if key.startswith(PREFIX) else key
+        name = key[len(PREFIX) :] if isinstance(key, str) and key.startswith(PREFIX) else key
         if name not in FIELDS_BY_NAME:
             unknown.append(key)
-    return sorted(unknown)
+    return sorted(unknown, key=str)
+
+
+def nearest_extra(key: str) -> str | None:
+    """The known extra closest to the unknown ``key`` (``difflib``), or None when none is close."""
+    name = key[len(PREFIX) :] if key.startswith(PREFIX) else key
+    close = difflib.get_close_matches(name.strip().lower(), list(FIELDS_BY_NAME), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_known_extras(conn_id: str, extra: Mapping[str, Any]) -> None:
+    """
+    Fail when the extras hold a key this connection type does not read.
+
+    A misspelt setting (``request_per_minute``) would otherwise change nothing and say nothing: the
+    user would believe a limit holds that does not. The message names each unknown key, the
+    nearest known one, and every key a ``slack_audit`` connection reads.
+
+    :param conn_id: the connection id, named in the message.
+    :param extra: the connection's extras (decoded).
+    :raises SlackAuditConnectionError: naming the unknown extras.
+    """
+    unknown = unknown_extras(extra)
+    if not unknown:
+        return
+    named = []
+    for key in unknown:
+        nearest = nearest_extra(key) if isinstance(key, str) else None
+        named.append(f"{key!r}" + (f" (did you mean {nearest!r}?)" if nearest else ""))
+    several = len(unknown) > 1
+    raise SlackAuditConnectionError(
+        f"Slack Audit Logs connection {conn_id!r}: unknown extra{'s' if several else ''} {', '.join(named)}. "
+        f"A slack_audit connection reads only {', '.join(FIELDS_BY_NAME)}; rename or remove "
+        f"{'them' if several else 'it'}, so that no setting is silently ignored."
+    )
 
 
 @dataclass(frozen=True)
@@ -175,8 +220,10 @@ def resolve_settings(
     :param extra: the connection's extras (``extra_dejson``).
     :param overrides: hook arguments by extra name; a value that is not ``None`` wins over the extra
         and goes through the same validation.
-    :raises SlackAuditConnectionError: naming the connection, the field and the fix.
+    :raises SlackAuditConnectionError: naming the connection, the field and the fix; an unknown
+        extra is one (:func:`check_known_extras`).
     """
+    check_known_extras(conn_id, extra)
     token = _check_token(conn_id, password, login)
     values: dict[str, Any] = {}
     for spec in EXTRA_FIELDS:

@@ -6,9 +6,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_slack_audit.export.late_files import late_files, newest_late_second, remove_stale_late_files
-from airflow_provider_slack_audit.export.manifest import ExportTally, remove_manifest
+from airflow_provider_slack_audit.export.manifest import (
+    ExportTally,
+    manifest_path,
+    mark_stale,
+    remove_earlier_manifest,
+)
 from airflow_provider_slack_audit.export.scan import object_ids
-from airflow_provider_slack_audit.export.writer import resolve_target
+from airflow_provider_slack_audit.export.writer import ExportTarget, resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
 from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
@@ -39,13 +44,18 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         uses the scheme's default.
     :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
     :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
-        the task instead, also when another run creates the object while this one is writing (S3's
-        conditional write, a hard link locally; other stores refuse ``overwrite=False`` with an error).
+        the task instead, also when another run creates the object while this one is writing (the store's
+        conditional create: S3 ``If-None-Match``, GCS ``ifGenerationMatch=0``, Azure Blob ``If-None-Match``, a
+        hard link locally; other stores refuse ``overwrite=False`` with an error before Slack is read).
     :param manifest: write ``<path>.manifest.json`` once the object is in place: the window, filters, counts,
-        the sha256 of the stored bytes and of the sorted event ids (evidence that the export is whole and
-        unaltered; :class:`~airflow_provider_slack_audit.operators.reconcile.SlackAuditLogsReconcileOperator`
-        checks it). The manifest of an object being
-        replaced is removed first, also with ``manifest=False``: a manifest never describes another object.
+        format and compression, the sha256 of the stored bytes and of the sorted event ids, and the store's
+        identifier of the write (evidence that the export is whole and unaltered;
+        :class:`~airflow_provider_slack_audit.operators.reconcile.SlackAuditLogsReconcileOperator` and
+        ``slack-audit verify`` check it). It is written only while the object at ``path`` is still this run's:
+        when another run replaced it meanwhile, the task fails and writes none. An earlier manifest is never
+        removed first: a run that fails or is killed before its commit leaves the earlier object and its manifest
+        as they were; one killed between its commit and its manifest leaves the earlier manifest, which readers
+        then report as the "manifest of another write" (it names another write of the object).
     :param asset: the Asset this task declares and records one event on per run (extra: ``path``,
         ``events``, ``bytes``, ``oldest``, ``latest``): an ``Asset``, a URI, or an ``AssetAlias`` to name
         each object as an Asset of its own. Default: ``path`` itself when it has no template, else its
@@ -89,6 +99,29 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         # the DAG is parsed): once in the list, so Airflow 2.11 (which records an event per entry) records one.
         self.outlets = outlets if self.asset in outlets else [*outlets, self.asset]
 
+    def _mark_kept(self, target: ExportTarget, name: str, sha256: str) -> None:
+        """A superseded late file the store would not let this run delete: its manifest names the earlier export's
+        sha256 (loaders skip it by that), or it has none and gets a ``stale`` marker in its place."""
+        late = target.sibling(name)
+        marked = ""
+        if not manifest_path(late.path).exists():
+            mark_stale(
+                late.path,
+                local=late.is_local,
+                object_url=target.url,
+                superseded_by_sha256=sha256,
+                why=f"every event of this late file is in {target.url} (sha256 {sha256}), which an export replaced; "
+                "the store refused to delete it: no evidence, loaders skip it",
+            )
+            marked = " It had no manifest: a stale marker now stands in its place."
+        self.log.warning(
+            "Could not remove %s, whose events the new %s holds (may this role delete?). Loaders skip it: its "
+            "manifest names no sha256 of the object.%s",
+            name,
+            target.url,
+            marked,
+        )
+
     def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)
         gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
@@ -108,10 +141,8 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
                     if self.manifest:
                         tally.add(entries.ids, entries.seconds)
                     del entries  # let the page go before the next one is fetched
-                # The object and its manifest are one: the manifest of the object being replaced goes before
-                # the commit, and the new one is written only once the new object is in place.
-                if remove_manifest(target.path, local=target.is_local):
-                    self.log.info("Removed the manifest of the object being replaced at %s", target.url)
+                # Nothing beside the object is touched before the commit: a run that does not commit leaves the
+                # earlier object and its manifest (or another run's) as they were.
             ids_sha256 = tally.ids.hexdigest() if self.manifest else None
         finally:
             self._writer = None
@@ -134,19 +165,15 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
             summary["manifest"] = read.write_manifest(
                 target, writer, tally=tally, ids_sha256=ids_sha256, client=client, late_after=newest_late_second(lates)
             )
+        elif remove_earlier_manifest(target.path, writer.sink):
+            self.log.info("Removed the manifest of the earlier write of %s (manifest=False writes none)", target.url)
         removed, kept = remove_stale_late_files(
             lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, gzip)
         )
         for name in removed:
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)
         for name in kept:
-            self.log.warning(
-                "Could not remove %s, whose events the new %s holds (may this role delete?). Its manifest names the "
-                "earlier export's sha256, or it has none and every event of it is in the object: loaders must skip "
-                "it",
-                name,
-                target.url,
-            )
+            self._mark_kept(target, name, writer.sha256)
         self.log.info("Wrote %d events (%d bytes) to %s", writer.events, writer.bytes, target.url)
         self.record_lineage(client, window, query, outputs=[(target.path, writer.events, writer.bytes)])
         record_asset_event(context, self.asset, target.url, summary)

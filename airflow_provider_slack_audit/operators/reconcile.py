@@ -12,10 +12,31 @@ from airflow_provider_slack_audit.arguments.query import unless_blank
 from airflow_provider_slack_audit.arguments.window import AuditWindow, resolve_window
 from airflow_provider_slack_audit.client import LogsQuery
 from airflow_provider_slack_audit.export.ids import IdIndex
-from airflow_provider_slack_audit.export.late_files import late_files, late_name, newest_late_second, next_late_second
-from airflow_provider_slack_audit.export.manifest import ExportTally, filters_record, read_manifest
-from airflow_provider_slack_audit.export.scan import scan_ids
-from airflow_provider_slack_audit.export.storage import TargetExistsError
+from airflow_provider_slack_audit.export.late_files import (
+    ABANDONED_MARKER,
+    EVIDENCE,
+    MALFORMED,
+    UNMANIFESTED,
+    create_manifest,
+    late_file_role,
+    late_files,
+    late_name,
+    newest_late_second,
+    next_late_second,
+    read_late_manifest,
+)
+from airflow_provider_slack_audit.export.manifest import (
+    ALTERED,
+    ANOTHER_WRITE,
+    ExportTally,
+    FoundObject,
+    build_manifest,
+    filters_record,
+    judge_binding,
+    read_manifest,
+)
+from airflow_provider_slack_audit.export.scan import scan_object, stored_compression
+from airflow_provider_slack_audit.export.storage import TargetExistsError, require_conditional_create, stored_version_of
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, resolve_target
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
 from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator
@@ -57,11 +78,20 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     ever created where none is: the one that finds it taken compares again with that file included and
     writes only what is still missing, under the next name, or nothing. Each late event is in one file.
 
-    The late file holds each late event's bytes as Slack sent them, like the export. Of every event only
-    the id and ``date_create`` are decoded, and between pages only ids are kept: memory stays bounded
-    (about 17 bytes an id, ~20 MB for a million events, plus one page). The window
-    and filters come from the object's manifest when the task gives none; given ones must match it. When
-    the manifest is there, the object's sha256 must match it: an altered object fails the task.
+    The late file holds each late event's bytes as Slack sent them, like the export, compressed as the
+    object is (its manifest's ``compression``; for older manifests, its first bytes, never its name). Of
+    every event only the id and ``date_create`` are decoded, and between pages only ids are kept: memory
+    stays bounded (about 17 bytes an id, ~20 MB for a million events, plus one page).
+
+    The window is the object's: its manifest's, or ``oldest``/``latest`` given to the task (both given must
+    agree), never the run's data interval (a daily run checking an hourly object would call every other
+    hour's event late). An object without a manifest and without both bounds fails at once. The filters
+    come from the manifest too (the task's own without one; given ones must match it). When the manifest
+    is there, the object's sha256 must match it: an altered object fails the task.
+
+    Which late files count (the same rule as ``slack-audit verify`` and loaders use): those whose manifest
+    names this object and its sha256. A late file found without a manifest (its reconciliation stopped
+    before writing it) is marked abandoned and not counted; its events are written again.
 
     Like the export, it reads the window once ``settle_seconds`` have passed since its end, and waits for
     that moment in the triggerer when ``deferrable`` (see
@@ -97,10 +127,18 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         self.fail_on_vanished = fail_on_vanished
         self._exported: _Exported | None = None
 
-    def _query(self, context: Context, manifest: dict[str, Any] | None) -> tuple[AuditWindow, LogsQuery]:
-        """The window and query: the task's own, else the manifest's; both given must agree."""
+    def _query(self, context: Context, url: str, manifest: dict[str, Any] | None) -> tuple[AuditWindow, LogsQuery]:
+        """The window and query: the manifest's, else the task's explicit ``oldest``/``latest`` (never the run's
+        data interval: a run's interval is not the object's window); both given must agree."""
         if manifest is None:
-            return super().resolve_query(context)  # the task's own window and filters
+            if unless_blank(self.oldest) is None or unless_blank(self.latest) is None:
+                raise AirflowFailException(
+                    f'{url} has no manifest (none beside it, or the "replacing" marker of an export that did not '
+                    "finish), so the window it was exported for is not known, and this run's data interval may be "
+                    "another window. Export the window again (with manifest=True) and reconcile it from its "
+                    "manifest, or give this task the object's window as oldest and latest (both)."
+                )
+            return super().resolve_query(context)  # the task's explicit window, and its filters
         window = AuditWindow(int(manifest["window"]["oldest"]), int(manifest["window"]["latest"]))
         if unless_blank(self.oldest) is not None or unless_blank(self.latest) is not None:
             given = resolve_window(context, self.oldest, self.latest)
@@ -139,7 +177,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         given must agree). Fails at once, before any wait, when there is no object at ``path``; the object and
         its manifest found are kept for :meth:`read_window`."""
         self._exported = self._find_export()
-        return self._query(context, self._exported.manifest)
+        return self._query(context, self._exported.target.url, self._exported.manifest)
 
     def _find_export(self) -> _Exported:
         """The object at ``path`` and its manifest (None if it has none), as they are now."""
@@ -152,6 +190,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 f"{target.url} does not exist: reconcile an object that an export wrote (check the path and that "
                 "the export task succeeded)."
             )
+        # late files (and their manifests) are created only where none is: a store without that fails now,
+        # before Slack is read, not when the first late event is found
+        require_conditional_create(None if target.is_local else target.path.fs, target.url, "A late file")
         return _Exported(target, read_manifest(target.path, target.url))
 
     @property
@@ -203,11 +244,12 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         window: AuditWindow,
         query: LogsQuery,
     ) -> dict[str, Any]:
-        gzip = target.name.endswith(".gz")
+        # as the export wrote it (its manifest), not as its name suggests; late files are written the same way
+        gzip = stored_compression(target.path, target.url, manifest) == "gzip"
         for _attempt in range(MAX_LATE_NAME_ATTEMPTS):
             index = IdIndex()
-            sha256, size, events = self._index_object(target, manifest, gzip, index)
-            known_late, newest = self._index_late_files(target, sha256, gzip, index)
+            sha256, size, events = self._index_object(target, manifest, index)
+            known_late, newest = self._index_late_files(target, sha256, index)
             if manifest is not None and isinstance(manifest.get("late_after"), int):
                 # names up to the export's late_after may have been removed by it: never given again
                 newest = max(newest or 0, manifest["late_after"])
@@ -227,10 +269,12 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                 checked, writer, client = self._write_late(target, sha256, window, query, index, late_target, gzip)
             except TargetExistsError:
                 # Another reconciliation of this object compared with the same late files and wrote this name
-                # meanwhile. It may hold some or all of what this run found: index it with the others and
-                # read the window again, so that no event goes to two late files.
+                # meanwhile, or marked this run's late file abandoned before its manifest was written. It may
+                # hold some or all of what this run found: index the late files again and read the window
+                # again, so that no event goes to two late files.
                 self.log.warning(
-                    "%s was written by another reconciliation of %s meanwhile; comparing again with it included",
+                    "%s was written by another reconciliation of %s meanwhile (or marked abandoned by one, before "
+                    "this run wrote its manifest); comparing again with the late files as they are now",
                     late_target.url,
                     target.url,
                 )
@@ -245,7 +289,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         late_count = writer.events if writer is not None else 0
         if writer is not None:
             self.log.warning("%d late events of %s written to %s", late_count, target.url, late_target.url)
-        vanished = self._report_vanished(target, gzip, index)
+        vanished = self._report_vanished(target, manifest, index)
         result = {
             "path": target.url,
             "checked": checked,
@@ -276,21 +320,41 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         return result
 
     def _index_object(
-        self, target: ExportTarget, manifest: dict[str, Any] | None, gzip: bool, index: IdIndex
+        self, target: ExportTarget, manifest: dict[str, Any] | None, index: IdIndex
     ) -> tuple[str, int, int]:
         """Put the object's ids in ``index`` and check its sha256 against its manifest; its (sha256, bytes, events)."""
-        sha256, size, events = scan_ids(target.path, target.url, gzip_=gzip, on_id=index.add)
+        sha256, size, events = scan_object(target.path, target.url, manifest, on_id=index.add)
         if manifest is None:
             self.log.warning(
                 "%s has no manifest: its integrity cannot be checked (export with manifest=True)", target.url
             )
-        elif sha256 != manifest["sha256"] or size != manifest.get("bytes", size):
-            raise AirflowFailException(
-                f"{target.url} was altered after its export: its sha256 is {sha256} ({size} bytes), its manifest "
-                f"records {manifest['sha256']} ({manifest.get('bytes')} bytes). Find out who changed it; export "
-                "the window again to replace it."
-            )
+        else:
+            self._check_binding(target, manifest, sha256, size, "its export")
         return sha256, size, events
+
+    @staticmethod
+    def _check_binding(target: ExportTarget, manifest: dict[str, Any], sha256: str, size: int, written: str) -> None:
+        """Fail unless ``manifest`` describes the file at ``target`` as measured (``sha256``, ``size``): the
+        verdict of :func:`~airflow_provider_slack_audit.export.binding.judge_binding`, said as it is."""
+        found = FoundObject(size, sha256, stored_version_of(target.path, local=target.is_local))
+        binding = judge_binding(manifest, found)
+        if binding.describes:
+            return
+        if binding.verdict == ANOTHER_WRITE:
+            raise AirflowFailException(
+                f"The manifest beside {target.url} is the manifest of another write: {binding.detail}. Nothing "
+                "was altered, but no manifest describes the file now (a run was killed between it and its "
+                "manifest, or something else wrote it). Export the window again."
+            )
+        if binding.verdict == ALTERED:
+            raise AirflowFailException(
+                f"{target.url} was altered after {written}: {binding.detail}. Find out who changed it; export the "
+                "window again to replace it."
+            )
+        raise AirflowFailException(
+            f"{target.url} does not match its manifest (altered after {written}, or written again): "
+            f"{binding.detail}. Export the window again."
+        )
 
     def _write_late(
         self,
@@ -332,49 +396,90 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             ids_sha256 = tally.ids.hexdigest() if writer is not None else None
             read.finish()
             if writer is not None:
-                read.write_manifest(
+                # Created only where nothing is: a reconciliation that found this late file without a manifest
+                # (in the instant since its commit) marked it abandoned, and this one must not count it then.
+                create_manifest(
                     late_target,
-                    writer,
-                    tally=tally,
-                    ids_sha256=ids_sha256,
-                    client=client,
-                    kind="late",
-                    object=target.url,
-                    object_sha256=sha256,
+                    build_manifest(
+                        url=late_target.url,
+                        window=window,
+                        filters=query,
+                        tally=tally,
+                        ids_sha256=ids_sha256 or "",
+                        size=writer.bytes,
+                        sha256=writer.sha256,
+                        client=client,
+                        kind="late",
+                        object=target.url,
+                        object_sha256=sha256,
+                        format="jsonl",
+                        compression="gzip" if gzip else None,
+                        object_version=writer.sink.stored_version().version,
+                    ),
                 )
         finally:
             self._writer = None
             tally.close()
         return checked, writer, client
 
-    def _index_late_files(
-        self, target: ExportTarget, sha256: str, gzip: bool, index: IdIndex
-    ) -> tuple[int, int | None]:
-        """Put the ids of the late files already written for this object in ``index``.
+    def _index_late_files(self, target: ExportTarget, sha256: str, index: IdIndex) -> tuple[int, int | None]:
+        """Put the ids of the object's late files (those the rule counts: :func:`late_file_role`) in ``index``.
 
-        Returns how many events they hold and the second of the newest late file listed (of this export or
-        an earlier one: its name is taken either way), None when there is none.
+        A late file without a manifest is first marked abandoned (see :func:`_late_manifest`): its events are
+        not the window's evidence, so they are written again if Slack returns them. Returns how many events the
+        late files counted hold and the second of the newest late file listed (of any kind: its name is taken
+        either way), None when there is none.
         """
         count = 0
-        lates = late_files(target.path, gzip=gzip)
+        lates = late_files(target.path)
         for late in lates:
             url = target.sibling(late.name).url
-            late_manifest = read_manifest(late, url)
-            if late_manifest is not None and late_manifest.get("object_sha256") not in (None, sha256):
-                self.log.warning("%s completes an earlier export of %s, not this one: ignored", url, target.url)
-                continue
-            late_sha256, _, events = scan_ids(late, url, gzip_=gzip, on_id=index.add)
-            if late_manifest is None:
-                self.log.warning("%s has no manifest (a reconciliation stopped before writing it)", url)
-            elif late_sha256 != late_manifest["sha256"]:
+            manifest, role = self._late_manifest(target, late, url, sha256)
+            if role == MALFORMED:
                 raise AirflowFailException(
-                    f"{url} was altered after it was written: its sha256 is {late_sha256}, its manifest records "
-                    f"{late_manifest['sha256']}."
+                    f"{url}.manifest.json is not a late file's manifest this provider wrote: it was "
+                    f"altered. Move {url} and its manifest away (or restore them), then reconcile again."
                 )
+            if role != EVIDENCE:
+                self.log.info("%s is not part of the evidence of %s (%s): not counted", url, target.url, role)
+                continue
+            late_sha256, late_size, events = scan_object(late, url, manifest, on_id=index.add)
+            self._check_binding(target.sibling(late.name), manifest, late_sha256, late_size, "it was written")
             count += events
         return count, newest_late_second(lates)
 
-    def _report_vanished(self, target: ExportTarget, gzip: bool, index: IdIndex) -> int:
+    def _late_manifest(
+        self, target: ExportTarget, late: Any, url: str, sha256: str
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The manifest of the late file ``late`` and its role for the object (see :func:`late_file_role`).
+
+        A late file without a manifest gets the abandoned marker (created only where nothing is): the run that
+        wrote it, if it still runs, can then no longer give it a manifest and compares again instead. If that
+        run's manifest came first, it is read and judged as any other.
+        """
+        try:
+            manifest = read_late_manifest(late)
+        except ValueError:
+            return None, MALFORMED
+        if manifest is None:
+            try:
+                create_manifest(target.sibling(late.name), ABANDONED_MARKER)
+            except TargetExistsError:
+                target.path.fs.invalidate_cache()
+                try:
+                    manifest = read_late_manifest(late)  # its reconciliation wrote the manifest meanwhile
+                except ValueError:
+                    return None, MALFORMED
+            else:
+                self.log.warning(
+                    "%s has no manifest (its reconciliation stopped before writing one): marked abandoned. It is "
+                    "part of no window's evidence; its events are written again if Slack returns them.",
+                    url,
+                )
+                return ABANDONED_MARKER, UNMANIFESTED
+        return manifest, late_file_role(manifest, target.name, sha256)
+
+    def _report_vanished(self, target: ExportTarget, manifest: dict[str, Any] | None, index: IdIndex) -> int:
         """Count (and log the first ids of) the exported events Slack no longer returns."""
         vanished = index.unseen
         if not vanished:
@@ -385,7 +490,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             if len(listed) < MAX_VANISHED_LISTED and not index.was_seen(event_id) and event_id not in listed:
                 listed.append(event_id)
 
-        scan_ids(target.path, target.url, gzip_=gzip, on_id=note)
+        scan_object(target.path, target.url, manifest, on_id=note)
         self.log.warning(
             "%d events of %s are no longer returned by Slack for its window; the first: %s",
             vanished,

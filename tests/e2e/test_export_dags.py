@@ -150,3 +150,37 @@ def test_s3_re_export_with_a_role_that_may_not_delete_replaces_object_and_manife
     assert manifest["events"] == len(body.splitlines())
     assert s3_no_delete.keys() == ["slack/again.jsonl", "slack/again.jsonl.manifest.json"]
     assert s3_no_delete.uploads() == []
+
+
+def test_a_superseded_late_file_a_role_may_not_delete_gets_a_marker_loaders_test(slack_conn, s3_no_delete):
+    """A late file without manifest (its reconciliation was killed before writing one) whose events the new export
+    holds: the role may not delete it, so a ``stale`` marker stands at its manifest's place. A loader that takes
+    "the object and the late files whose manifest names its sha256" skips it; so does one that tests ``stale``."""
+    from airflow_provider_slack_audit.export.manifest import read_manifest
+    from airflow_provider_slack_audit.export.writer import resolve_target
+
+    oldest = int(H0.timestamp())
+    kwargs = {
+        "task_id": "export",
+        "path": f"s3://{s3_no_delete.bucket}/slack/h.jsonl",
+        "conn_id": NO_DELETE_CONN_ID,
+        "oldest": oldest,
+        "latest": oldest + 3599,
+        "settle_seconds": 0,
+    }
+    SlackAuditLogsToObjectStorageOperator(action="user_login", **kwargs).execute({})
+    late_key = f"slack/h.late-{oldest + 3600}.jsonl"
+    late_body = b"\n".join(s3_no_delete.read("slack/h.jsonl").splitlines()[:3]) + b"\n"
+    s3_no_delete.client().put_object(Bucket=s3_no_delete.bucket, Key=late_key, Body=late_body)
+
+    summary = SlackAuditLogsToObjectStorageOperator(**kwargs).execute({})  # every event: the late file's too
+
+    assert s3_no_delete.read(late_key) == late_body  # the role may not delete it
+    marker = json.loads(s3_no_delete.read(late_key + ".manifest.json"))
+    assert marker["stale"] is True
+    assert marker["superseded_by_sha256"] == summary["sha256"]
+    assert marker["object"] == kwargs["path"]
+    assert marker.get("object_sha256") != summary["sha256"]  # the loader's rule leaves it out
+    late = resolve_target(f"s3://{s3_no_delete.bucket}/{late_key}", NO_DELETE_CONN_ID)
+    assert read_manifest(late.path, late.url) is None  # no manifest: no evidence
+

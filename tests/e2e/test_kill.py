@@ -21,6 +21,23 @@ from tests.fixtures.s3 import AWS_CONN_ID
 pytestmark = [pytest.mark.airflow, pytest.mark.e2e]
 
 PREVIOUS = b"previous run\n"
+PREVIOUS_MANIFEST = b'{"sha256": "the previous run\'s"}\n'
+#: Appended to a DAG file: the export stops for good between its commit and its manifest, and says so in ``flag``.
+HOLD_BEFORE_MANIFEST = """
+import pathlib as _pathlib
+import time as _time
+
+from airflow_provider_slack_audit.operators import base as _base
+
+
+def _held(*args, **kwargs):
+    _pathlib.Path({flag!r}).touch()
+    while True:
+        _time.sleep(1)
+
+
+_base.write_manifest_of = _held
+"""
 
 
 @pytest.fixture
@@ -36,6 +53,7 @@ def test_a_killed_local_export_leaves_nothing_beside_the_path(airflow_cli, env, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "audit.jsonl").write_bytes(PREVIOUS)
+    (out / "audit.jsonl.manifest.json").write_bytes(PREVIOUS_MANIFEST)
     dag_id = write_dag(airflow_cli, "kill_local_export", path=f"file://{out}/audit.jsonl")
     # The third page hangs for longer than the test runs, so the kill always lands mid-window: with a shorter
     # hang a loaded machine could see the condition below only once the export had completed.
@@ -50,8 +68,9 @@ def test_a_killed_local_export_leaves_nothing_beside_the_path(airflow_cli, env, 
     finally:
         how = terminate_like_airflow(proc)
 
-    assert sorted(p.name for p in out.iterdir()) == ["audit.jsonl"], how
+    assert sorted(p.name for p in out.iterdir()) == ["audit.jsonl", "audit.jsonl.manifest.json"], how
     assert (out / "audit.jsonl").read_bytes() == PREVIOUS
+    assert (out / "audit.jsonl.manifest.json").read_bytes() == PREVIOUS_MANIFEST  # the earlier evidence, untouched
 
 
 def test_a_killed_s3_export_leaves_no_object_and_no_upload(airflow_cli, env, slack_audit_emulator, s3_server, tmp_path):
@@ -104,3 +123,43 @@ def test_a_kill_during_the_settle_wait_ends_the_task_and_leaves_nothing(
     assert ended in log.read_text(), log.read_text()[-3000:]
     assert list(out.iterdir()) == []
     assert slack_audit_emulator.requests == []  # nothing was read
+
+
+def test_a_kill_between_the_commit_and_the_manifest_leaves_a_manifest_readers_name_as_of_another_write(
+    airflow_cli, env, slack_audit_emulator, tmp_path, monkeypatch, capsys
+):
+    from airflow_provider_slack_audit.cli import main
+    from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsToObjectStorageOperator
+
+    out = tmp_path / "out"
+    out.mkdir()
+    path = out / "audit.jsonl"
+    window = {"oldest": 1709251200, "latest": 1709254799, "settle_seconds": 0}
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", env["AIRFLOW_CONN_SLACK_AUDIT_DEFAULT"])
+    earlier = SlackAuditLogsToObjectStorageOperator(
+        task_id="earlier", path=f"file://{path}", action="user_login", **window
+    ).execute({})  # the window's earlier export, with its manifest
+    earlier_manifest = (out / "audit.jsonl.manifest.json").read_bytes()
+    flag = tmp_path / "committed"
+    dag_id = write_dag(airflow_cli, "kill_before_manifest", path=f"file://{path}", **window)
+    dag_file = airflow_cli.dags / f"{dag_id}.py"
+    dag_file.write_text(dag_file.read_text() + HOLD_BEFORE_MANIFEST.format(flag=str(flag)))
+
+    proc = start(airflow_cli, dag_id, env, tmp_path / "task.log")
+    try:
+        wait_for(flag.exists, 120, "the commit")
+    finally:
+        how = terminate_like_airflow(proc)
+
+    # the new object is in place, whole; the earlier manifest was left as it was (never removed before the commit)
+    assert sorted(p.name for p in out.iterdir()) == ["audit.jsonl", "audit.jsonl.manifest.json"], how
+    assert (out / "audit.jsonl.manifest.json").read_bytes() == earlier_manifest
+    assert path.read_bytes() != b""
+    assert len(path.read_bytes().splitlines()) == len(slack_audit_emulator.events(window["oldest"], window["latest"]))
+    # a reader names it: the manifest of another write, not an altered object
+    capsys.readouterr()
+    assert main(["verify", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    (describes,) = [line for line in lines if line.startswith(("ok   describes", "FAIL describes"))]
+    assert describes.startswith("FAIL describes manifest of another write: the object was written again"), lines
+    assert f"the manifest records {earlier['sha256']}" in describes

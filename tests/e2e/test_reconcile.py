@@ -38,7 +38,8 @@ LATEST = OLDEST + 3599
 LATE_FROM, LATE_TO, HIDDEN = OLDEST + 600, OLDEST + 1199, 3600.0
 
 MANIFEST_FIELDS = [
-    "path", "window", "filters", "events", "bytes", "sha256", "ids_sha256", "first_date_create",
+    "manifest_version", "path", "window", "filters", "events", "format", "compression", "bytes", "sha256",
+    "object_version", "ids_sha256", "first_date_create",
     "last_date_create", "pages", "calls", "retries", "rate_limited", "started_at", "finished_at", "provider_version",
     "late_after",
 ]  # fmt: skip
@@ -146,6 +147,8 @@ def test_a_reconciliation_writes_exactly_the_late_events_once(airflow_db, slack_
     assert (manifest["retries"], manifest["rate_limited"]) == (0, 0)
     assert manifest["started_at"] <= manifest["finished_at"]
     assert manifest["provider_version"] == __version__
+    assert (manifest["manifest_version"], manifest["format"], manifest["compression"]) == (2, "jsonl", "gzip")
+    assert manifest["object_version"]["store"] == ("local" if store.kind == "file" else "s3")
     assert manifest["late_after"] is None  # no late file beside it yet
     assert summary["manifest"] == f"{store.root}/{name}.manifest.json"
 
@@ -196,7 +199,10 @@ def test_an_altered_object_fails_with_a_clear_message(airflow_db, slack_conn, st
     first["action"] = "user_login"  # one event edited: same ids, other bytes
     store.write(name, b"\n".join([json.dumps(first).encode(), *data.splitlines()[1:]]) + b"\n")
     reconcile = SlackAuditLogsReconcileOperator(task_id="reconcile", path=path, conn_id=store.conn_id)
-    with pytest.raises(AirflowFailException, match="was altered after its export") as err:
+    # edited in place locally (the same inode: altered); a PUT on S3 is a new write (another ETag): the manifest
+    # then describes another write, and says exactly that
+    said = "was altered after its export" if store.kind == "file" else "is the manifest of another write"
+    with pytest.raises(AirflowFailException, match=said) as err:
         reconcile.execute({})
     assert summary["sha256"] in str(err.value)
     assert [n for n in store.names() if ".late-" in n] == []
@@ -684,3 +690,365 @@ def test_events_dated_outside_the_window_are_neither_exported_nor_late(
     assert (result["late"], result["vanished"], result["late_path"]) == (0, 0, None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.jsonl", "outside.jsonl.manifest.json"]
     assert "Left out 2 events whose date_create lies outside" in task_log()
+
+
+# --- issue 24: the window from the manifest, compression from the manifest, one late-file rule, races and kills ---
+
+from pathlib import Path  # noqa: E402
+
+from fsspec.implementations.memory import MemoryFileSystem  # noqa: E402
+
+from airflow_provider_slack_audit.cli import main as slack_audit  # noqa: E402
+from airflow_provider_slack_audit.export.layout import REPLACING_MARKER  # noqa: E402
+from tests.fixtures.airflow_cli import LOGICAL_DATE, terminate_like_airflow  # noqa: E402
+
+DAY = datetime(2024, 3, 2, tzinfo=timezone.utc)
+DAY_START = int(DAY.timestamp())
+
+
+def leave_without_manifest(store: Store, name: str, how: str) -> None:
+    """What an object without a manifest looks like after each way it happens (the object is exported)."""
+    if how == "killed between object and manifest":
+        store.delete(name + ".manifest.json")
+    elif how == "replacing marker":  # an S3 re-export by a role that may not delete, stopped before its commit
+        store.write(name + ".manifest.json", json.dumps(REPLACING_MARKER).encode() + b"\n")
+
+
+def evidence(store: Store, name: str) -> list[str]:
+    """The window's events by the rule (worked out here, not with the package's function): the object's ids plus
+    those of each late file whose manifest names this object and its sha256."""
+    sha256 = hashlib.sha256(store.read(name)).hexdigest()
+    ids = ids_of(store.read(name))
+    stem = name.split(".", 1)[0]
+    for late in late_names_of(store):
+        if not late.startswith(f"{stem}.late-") or late + ".manifest.json" not in store.names():
+            continue
+        try:
+            manifest = json.loads(store.read(late + ".manifest.json"))
+        except ValueError:
+            continue
+        if manifest.get("object", "").rsplit("/", 1)[-1] == name and manifest.get("object_sha256") == sha256:
+            ids += ids_of(store.read(late))
+    return ids
+
+
+def verify_code(path: Path, capsys) -> tuple[int, str]:
+    capsys.readouterr()
+    code = slack_audit(["verify", str(path)])
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["manifest=False", "killed between object and manifest", "replacing marker"],
+    ids=["manifest-false", "killed", "replacing"],  # short: the S3 bucket is named from the test's id
+)
+def test_no_manifest_no_interval(airflow_db, slack_conn, store, how):
+    """An object without a manifest is never compared with the run's interval. A daily run checking an hourly
+    object that has no manifest: without explicit bounds it fails at once, before reading Slack, and says how to
+    proceed; it never takes the day for the object's window (which made every event of the other 23 hours
+    "late" for this one)."""
+    name = "2024-03-02T05.jsonl.gz"
+    oldest = DAY_START + 5 * 3600
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=f"{store.root}/{name}", conn_id=store.conn_id, oldest=oldest, latest=oldest + 3599,
+        settle_seconds=0, manifest=how != "manifest=False",
+    ).execute({})  # fmt: skip
+    leave_without_manifest(store, name, how)
+    asked = len(slack_conn.requests)
+    daily_run = {"data_interval_start": DAY, "data_interval_end": DAY + timedelta(days=1)}
+    reconcile = SlackAuditLogsReconcileOperator(
+        task_id="reconcile_hour", path=f"{store.root}/{name}", conn_id=store.conn_id, settle_seconds=0
+    )
+    with pytest.raises(AirflowFailException, match="has no manifest") as err:
+        reconcile.execute(daily_run)
+    assert "Export the window again" in str(err.value)
+    assert "oldest and latest" in str(err.value)
+    assert len(slack_conn.requests) == asked  # nothing was read
+    assert late_names_of(store) == []
+
+    # given its hour, it compares the object with that hour only
+    result = SlackAuditLogsReconcileOperator(
+        task_id="reconcile_hour", path=f"{store.root}/{name}", conn_id=store.conn_id, settle_seconds=0,
+        oldest=oldest, latest=oldest + 3599,
+    ).execute(daily_run)  # fmt: skip
+    hour = slack_conn.events(oldest, oldest + 3599)
+    assert (result["checked"], result["late"], result["late_path"]) == (len(hour), 0, None)
+
+
+def test_example_reconcile_dag_compares_each_hour_without_a_manifest_with_its_own_hour(
+    airflow_db, slack_conn, tmp_path, monkeypatch
+):
+    """The shipped example's shape, a daily run mapped over the 24 hourly objects, with hours that have no
+    manifest for each reason one can be missing: no late file holds an event of another hour."""
+    from tests.fixtures.dag_runs import load_dag_bag
+
+    without = {3: "manifest=False", 7: "killed between object and manifest", 11: "replacing marker"}
+    late_minutes = {3: DAY_START + 3 * 3600 + 60, 5: DAY_START + 5 * 3600 + 60}  # hour 3 has none and late events
+    for start in late_minutes.values():
+        slack_conn.late_events(start, start + 59, delay=HIDDEN)
+    store = Store("file", tmp_path)
+    for hour in range(24):  # what the hourly export DAG wrote for that day (its path layout)
+        oldest = DAY_START + 3600 * hour
+        key = f"dt=2024-03-02/hour={hour:02d}/{oldest}-{oldest + 3599}.jsonl.gz"
+        SlackAuditLogsToObjectStorageOperator(
+            task_id="export", path=f"file://{tmp_path}/{key}", oldest=oldest, latest=oldest + 3599,
+            settle_seconds=0, manifest=without.get(hour) != "manifest=False",
+        ).execute({})  # fmt: skip
+        if hour in without:
+            leave_without_manifest(store, key, without[hour])
+    slack_conn.reset()  # the late minutes reach Slack
+
+    monkeypatch.setenv("AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT", f"file://{tmp_path}")
+    bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_reconcile.py")
+    assert not bag.import_errors
+    dag_run, _ = run_dag(bag.get_dag("slack_audit_daily_reconcile"), DAY + timedelta(days=1, minutes=30))
+    mapped = [ti for ti in dag_run.get_task_instances() if ti.task_id == "reconcile_hour"]
+    assert sorted(state_name(ti.state) for ti in mapped) == ["success"] * 24
+
+    late_files = sorted(p for p in tmp_path.rglob("*.late-*") if not p.name.endswith(".manifest.json"))
+    assert [p.parent.name for p in late_files] == ["hour=03", "hour=05"]
+    for late_file, start in zip(late_files, late_minutes.values(), strict=True):
+        hour_start = start - 60
+        events = [json.loads(line) for line in gzip.decompress(late_file.read_bytes()).splitlines()]
+        assert all(hour_start <= e["date_create"] <= hour_start + 3599 for e in events)  # none of another hour
+        assert {e["id"] for e in events} == {e["id"] for e in slack_conn.events(start, start + 59)}
+
+
+@pytest.mark.parametrize(
+    ("name", "compression"),
+    [("h.jsonl", "gzip"), ("h.jsonl.gz", None)],
+    ids=["gz-jsonl", "plain-gz"],
+)
+@pytest.mark.parametrize("manifest_from", ["now", "old"])  # old: a manifest from before the compression field
+def test_compression_by_manifest(airflow_db, slack_conn, store, capsys, name, compression, manifest_from):
+    """An object is reconciled as its manifest says it is compressed (or, for a manifest from before the field,
+    as its bytes say), never by its name."""
+    path = f"{store.root}/{name}"
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    SlackAuditLogsToObjectStorageOperator(
+        task_id="export", path=path, conn_id=store.conn_id, oldest=OLDEST, latest=OLDEST + 599,
+        settle_seconds=0, compression=compression,
+    ).execute({})  # fmt: skip
+    assert (store.read(name)[:2] == b"\x1f\x8b") == (compression == "gzip")
+    if manifest_from != "now":
+        manifest = json.loads(store.read(name + ".manifest.json"))
+        manifest.pop("compression", None)
+        store.write(name + ".manifest.json", json.dumps(manifest).encode())
+    slack_conn.reset()
+    late = {e["id"] for e in slack_conn.events(OLDEST + 120, OLDEST + 179)}
+
+    reconcile = {"task_id": "r", "path": path, "conn_id": store.conn_id, "settle_seconds": 0}
+    result = SlackAuditLogsReconcileOperator(**reconcile).execute({})
+
+    assert (result["late"], result["vanished"]) == (len(late), 0)
+    late_name = result["late_path"].rsplit("/", 1)[1]
+    # the late file is compressed as the object is, and named for how it is compressed
+    assert late_name == f"h.late-{OLDEST + 600}.jsonl{'.gz' if compression else ''}"
+    assert (store.read(late_name)[:2] == b"\x1f\x8b") == (compression == "gzip")
+    assert json.loads(store.read(late_name + ".manifest.json"))["compression"] == compression
+    assert sorted(evidence(store, name)) == sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
+    assert SlackAuditLogsReconcileOperator(**reconcile).execute({})["late"] == 0
+    if store.kind == "file":
+        code, out = verify_code(store.tmp_path / name, capsys)
+        assert code == 0, out
+
+
+#: The by-hand loader of docs/evidence.rst: the bash block that lists the late files of "$obj".
+def docs_loader_script() -> str:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "evidence.rst").read_text()
+    block = text[text.index("   sha=$(sha256sum") : text.index("late-files.txt\n") + len("late-files.txt\n")]
+    return "\n".join(line.removeprefix("   ") for line in block.splitlines()) + "\n"
+
+
+def docs_loader_lists(folder: Path, obj: str) -> list[str]:
+    """The late files the docs' loader script takes for the object ``obj`` in ``folder``."""
+    subprocess.run(
+        ["bash", "-c", f"obj={obj}\n{docs_loader_script()}"],
+        cwd=folder, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return (folder / "late-files.txt").read_text().split()
+
+
+def test_objects_of_one_stem_keep_their_own_late_files_in_reconcile_verify_and_the_docs_loader(
+    airflow_db, slack_conn, tmp_path, capsys
+):
+    """``h.jsonl`` and ``h.jsonl.gz``, both missing a late slice: each reconciliation, verify and the docs' loader
+    take each object's own late file only."""
+    store = Store("file", tmp_path)
+    slack_conn.late_events(OLDEST + 120, OLDEST + 179, delay=HIDDEN)
+    for name in ("h.jsonl", "h.jsonl.gz"):
+        SlackAuditLogsToObjectStorageOperator(
+            task_id="e", path=f"file://{tmp_path}/{name}", oldest=OLDEST, latest=OLDEST + 599, settle_seconds=0
+        ).execute({})
+    slack_conn.reset()
+    window = sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
+    results = {
+        name: SlackAuditLogsReconcileOperator(task_id="r", path=f"file://{tmp_path}/{name}", settle_seconds=0)
+        .execute({})
+        for name in ("h.jsonl", "h.jsonl.gz")
+    }  # fmt: skip
+    # one sequence of late file names for the stem (each name is unique), each late file naming its object
+    assert [r["late_path"].rsplit("/", 1)[1] for r in results.values()] == [
+        f"h.late-{OLDEST + 600}.jsonl",
+        f"h.late-{OLDEST + 601}.jsonl.gz",
+    ]
+    for name, result in results.items():
+        assert sorted(evidence(store, name)) == window
+        code, out = verify_code(tmp_path / name, capsys)
+        assert code == 0, out
+        assert docs_loader_lists(tmp_path, name) == [result["late_path"].rsplit("/", 1)[1]]
+        again = SlackAuditLogsReconcileOperator(task_id="r", path=f"file://{tmp_path}/{name}", settle_seconds=0)
+        assert again.execute({})["late"] == 0
+
+
+def test_a_late_file_left_without_its_manifest_counts_nowhere_and_its_events_are_written_again(
+    airflow_db, slack_conn, store, capsys
+):
+    """One rule in every place: the reconciliation, verify and the docs' loader all leave it out."""
+    name = "orphan.jsonl.gz"
+    path, late = export_missing_a_late_slice(slack_conn, store, name)
+    reconcile = {"task_id": "r", "path": path, "conn_id": store.conn_id, "settle_seconds": 0}
+    orphan = SlackAuditLogsReconcileOperator(**reconcile).execute({})["late_path"].rsplit("/", 1)[1]
+    store.delete(orphan + ".manifest.json")  # its reconciliation was killed between the late file and its manifest
+    if store.kind == "file":
+        assert docs_loader_lists(store.tmp_path, name) == []
+        assert verify_code(store.tmp_path / name, capsys)[0] == 0
+
+    result = SlackAuditLogsReconcileOperator(**reconcile).execute({})
+
+    assert result["late"] == len(late)
+    assert result["late_path"] == f"{store.root}/orphan.late-{OLDEST + 601}.jsonl.gz"
+    assert json.loads(store.read(orphan + ".manifest.json"))["abandoned"] is True  # never gets a manifest now
+    window = sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
+    assert sorted(evidence(store, name)) == window
+    assert SlackAuditLogsReconcileOperator(**reconcile).execute({})["late"] == 0
+    if store.kind == "file":
+        assert docs_loader_lists(store.tmp_path, name) == [f"orphan.late-{OLDEST + 601}.jsonl.gz"]
+        code, out = verify_code(store.tmp_path / name, capsys)
+        assert code == 0, out
+        assert "ok   unique    no id in two of 2 files" in out
+
+
+class NoConditionalCreate(MemoryFileSystem):
+    """An object store (in memory, ``nocond://bucket/key``) that has no conditional create, as gcsfs or adlfs
+    releases without one, or any fsspec store this provider has no conditional create for."""
+
+    protocol = ("nocond",)
+    root_marker = ""
+    store: dict = {}  # fsspec keeps one store per class: this one is not the plain memory:// store
+    pseudo_dirs = [""]
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        return path.removeprefix("nocond://").strip("/")
+
+
+def test_a_store_without_conditional_create_fails_before_reading_slack(airflow_db, slack_conn, tmp_path, monkeypatch):
+    """Late files (and their manifests) are created only where none is: on a store that cannot do that the
+    reconciliation fails at start, naming what is missing, not after reading the window when it finds late events."""
+    import fsspec
+
+    from tests.fixtures.dag_runs import AIRFLOW_3
+
+    registry = __import__("airflow.sdk.io.fs" if AIRFLOW_3 else "airflow.io", fromlist=["_register_filesystems"])
+    fsspec.register_implementation("nocond", NoConditionalCreate, clobber=True)
+    store = NoConditionalCreate()
+    monkeypatch.setitem(registry._register_filesystems(), "nocond", lambda conn_id, options=None: store)
+    export_missing_a_late_slice(slack_conn, Store("file", tmp_path), "m.jsonl")
+    for name in ("m.jsonl", "m.jsonl.manifest.json"):  # the same export, on a store without conditional create
+        store.pipe(f"bucket/slack/{name}", (tmp_path / name).read_bytes())
+    asked = len(slack_conn.requests)
+    with pytest.raises(AirflowFailException, match="needs the store's conditional write") as err:
+        SlackAuditLogsReconcileOperator(task_id="r", path="nocond://bucket/slack/m.jsonl", settle_seconds=0).execute({})
+    assert "NoConditionalCreate has no conditional create" in str(err.value)
+    assert len(slack_conn.requests) == asked  # nothing was read
+    assert sorted(p.rsplit("/", 1)[1] for p in store.ls("bucket/slack", detail=False)) == [
+        "m.jsonl", "m.jsonl.manifest.json",
+    ]  # fmt: skip
+
+
+#: A reconciliation run by ``airflow dags test`` that stops in the instant between its late file's commit and its
+#: manifest (until the test creates the file ``go``): where a kill, or another reconciliation, can find it.
+HELD_RECONCILE_DAG = '''
+import os
+import time
+from datetime import datetime, timezone
+
+from airflow.providers.common.compat.sdk import DAG
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from airflow_provider_slack_audit.export.writer import ExportWriter
+from airflow_provider_slack_audit.operators.slack_audit import SlackAuditLogsReconcileOperator
+
+_commit = ExportWriter.commit
+
+
+def _commit_then_hold(self):
+    _commit(self)
+    if ".late-" in self.sink.url and not self.sink.url.endswith(".manifest.json"):
+        open({committed!r}, "w").close()
+        deadline = time.monotonic() + 600
+        while not os.path.exists({go!r}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+ExportWriter.commit = _commit_then_hold
+
+with DAG(
+    dag_id={dag_id!r},
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+):
+    SlackAuditLogsReconcileOperator(task_id="task", path={path!r}, settle_seconds=0)
+'''
+
+
+@pytest.mark.parametrize("then", ["resumes", "is killed"])
+def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_another_runs(
+    airflow_db, slack_conn, airflow_cli, tmp_path, capsys, then
+):
+    """Two reconciliations of one object in two processes, as workers run them: the first (an Airflow task) has
+    committed its late file and not yet its manifest when the second runs; then the first goes on, or is killed
+    as Airflow kills (SIGTERM, SIGKILL 5 s later). Each late event ends in exactly one late file of the
+    evidence, verify passes, and a later run finds nothing to write."""
+    out = tmp_path / "out"
+    out.mkdir()
+    store = Store("file", out)
+    name = "held.jsonl.gz"
+    path, _ = export_missing_a_late_slice(slack_conn, store, name)
+    committed, go = tmp_path / "committed", tmp_path / "go"
+    dag_id = f"held_reconcile_{then.replace(' ', '_')}"
+    (airflow_cli.dags / f"{dag_id}.py").write_text(
+        HELD_RECONCILE_DAG.format(dag_id=dag_id, path=path, committed=str(committed), go=str(go))
+    )
+    env = {"AIRFLOW_CONN_SLACK_AUDIT_DEFAULT": slack_conn.airflow_conn_json(extra={"timeout": 120})}
+    log = tmp_path / "first.log"
+    first = airflow_cli.start("dags", "test", dag_id, LOGICAL_DATE, env=env, log=log)
+    try:
+        wait_for(committed.exists, 240, "the first reconciliation's late file committed")
+        assert late_names_of(store) == [f"held.late-{OLDEST + 600}.jsonl.gz"]
+        second = subprocess.run(
+            [sys.executable, "-c", RECONCILE_ON_CUE, "second", path, ""],
+            input="go\n", capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        if then == "resumes":
+            go.touch()
+            first.wait(timeout=240)
+            assert first.returncode == 0, log.read_text()[-6000:]
+        else:
+            terminate_like_airflow(first)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+
+    window = sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
+    assert sorted(evidence(store, name)) == window  # each late event in exactly one late file of the evidence
+    code, report = verify_code(out / name, capsys)
+    assert code == 0, report
+    again = SlackAuditLogsReconcileOperator(task_id="r", path=path, settle_seconds=0).execute({})
+    assert (again["late"], again["late_path"]) == (0, None)
+    assert sorted(evidence(store, name)) == window

@@ -3,7 +3,7 @@
 A loopback HTTP server answers each request from a script that hypothesis writes: arbitrary JSON,
 JSON of the wrong types where entries, ids, seconds and cursors belong, bytes that are not JSON,
 bodies cut short, any status. Whatever comes back, walking a window either yields entries (JSON
-objects, no id twice in a page or the next one) or raises a ``SlackAuditLogsError``: never a
+objects, no id twice in the walk) or raises a ``SlackAuditLogsError``: never a
 ``KeyError``, ``TypeError``, ``AttributeError`` or a hang. Huge and empty pages are checked too.
 """
 
@@ -25,6 +25,7 @@ from airflow_provider_slack_audit.client import (
     AsyncSlackAuditLogsClient,
     AuditLogsResponse,
     SlackAuditLogsClient,
+    SlackAuditLogsEntryError,
     SlackAuditLogsError,
 )
 from airflow_provider_slack_audit.client.models import Record
@@ -156,11 +157,13 @@ scripts = st.lists(answers, min_size=1, max_size=5)
 
 
 def _assert_page_entries(page_entries: list, previous_ids: set) -> set:
+    """The ids yielded so far in the walk, with this page's (each entry an object with a string id, never twice)."""
     assert all(isinstance(e, dict) for e in page_entries)
-    ids = [e["id"] for e in page_entries if isinstance(e.get("id"), str)]
+    ids = [e["id"] for e in page_entries]
+    assert all(isinstance(i, str) and i for i in ids), "an entry without a usable id was yielded"
     assert len(ids) == len(set(ids)), "an id twice in one page"
-    assert not set(ids) & previous_ids, "an id of the previous page again"
-    return set(ids)
+    assert not set(ids) & previous_ids, "an id of an earlier page of the walk again"
+    return previous_ids | set(ids)
 
 
 def assert_typed_error(error: BaseException | None) -> None:
@@ -259,19 +262,27 @@ def test_a_response_of_any_shape_reads_or_raises_a_typed_error(status, raw, retr
     assert (error is None) == response.ok
 
 
-@pytest.mark.parametrize("bad_id", [["x"], {"a": 1}, 7, None, True])
-def test_an_entry_id_of_the_wrong_type_is_kept_by_both_clients(server, bad_id):
-    items = [{"id": bad_id, "date_create": 1_520_000_001}, {"id": "ok", "date_create": 1_520_000_001}]
+@pytest.mark.parametrize("bad_id", [["x"], {"a": 1}, 7, None, True, "", "a\nb", "\ud83d"])
+def test_an_entry_without_a_usable_id_is_refused_by_both_clients_naming_it(server, bad_id):
+    # Issue 24: an event without a usable id cannot be written once; both clients say which, after one call.
+    items = [{"id": "ok", "date_create": 1_520_000_001}, {"id": bad_id, "date_create": 1_520_000_001}]
     server.play([Answer(200, page_body(items))])
-    with SlackAuditLogsClient(TOKEN, base_url=server.base_url, max_retries=0) as client:
-        assert list(client.iter_logs(oldest=1_520_000_000, latest=1_520_000_009)) == items
+    with (
+        SlackAuditLogsClient(TOKEN, base_url=server.base_url, max_retries=3) as client,
+        pytest.raises(SlackAuditLogsEntryError, match="page 1, entry 1: ") as sync_error,
+    ):
+        list(client.iter_logs(oldest=1_520_000_000, latest=1_520_000_009))
+    assert server.calls == 1
     server.play([Answer(200, page_body(items))])
 
     async def walk() -> list[dict]:
-        async with AsyncSlackAuditLogsClient(TOKEN, base_url=server.base_url, max_retries=0) as aclient:
+        async with AsyncSlackAuditLogsClient(TOKEN, base_url=server.base_url, max_retries=3) as aclient:
             return [e async for e in aclient.iter_logs(oldest=1_520_000_000, latest=1_520_000_009)]
 
-    assert asyncio.run(walk()) == items
+    with pytest.raises(SlackAuditLogsEntryError) as async_error:
+        asyncio.run(walk())
+    assert server.calls == 1
+    assert async_error.value.problem == sync_error.value.problem
 
 
 @pytest.mark.parametrize("status", [200, 503])

@@ -30,6 +30,7 @@ from airflow_provider_slack_audit.cli.verify.checks import (
 )
 from airflow_provider_slack_audit.cli.verify.late import (
     check_missing_late,
+    check_outside_evidence,
     check_together,
     late_files_of,
     missing_late_files_of,
@@ -69,6 +70,7 @@ __all__ = [
     "check_events",
     "check_identity",
     "check_missing_late",
+    "check_outside_evidence",
     "check_together",
     "check_window",
     "describe_window",
@@ -112,6 +114,8 @@ def verify(path: Path, shown: str) -> Report:
             report.sections.append(late_section)
             if late in missing:
                 check_missing_late(late, late_section, of_object)
+                continue
+            if check_outside_evidence(late, late_section, of_object):
                 continue
             late_manifest, late_scan = verify_file(late, late_section, every_id, of_object=of_object)
             if late_manifest is not None and late_scan is not None:

@@ -8,6 +8,7 @@ Internal to :mod:`airflow_provider_slack_audit.cli.verify`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,17 @@ from airflow_provider_slack_audit.cli.verify.report import (
     extra_lines,
     iso,
 )
+from airflow_provider_slack_audit.export.binding import (
+    ANOTHER_WRITE,
+    Binding,
+    FoundObject,
+    judge_binding,
+    local_version,
+    same_write,
+)
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
-from airflow_provider_slack_audit.export.layout import is_replacing_marker, manifest_path
+from airflow_provider_slack_audit.export.layout import is_replacing_marker, is_stale_marker, manifest_path
+from airflow_provider_slack_audit.export.stream import READ_CHUNK
 
 
 def read_manifest(path: Path, section: Section, *, late: bool) -> dict[str, Any] | None:
@@ -90,12 +100,49 @@ def url_name(url: Any) -> str | None:
     return url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) and url else None
 
 
+def written_at(manifest: dict[str, Any], path: Path) -> bool:
+    """Whether ``path`` is the very file the manifest's ``path`` names (not a copy elsewhere): only then does the
+    file's inode tell which write it is."""
+    url = manifest.get("path")
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return False
+    try:
+        return Path(url[len("file://") :]).resolve() == path.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def another_write(manifest: dict[str, Any], path: Path) -> Binding | None:
+    """The binding of ``manifest`` to the file at ``path`` when the file is another write than the manifest's (its
+    inode is not the one the manifest records, at the place the manifest names); None otherwise, where the size
+    and sha256 checks below judge the bytes (see :func:`~airflow_provider_slack_audit.export.binding.judge_binding`).
+    """
+    if not written_at(manifest, path):
+        return None
+    found = local_version(path.stat())
+    if same_write(manifest.get("object_version"), found) is not False:
+        return None
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    binding = judge_binding(manifest, FoundObject(size, digest.hexdigest(), found))
+    return binding if binding.verdict == ANOTHER_WRITE else None
+
+
 def check_identity(
-    manifest: dict[str, Any], path: Path, section: Section, *, of_object: dict[str, Any] | None = None
+    manifest: dict[str, Any],
+    path: Path,
+    section: Section,
+    *,
+    of_object: dict[str, Any] | None = None,
+    binding: Binding | None = None,
 ) -> bool:
     """The ``describes`` check: whether ``manifest`` was written for this write of the file at ``path``.
 
     :param of_object: for a late file, what it must complete: ``{"name", "sha256", "window"}`` of the object.
+    :param binding: the verdict of :func:`another_write`, when the file is another write than the manifest's.
     :return: whether the manifest's other fields may be compared with the file.
     """
     if is_replacing_marker(manifest):
@@ -142,6 +189,9 @@ def check_identity(
             )
             return False
         detail += f", completes {completes} of sha256 {manifest.get('object_sha256')}"
+    if binding is not None:
+        section.add(FAIL, "describes", f"manifest of another write: {binding.detail}")
+        return False
     detail += f", finished {manifest.get('finished_at')}, provider {manifest.get('provider_version')}"
     section.add(OK, "describes", detail)
     return True
@@ -159,14 +209,17 @@ def check_bytes(scan: Scan, manifest: dict[str, Any] | None, path: Path, section
         else:
             section.add(OK, name, f"{measured}{unit}")
     compression = "gzip" if scan.gzip else "plain"
-    how = (
-        f"inferred from the bytes: {'the' if scan.gzip else 'no'} gzip magic 1f 8b at the start; "
-        "the manifest records no compression"
+    recorded = manifest.get("compression", "") if manifest is not None else ""
+    how = f"inferred from the bytes: {'the' if scan.gzip else 'no'} gzip magic 1f 8b at the start; " + (
+        "the manifest records no compression" if recorded == "" else f"the manifest records {recorded or 'none'}"
     )
     named = path.name.endswith(".gz")
     if named != scan.gzip:
         how += f"; the name {'ends' if named else 'does not end'} in .gz"
-    if scan.error is not None:
+    if recorded != "" and recorded != ("gzip" if scan.gzip else None):
+        stored = json.dumps(recorded)
+        section.add(FAIL, "format", f"the manifest records compression {stored}, the bytes are {compression} ({how})")
+    elif scan.error is not None:
         section.add(FAIL, "format", f"not JSON Lines of audit events ({compression}, {how}): {scan.error}")
     else:
         section.add(OK, "format", f"JSON Lines, {compression} ({how})")
@@ -255,8 +308,16 @@ def verify_file(
     Returns the manifest (when it describes this file) and the scan (None for a superseded late file).
     """
     manifest = read_manifest(path, section, late=of_object is not None)
+    if manifest is not None and is_stale_marker(manifest):
+        section.add(
+            NOTE,
+            "superseded",
+            f"a stale marker: {manifest.get('note')} (the object that holds its events has sha256 "
+            f"{manifest.get('superseded_by_sha256')}); not part of the window's evidence, loaders skip it",
+        )
+        return manifest, None
     if manifest is not None:
-        if not check_identity(manifest, path, section, of_object=of_object):
+        if not check_identity(manifest, path, section, of_object=of_object, binding=another_write(manifest, path)):
             manifest = None
         elif of_object is not None and manifest.get("object_sha256") != of_object["sha256"]:
             section.add(

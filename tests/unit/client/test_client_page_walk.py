@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from client_helpers import LOGS, entry, page
 
-from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsServerError
+from airflow_provider_slack_audit.client import LogsQuery, SlackAuditLogsEntryError, SlackAuditLogsServerError
 from airflow_provider_slack_audit.client.response import AuditLogsResponse, error_for_response
 from airflow_provider_slack_audit.client.walk import PageWalk
 
@@ -78,12 +78,12 @@ def test_the_same_cursor_twice_fails_after_its_page_is_handed_out():
     ("body", "needle"),
     [
         ({"ok": True}, "no entries list"),
-        ({"ok": True, "entries": ["x"]}, "an entry that is not a JSON object"),
+        ({"ok": True, "entries": ["x"]}, r"entry 0: not a JSON object \(str\)"),
         ({"ok": True, "entries": [], "response_metadata": {"next_cursor": 0}}, "next_cursor that is not a string"),
     ],
 )
 def test_unreadable_pages_are_refused(body, needle):
     walk = PageWalk(LogsQuery(limit=2), max_cursor_restarts=5)
     walk.next_query()
-    with pytest.raises(SlackAuditLogsServerError, match=needle):
+    with pytest.raises((SlackAuditLogsServerError, SlackAuditLogsEntryError), match=needle):
         walk.accept(answer(body))

@@ -11,6 +11,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsArgumentError,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
+    SlackAuditLogsEntryError,
     SlackAuditLogsServerError,
 )
 
@@ -108,14 +109,34 @@ def test_repeats_within_and_across_pages_yielded_once(make_client, requests_mock
     assert ids == ["a", "b", "c", "d", "e"]
 
 
-def test_entries_without_a_string_id_are_kept(make_client, requests_mock):
-    odd = [{"date_create": 5, "action": "x"}, {"date_create": 5, "action": "x"}, {"id": ["x"], "date_create": 5}]
-    requests_mock.get(LOGS, json=page(odd))
-    assert list(make_client().iter_logs(oldest=1, latest=9)) == odd
+@pytest.mark.parametrize(
+    ("odd", "problem"),
+    [
+        ({"date_create": 5, "action": "x"}, "no id"),
+        ({"id": ["x"], "date_create": 5}, "an id that is not a string (list)"),
+        ({"id": "", "date_create": 5}, "an empty id"),
+        ({"id": "a\nb", "date_create": 5}, "an id with a line break"),
+        ({"id": "\ud83d", "date_create": 5}, "an id that cannot be written as UTF-8"),
+    ],
+)
+def test_an_entry_without_a_usable_id_is_a_typed_error_that_names_it(make_client, requests_mock, odd, problem):
+    # It could not be written once (nor counted in the ids digest): not kept, not retried, named.
+    requests_mock.get(LOGS, json=page([entry("a", 6), odd, entry("b", 4)]))
+    with pytest.raises(SlackAuditLogsEntryError) as caught:
+        list(make_client().iter_logs(oldest=1, latest=9))
+    error = caught.value
+    assert (error.page, error.index) == (1, 1)
+    assert error.problem.startswith(problem)
+    assert "page 1, entry 1" in str(error)
+    assert problem in str(error)
+    assert "Retrying cannot help" in str(error)
+    assert error.excerpt.isascii()
+    assert "date_create" in error.excerpt
+    assert requests_mock.call_count == 1
 
 
-def test_memory_of_ids_is_bounded_by_a_page(make_client, requests_mock):
-    # An id seen two pages ago (and not at the oldest second) is no longer remembered.
+def test_each_id_is_yielded_once_across_the_whole_walk_not_only_the_last_two_pages(make_client, requests_mock):
+    # An id seen two pages ago (and not at the oldest second): late indexing puts it on a later page.
     requests_mock.get(
         LOGS,
         [
@@ -124,7 +145,19 @@ def test_memory_of_ids_is_bounded_by_a_page(make_client, requests_mock):
             {"json": page([entry("a", 9), entry("c", 7)], "")},
         ],
     )
-    assert [e["id"] for e in make_client().iter_logs(oldest=1, latest=9)] == ["a", "b", "a", "c"]
+    assert [e["id"] for e in make_client().iter_logs(oldest=1, latest=9)] == ["a", "b", "c"]
+
+
+def test_a_cursor_cycle_back_to_the_first_page_yields_each_id_once_then_raises(make_client, requests_mock):
+    # No cursor -> page A (next: B); B -> page B (next: A); A -> page A again (next: B, already followed).
+    page_a = page([entry("a1", 9), entry("a2", 8)], "B")
+    page_b = page([entry("b1", 7)], "A")
+    requests_mock.get(LOGS, [{"json": page_a}, {"json": page_b}, {"json": page_a}])
+    events = make_client().iter_logs(oldest=1, latest=9)
+    assert [next(events)["id"] for _ in range(3)] == ["a1", "a2", "b1"]
+    with pytest.raises(SlackAuditLogsServerError, match="page 3 with a cursor this walk already followed"):
+        next(events)  # page A again: nothing new, then its cursor B was followed already
+    assert [query(r).get("cursor") for r in requests_mock.request_history] == [None, ["B"], ["A"]]
 
 
 def test_invalid_cursor_mid_window_restarts_without_loss_or_repeats(make_client, requests_mock, caplog):
@@ -220,7 +253,7 @@ def test_iterators_raise_typed_errors(make_client, requests_mock):
 )
 def test_malformed_pages_are_errors_not_silent_gaps(make_client, requests_mock, body, message):
     requests_mock.get(LOGS, json=body)
-    with pytest.raises(SlackAuditLogsServerError, match=message):
+    with pytest.raises((SlackAuditLogsServerError, SlackAuditLogsEntryError), match=message):
         list(make_client().iter_logs(oldest=1, latest=9))
 
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
+from airflow_provider_slack_audit.client.entry_rules import EXCERPT_CHARS, excerpt
+from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, UnreadableEntryError, read_raw_page
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
 VALUES = st.recursive(
@@ -107,8 +108,8 @@ def test_keys_that_are_missing_or_odd_are_reported_as_such(entry: str, key: tupl
         (b'{"ok":true}', "no entries list"),
         (b'{"entries":null}', "no entries list"),
         (b'{"entries":{"id":"a"}}', "no entries list"),
-        (b'{"entries":[{"id":"a"},5]}', "an entry that is not a JSON object (int)"),
-        (b'{"entries":[["id","a"]]}', "an entry that is not a JSON object (list)"),
+        (b'{"entries":[{"id":"a"},5]}', "entry 1 (byte 23 of the body): not a JSON object (int); it starts '5'"),
+        (b'{"entries":[["id","a"]]}', "entry 0 (byte 12 of the body): not a JSON object (list)"),
         (b'{"entries":[],"response_metadata":{"next_cursor":5}}', "a next_cursor that is not a string (5)"),
         (b'{"ok":false,"entries":[]}', '"ok": false'),
         (b'{"ok":false,"error":"invalid_cursor","entries":[]}', "\"ok\": false ('invalid_cursor')"),
@@ -124,11 +125,81 @@ def test_no_next_cursor_in_any_form_ends_the_walk(metadata: str) -> None:
     assert read_raw_page(b'{"entries":[],"response_metadata":' + metadata.encode() + b"}").next_cursor is None
 
 
-def test_what_msgspec_refuses_is_read_by_the_standard_library_and_written_compactly() -> None:
-    body = b'{"entries":[{"id":"a","date_create":1,"x":NaN, "y": [1, 2]}],"response_metadata":{"next_cursor":"c"}}'
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"id":"a","date_create":1,"ua":"Firefox \\ud83d"}',  # an emoji cut in half: a lone surrogate escape
+        '{"id":"a","date_create":1,"ua":"\\udc00 then \\ud83d\\ude00"}',  # a lone low one, then a pair
+        '{"id":"a","date_create":1,"x":NaN, "y": [1, 2], "z": 1e400}',  # not standard JSON, spaces kept
+        '{"id":"a","date_create":1,"n":123456789012345678901234567890.5e-3}',
+    ],
+)
+def test_what_msgspec_refuses_is_read_by_the_standard_library_as_the_bytes_slack_sent(entry: str) -> None:
+    body = slack_body([entry, '{"id":"b","date_create":0}'], "c")
     page = read_raw_page(body)
-    assert lines(page) == [b'{"id":"a","date_create":1,"x":NaN,"y":[1,2]}']
-    assert (page.ids[0], page.next_cursor) == ("a", "c")
+    assert lines(page) == [entry.encode(), b'{"id":"b","date_create":0}']
+    assert (page.ids, page.seconds, page.next_cursor) == (["a", "b"], [1, 0], "c")
+
+
+def test_an_entry_over_several_lines_loses_only_the_whitespace_between_its_tokens() -> None:
+    body = b'{"entries": [\n  {\n    "id": "a",\n    "date_create": 1,\n    "t": "x \\ud83d  y\\n"\n  }\n]}'
+    assert lines(read_raw_page(body)) == [b'{"id":"a","date_create":1,"t":"x \\ud83d  y\\n"}']
+
+
+@settings(max_examples=150, deadline=None)
+@given(ENTRIES, st.sampled_from(["\\ud83d", "\\udfff", "\\ud800x", "NaN"]), st.integers(0, 5))
+def test_any_page_msgspec_refuses_keeps_every_entry_byte_for_byte(entries: list[dict[str, Any]], odd: str, at: int):
+    texts = [json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in entries]
+    if texts:
+        i = at % len(texts)
+        texts[i] = texts[i][:-1] + (',"odd":' + (odd if odd == "NaN" else f'"{odd}"')) + "}"
+    page = read_raw_page(slack_body(texts))
+    assert lines(page) == [t.encode() for t in texts]
+    assert page.ids == [e["id"] for e in entries]
+
+
+@pytest.mark.parametrize(
+    ("body", "index", "offset", "problem"),
+    [
+        (b'{"entries":[{"id":"a"},{"id":"b",oops},{"id":"c"}]}', 1, 23, "not JSON"),
+        (b'{"entries":[{"id":"a"},{"id":"b","x":"\xff\xfe"}]}', 1, 23, "not UTF-8"),
+        (b'{"entries":[{"id":"a"},{"id":"b","x":"\\ud83d"},7]}', 2, 47, "not a JSON object (int)"),
+        (b'{"entries":[{"id":"\xc3\xa9"},[1]]}', 1, 24, "not a JSON object (list)"),
+    ],
+)
+def test_an_entry_that_cannot_be_carried_is_named_not_taken_for_a_cut_body(body, index, offset, problem) -> None:
+    with pytest.raises(UnreadableEntryError) as caught:
+        read_raw_page(body)
+    error = caught.value
+    assert (error.index, error.offset) == (index, offset)
+    assert error.problem.startswith(problem)
+    assert body[offset : offset + 1] in (b"{", b"[", b"7")  # where the entry starts
+    assert error.excerpt.isascii()
+    assert error.excerpt.isprintable()
+    assert f"entry {index} (byte {offset} of the body): {problem}" in str(error)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"entries":[{"id":"a"},{"id":"b",oops',  # cut inside a bad entry: the network's, retried
+        b'{"entries":[{"id":"a"},{"id":"b","x":"\\ud83d',
+        b'{"entries":[{"id":"a"},{"id":"b","x":"\xff"}',
+    ],
+)
+def test_a_body_cut_short_is_a_page_error_to_retry_not_an_entry_error(body: bytes) -> None:
+    with pytest.raises(RawPageError, match="cut short or not JSON") as caught:
+        read_raw_page(body)
+    assert not isinstance(caught.value, UnreadableEntryError)
+
+
+def test_an_excerpt_is_one_short_escaped_line() -> None:
+    entry = '{"id":"a","t":"\\ud83d","u":"' + "\u2028\u0007\x1b" + "x" * 500 + '"}'
+    shown = excerpt(entry.encode() + b"\xff")
+    assert len(shown) < EXCERPT_CHARS + 40
+    assert shown.isascii()
+    assert shown.isprintable()
+    assert shown.endswith("...'")
 
 
 def test_without_msgspec_the_standard_library_gives_the_same_page(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,7 +73,13 @@ def test_no_ids_give_the_digest_of_nothing_and_single_adds_count() -> None:
 
 @pytest.mark.parametrize(
     ("bad", "words"),
-    [(None, "non-empty string id"), ("", "non-empty string id"), (5, "non-empty string id"), ("a\nb", "line break")],
+    [
+        (None, "non-empty string id"),
+        ("", "non-empty string id"),
+        (5, "non-empty string id"),
+        ("a\nb", "line break"),
+        ("\ud83d", "written as UTF-8"),  # the client's rule (client.entry_rules): one home
+    ],
 )
 def test_a_bad_id_is_named_and_nothing_of_its_page_is_counted(bad: object, words: str) -> None:
     digest = SortedIdsDigest()

@@ -43,3 +43,96 @@ def test_two_runs_that_saw_the_same_late_files_pick_the_same_name_whenever_they_
 )
 def test_late_second_reads_the_second_of_a_late_files_name(name, second):
     assert late_second(name) == second
+
+
+# --- the rule: which late files hold a window's events -------------------------------------------------------
+
+from airflow_provider_slack_audit.export.late_files import (  # noqa: E402
+    ABANDONED_MARKER,
+    EARLIER_EXPORT,
+    EVIDENCE,
+    MALFORMED,
+    OTHER_OBJECT,
+    UNMANIFESTED,
+    late_file_role,
+    late_files,
+    newest_late_second,
+)
+
+SHA = "a" * 64
+
+
+def late_manifest(**fields):
+    return {"kind": "late", "object": "s3://b/slack/h.jsonl.gz", "object_sha256": SHA, "sha256": "b" * 64, **fields}
+
+
+@pytest.mark.parametrize(
+    ("manifest", "role"),
+    [
+        (late_manifest(), EVIDENCE),
+        (None, UNMANIFESTED),  # its reconciliation stopped before writing it: nothing attests its bytes
+        (ABANDONED_MARKER, UNMANIFESTED),
+        (late_manifest(object="s3://b/slack/h.jsonl"), OTHER_OBJECT),  # same stem, another object
+        (late_manifest(object_sha256="c" * 64), EARLIER_EXPORT),
+        ({"replacing": True}, MALFORMED),
+        (late_manifest(kind=None), MALFORMED),
+        (late_manifest(object_sha256=None), MALFORMED),
+        ([1, 2], MALFORMED),
+    ],
+    ids=["names-it", "none", "abandoned", "other-object", "earlier-export", "marker", "export", "no-sha", "list"],
+)
+def test_a_window_holds_the_late_files_whose_manifest_names_the_object_and_its_sha256(manifest, role):
+    assert late_file_role(manifest, "h.jsonl.gz", SHA) == role
+
+
+def test_late_files_of_both_compressions_share_one_sequence_of_names(tmp_path):
+    """``h.jsonl`` and ``h.jsonl.gz`` share the stem ``h``: their late files' names are one sequence (the next
+    name is after the newest of either), which late files count is the rule's, by manifest."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    for name in ("h.late-12.jsonl.gz", "h.late-11.jsonl", "h.late-13.jsonl.gz.manifest.json", "g.late-99.jsonl"):
+        (tmp_path / name).write_bytes(b"")
+    found = late_files(ObjectStoragePath(f"file://{tmp_path}/h.jsonl"))
+    assert [p.name for p in found] == ["h.late-11.jsonl", "h.late-12.jsonl.gz"]
+    assert newest_late_second(found) == 12
+    assert [p.name for p in late_files(ObjectStoragePath(f"file://{tmp_path}/h.jsonl"), gzip=False)] == [
+        "h.late-11.jsonl"
+    ]
+
+
+def test_a_reexport_never_leaves_a_late_files_manifest_without_its_file(tmp_path):
+    """A late file without a manifest whose events the new export holds is removed, but only once the abandoned
+    marker stands in its manifest's place: a reconciliation that writes that manifest in the meantime (here while
+    the export reads its object's ids) keeps its file, instead of leaving a manifest whose late file is gone."""
+    import hashlib
+    import json
+
+    from airflow_provider_slack_audit.export.late_files import remove_stale_late_files
+    from airflow_provider_slack_audit.export.writer import resolve_target
+
+    (tmp_path / "h.jsonl").write_bytes(b'{"id": "a"}\n{"id": "b"}\n')
+    (tmp_path / "h.late-5.jsonl").write_bytes(b'{"id": "b"}\n')
+    target = resolve_target(f"file://{tmp_path}/h.jsonl", None)
+    sha256 = hashlib.sha256((tmp_path / "h.jsonl").read_bytes()).hexdigest()
+    late_manifest = tmp_path / "h.late-5.jsonl.manifest.json"
+
+    def ids_as_its_reconciliation_writes_the_manifest():
+        late_manifest.write_text(json.dumps({"kind": "late", "object": target.url, "object_sha256": sha256}))
+        return {"a", "b"}
+
+    removed, kept = remove_stale_late_files(
+        late_files(target.path),
+        target,
+        sha256,
+        gzip_=False,
+        object_ids=ids_as_its_reconciliation_writes_the_manifest,
+    )
+    assert (removed, kept) == ([], [])
+    assert (tmp_path / "h.late-5.jsonl").exists()
+    assert late_manifest.exists()
+
+    # without a reconciliation in between, it goes, marker and all
+    late_manifest.unlink()
+    removed, _ = remove_stale_late_files(late_files(target.path), target, sha256, object_ids=lambda: {"a", "b"})
+    assert removed == ["h.late-5.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.jsonl"]

@@ -51,3 +51,41 @@ def test_object_ids_is_a_frozen_index_of_the_objects_ids(tmp_path):
     assert len(index) == len(EVENTS)
     assert all(e["id"] in index for e in EVENTS)
     assert "id-other" not in index
+
+
+# --- how an object is read: as its manifest says, never by its name ------------------------------------------
+
+from airflow_provider_slack_audit.export.scan import scan_object, stored_compression  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("name", "stored_gzip", "manifest"),
+    [
+        ("h.jsonl", True, {"compression": "gzip"}),  # compression="gzip" to a path without .gz
+        ("h.jsonl.gz", False, {"compression": None}),  # compression=None to a .gz path
+        ("h.jsonl", True, {}),  # a manifest from before the field: the gzip magic decides
+        ("h.jsonl.gz", False, {}),
+        ("h.jsonl.gz", False, None),  # no manifest: the bytes decide
+    ],
+)
+def test_an_object_is_read_as_its_manifest_or_its_bytes_say_never_by_its_name(tmp_path, name, stored_gzip, manifest):
+    (tmp_path / name).write_bytes(gzip.compress(LINES) if stored_gzip else LINES)
+    target = resolve_target(f"file://{tmp_path}/{name}", None)
+    assert stored_compression(target.path, target.url, manifest) == ("gzip" if stored_gzip else None)
+    seen: list[str] = []
+    _, _, events = scan_object(target.path, target.url, manifest, on_id=seen.append)
+    assert (seen, events) == ([e["id"] for e in EVENTS], len(EVENTS))
+
+
+def test_a_manifest_whose_compression_the_bytes_contradict_does_not_describe_the_object(tmp_path):
+    (tmp_path / "h.jsonl").write_bytes(LINES)
+    target = resolve_target(f"file://{tmp_path}/h.jsonl", None)
+    with pytest.raises(AirflowFailException, match="the manifest does not describe this object"):
+        scan_object(target.path, target.url, {"compression": "gzip"}, on_id=lambda _: None)
+
+
+def test_an_object_of_a_format_this_version_cannot_read_fails_naming_it(tmp_path):
+    (tmp_path / "h.parquet").write_bytes(b"PAR1")
+    target = resolve_target(f"file://{tmp_path}/h.parquet", None)
+    with pytest.raises(AirflowFailException, match="is 'orc'"):
+        scan_object(target.path, target.url, {"format": "orc", "compression": None}, on_id=lambda _: None)

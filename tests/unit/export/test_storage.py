@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -211,16 +212,91 @@ def test_an_abort_before_the_writer_opens_creates_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def _fake_fs(monkeypatch, package: str, version: str | None):
+    """A filesystem class of a module named like ``package`` (gcsfs and adlfs are not installed here), and the
+    package itself with ``version`` as its ``__version__``: what the capability detection reads."""
+    import sys
+    import types
+
+    module = types.ModuleType(package)
+    if version is not None:
+        module.__version__ = version
+    monkeypatch.setitem(sys.modules, package, module)
+    fs_class = type("FileSystem", (), {"__module__": f"{package}.core"})
+    return fs_class()
+
+
+@pytest.mark.parametrize(
+    ("package", "version", "missing"),
+    [
+        ("gcsfs", "2024.12.0", None),
+        ("gcsfs", "2026.8.0", None),
+        (
+            "gcsfs",
+            "2024.10.0",
+            r"gcsfs 2024.10.0 has no exclusive write \(ifGenerationMatch=0\); upgrade gcsfs to 2024.12.0",
+        ),
+        ("adlfs", "2024.12.0", None),
+        (
+            "adlfs",
+            "2024.7.0",
+            r"adlfs 2024.7.0 has no exclusive write \(If-None-Match: \*\); upgrade adlfs to 2024.12.0",
+        ),
+        ("adlfs", None, r"adlfs \(unknown version\) has no exclusive write"),
+    ],
+)
+def test_gcs_and_azure_have_a_conditional_create_from_the_release_that_sends_it(monkeypatch, package, version, missing):
+    from airflow_provider_slack_audit.export.storage import ObjectStoreSink, conditional_write_support
+
+    fs = _fake_fs(monkeypatch, package, version)
+    found = conditional_write_support(fs)
+    if missing is None:
+        assert found is None
+        return
+    assert re.search(missing, found), found
+    # an export with overwrite=False (or a late file) fails when its sink opens, before anything is read or written
+    sink = ObjectStoreSink(SimpleNamespace(fs=fs, path="bucket/out.jsonl"), "gs://bucket/out.jsonl", overwrite=False)  # type: ignore[arg-type]
+    with pytest.raises(AirflowFailException, match="conditional write: " + missing):
+        sink.open()
+
+
+def test_the_installed_s3fs_has_a_conditional_create():
+    from airflow_provider_slack_audit.export.storage import conditional_write_support
+
+    target = resolve_target("s3://bucket/out.jsonl", None)
+    assert conditional_write_support(target.path.fs) is None
+
+
+@pytest.mark.parametrize("store", ["file", "s3"])
+def test_a_sink_knows_whether_the_object_at_its_target_is_still_its_own(store, s3_server, tmp_path):
+    url = f"file://{tmp_path}/out.jsonl" if store == "file" else f"s3://{s3_server.bucket}/slack/out.jsonl"
+    conn_id = None if store == "file" else AWS_CONN_ID
+    first = export(url, conn_id, events=BIG[:100])
+    stored = first.sink.stored_version()
+    assert stored.ours is True
+    assert stored.version["store"] == ("local" if store == "file" else "s3")
+    if store == "s3":
+        head = s3_server.client().head_object(Bucket=s3_server.bucket, Key="slack/out.jsonl")
+        assert stored.version["etag"] == head["ETag"]
+        assert head["Metadata"] == {"slackauditwrite": first.sink.write_id}
+    else:
+        assert stored.version["inode"] == (tmp_path / "out.jsonl").stat().st_ino
+
+    second = export(url, conn_id, events=BIG[100:150])  # another run replaces it
+
+    assert first.sink.stored_version().ours is False
+    assert first.sink.stored_version().version == second.sink.stored_version().version
+    assert second.sink.stored_version().ours is True
+
+
 @pytest.mark.parametrize("store", ["s3_no_delete", "local"])
-def test_the_manifest_of_an_object_being_replaced_is_gone_or_marked_even_where_delete_is_refused(
-    store, request, tmp_path
-):
+def test_an_earlier_replacing_marker_still_reads_as_no_manifest(store, request, tmp_path):
+    """Releases before manifest_version 2 left {"replacing": true} where a role could not delete: still no manifest."""
     from airflow_provider_slack_audit.export.manifest import (
         REPLACING_MARKER,
         manifest_path,
+        put_atomically,
         read_manifest,
-        remove_manifest,
-        write_manifest,
     )
 
     if store == "local":
@@ -228,14 +304,5 @@ def test_the_manifest_of_an_object_being_replaced_is_gone_or_marked_even_where_d
     else:
         s3 = request.getfixturevalue("s3_no_delete")
         target = resolve_target(f"s3://{s3.bucket}/slack/out.jsonl", NO_DELETE_CONN_ID)
-    write_manifest(target.path, {"window": {}, "filters": {}, "events": 1, "sha256": "old"}, local=target.is_local)
-
-    assert remove_manifest(target.path, local=target.is_local) is True
-
-    where = manifest_path(target.path)
-    if store == "local":
-        assert not where.exists()  # deleted
-    else:  # the role may not delete: the old manifest is overwritten with a marker of no object
-        assert json.loads(where.read_bytes()) == REPLACING_MARKER
+    put_atomically(manifest_path(target.path), json.dumps(REPLACING_MARKER).encode(), local=target.is_local)
     assert read_manifest(target.path, target.url) is None
-    assert remove_manifest(target.path, local=target.is_local) is (store != "local")

@@ -196,13 +196,13 @@ def test_bad_extra_from_a_uri_connection(set_conn):
         hook.get_conn()
 
 
-def test_unknown_extras_are_logged_not_fatal(set_conn, caplog, capsys):
+def test_an_unknown_extra_is_an_error_not_a_warning(set_conn):
+    # Issue 24 item 8: a misspelt setting must not be silently ignored (it used to be logged only).
     hook = SlackAuditLogsHook(set_conn("sa_typo", json_conn({"time_out": 5})))
-    with caplog.at_level("WARNING"):
+    with pytest.raises(
+        SlackAuditConnectionError, match=r"'sa_typo': unknown extra 'time_out' \(did you mean 'timeout'"
+    ):
         hook.get_conn()
-    # Airflow 3 logs through structlog (to the console), Airflow 2 through logging.
-    logged = caplog.text + capsys.readouterr().out
-    assert "ignoring extra(s) time_out" in logged
 
 
 def test_token_is_registered_with_the_secrets_masker(set_conn, monkeypatch):
