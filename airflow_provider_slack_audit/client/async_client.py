@@ -17,18 +17,20 @@ import ssl as ssl_module
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from tenacity import AsyncRetrying
 
-from airflow_provider_slack_audit.client.budget import AsyncSharedRequestPacer
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
 from airflow_provider_slack_audit.client.request import BodyLimit, Request
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
 
 #: What httpx's transport (httpcore) imports lazily on the first request of an ``AsyncClient`` under
 #: asyncio: its locks and sockets come from anyio's asyncio backend. Loaded here instead of on the
@@ -133,6 +135,10 @@ class AsyncSlackAuditLogsClient(
         )
 
     def _shared_pacer(self, storage_uri: str, key: str, requests_per_minute: float) -> AsyncSharedRequestPacer:
+        # Imported here, where the client is built (in a worker thread, by the hook): redis.asyncio is
+        # loaded only for a shared budget, and never on the event loop.
+        from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
+
         return AsyncSharedRequestPacer(storage_uri, key, requests_per_minute)
 
     async def aclose(self) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow_provider_slack_audit.client.attempts import ClientAttempts
-from airflow_provider_slack_audit.client.budget import budget_key, check_shared_budget, check_storage_uri
+from airflow_provider_slack_audit.client.budget.store import budget_key, check_shared_budget, check_storage_uri
 from airflow_provider_slack_audit.client.config import (
     DEFAULT_BASE_URL,
     bypasses_proxy,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 import requests
 import urllib3
 from tenacity import Retrying
 
-from airflow_provider_slack_audit.client.budget import SharedRequestPacer
 from airflow_provider_slack_audit.client.config import redact_url
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
@@ -20,6 +19,9 @@ from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, is_socket_level, root_error
 from airflow_provider_slack_audit.client.session import build_session, deadline
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client.budget.sync_pacer import SharedRequestPacer
 
 _CHUNK = 64 * 1024
 #: requests' errors raised before anything reached the server: another attempt would fail the same way.
@@ -38,6 +40,8 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         self._session = build_session(ssl=self.ssl, headers={"Accept": "application/json"}, token=self.token)
 
     def _shared_pacer(self, storage_uri: str, key: str, requests_per_minute: float) -> SharedRequestPacer:
+        from airflow_provider_slack_audit.client.budget.sync_pacer import SharedRequestPacer
+
         return SharedRequestPacer(storage_uri, key, requests_per_minute, sleep=self._sleep or time.sleep)
 
     def close(self) -> None:

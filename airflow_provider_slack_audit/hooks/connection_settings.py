@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_slack_audit.client.budget import check_shared_budget, redact_storage_uri
+from airflow_provider_slack_audit.client.budget.store import check_shared_budget, redact_storage_uri
 from airflow_provider_slack_audit.client.config import check_token
 from airflow_provider_slack_audit.hooks.connection_fields import EXTRA_FIELDS, FIELDS_BY_NAME, PREFIX
 from airflow_provider_slack_audit.hooks.extra_values import SlackAuditConnectionError, redact_url_credentials

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_slack_audit.client.budget import check_rate_limit_key, check_storage_uri
+from airflow_provider_slack_audit.client.budget.store import check_rate_limit_key, check_storage_uri
 from airflow_provider_slack_audit.client.config import check_base_url, check_ssl
 from airflow_provider_slack_audit.client.validation import isinstance_strict
 

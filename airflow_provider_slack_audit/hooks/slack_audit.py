@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 from airflow_provider_slack_audit import __version__
 from airflow_provider_slack_audit._compat import get_async_connection, mask_secret
 from airflow_provider_slack_audit.client import LogsQuery
-from airflow_provider_slack_audit.client.budget import uri_passwords
+from airflow_provider_slack_audit.client.budget.store import uri_passwords
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.hooks.connection_extras import (
     CONN_TYPE,

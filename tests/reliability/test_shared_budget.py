@@ -167,3 +167,19 @@ def test_a_store_that_goes_away_mid_walk_fails_the_exports_and_no_call_goes_unpa
                 assert ids_in_file(path) == [e["id"] for e in org.events(oldest, latest)]
     # No call went unpaced: every call the org saw had booked its slot before the store went away.
     assert len(org.all_requests) == sum(len(report["slots"]) for report in found)
+
+
+def test_a_429_that_still_comes_under_the_budget_is_retried_and_counted_in_the_manifest(
+    slack_audit_emulator, redis_server, export_runner
+):
+    """Another app's burst: Slack answers 429 although the budget was kept; the export retries and says so."""
+    extra = {"requests_per_minute": 600, "rate_limit_storage_uri": redis_server.url(), "rate_limit_key": "E_429"}
+    runner = export_runner(slack_audit_emulator, **extra)
+    slack_audit_emulator.faults.add("rate_limit_burst", retry_after=1)
+    oldest, latest = hours(0, 1)[0]
+    result = runner.run(oldest, latest)
+    assert result.ok, result.error
+    assert result.faults == 1
+    assert result.written_ids() == result.expected
+    manifest = json.loads(result.path.with_name("audit.jsonl.manifest.json").read_text())
+    assert (manifest["rate_limited"], manifest["retries"], manifest["calls"]) == (1, 1, 2)

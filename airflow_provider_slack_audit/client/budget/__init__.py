@@ -13,12 +13,14 @@ to back), run as one atomic Lua script on the server's clock. Needs the ``redis`
 
 A store that fails (after a few retries) fails the call with
 :class:`~airflow_provider_slack_audit.client.SlackAuditLogsBudgetStoreError`: no call goes unpaced.
-redis-py is imported when a pacer is built, never by importing this package.
+The pacers are imported on first use (the hook and the clients import only :mod:`.store`), and
+redis-py when a pacer is built: importing this package loads neither.
 """
 
 from __future__ import annotations
 
-from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
+from typing import TYPE_CHECKING, Any
+
 from airflow_provider_slack_audit.client.budget.store import (
     KEY_PREFIX,
     STORE_RETRIES,
@@ -29,7 +31,27 @@ from airflow_provider_slack_audit.client.budget.store import (
     redact_storage_uri,
     uri_passwords,
 )
-from airflow_provider_slack_audit.client.budget.sync_pacer import SharedRequestPacer
+
+if TYPE_CHECKING:
+    from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
+    from airflow_provider_slack_audit.client.budget.sync_pacer import SharedRequestPacer
+
+_LAZY = {
+    "SharedRequestPacer": "airflow_provider_slack_audit.client.budget.sync_pacer",
+    "AsyncSharedRequestPacer": "airflow_provider_slack_audit.client.budget.async_pacer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "KEY_PREFIX",

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tenacity import AsyncRetrying
-
 from airflow_provider_slack_audit.client.budget.script import GCRA_SCRIPT, read_reply, script_arguments
 from airflow_provider_slack_audit.client.budget.store import BudgetStore, import_failure, uri_passwords
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsBudgetStoreError
@@ -36,6 +34,8 @@ class AsyncSharedRequestPacer(BudgetStore):
             from redis.asyncio.retry import Retry
         except ImportError:
             raise import_failure() from None
+        from tenacity import AsyncRetrying
+
         self._secrets = uri_passwords(storage_uri)
         self._redis = redis.asyncio.Redis.from_url(storage_uri.strip(), **self._options(Retry))
         self._script = self._redis.register_script(GCRA_SCRIPT)
