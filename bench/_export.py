@@ -5,7 +5,7 @@ Usage: ``_export.py VARIANT BASE_URL OUT OLDEST LATEST [--limit N] [--requests-p
 Variants:
   ours   the object storage operator's ``execute()`` with a context (connection from the environment,
          as a worker has it): hook, client with retries, page walk, atomic writer, manifest (unless
-         ``--no-manifest``).
+         ``--no-manifest``); ``--format parquet`` (and ``--schema``) for a Parquet export.
   sdk    what a user writes today: slack_sdk's ``AuditLogsClient.logs`` in a cursor loop, ``json.dumps``
          per event and ``gzip.open`` (or ``open``) in text mode.
   floor  the dict floor: the least work that builds the events as Python objects: one keep-alive
@@ -71,6 +71,8 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
         page_size=args.limit,
         path=f"file://{Path(args.out).resolve()}",
         manifest=not args.no_manifest,
+        format=args.format,
+        schema=args.schema,
     )
     baseline = peak_rss_mib()
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -241,6 +243,8 @@ def main() -> None:
     parser.add_argument("--requests-per-minute", type=float, help="ours: the connection's pacing")
     parser.add_argument("--gzip-level", type=int, default=6, help="floor, raw: gzip level of a .gz output")
     parser.add_argument("--no-manifest", action="store_true", help="ours: manifest=False (no ids digest, no manifest)")
+    parser.add_argument("--format", help="ours: the operator's format (jsonl or parquet; default: by OUT's suffix)")
+    parser.add_argument("--schema", help="ours: the operator's schema (Parquet: flat or ocsf)")
     args = parser.parse_args()
     if args.variant == "ours":
         result = ours(args)

@@ -4,7 +4,7 @@ The rules that the operators (which write and read exports through Airflow's obj
 ``slack-audit verify`` (which reads local copies, without Airflow) must agree on, kept in one place:
 the manifest's name (``<object>.manifest.json``), the markers that may stand in its place (the ``replacing``
 marker that releases before 0.2 wrote, and the ``stale`` marker), and the late files' names
-(``<stem>.late-<unix seconds>.jsonl[.gz]``).
+(``<stem>.late-<unix seconds>.jsonl[.gz]``, or ``.parquet`` beside a Parquet export).
 
 Imports only the standard library: ``slack-audit verify`` runs where Airflow is not installed.
 
@@ -33,7 +33,9 @@ REPLACING_MARKER = {"replacing": True, "note": "the object beside this file is b
 STALE_KEY = "stale"
 
 #: The suffixes of an export's name that :func:`split_name` takes off to find its stem.
-EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz")
+EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".jsonl", ".ndjson", ".json", ".gz", ".parquet")
+#: The suffix of a Parquet export, and of its late files (which are Parquet of the same table schema).
+PARQUET_SUFFIX = ".parquet"
 #: What marks a late file's name, between the object's stem and the unix second.
 LATE_MARK = ".late-"
 
@@ -88,18 +90,24 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def late_name(object_name: str, unix_seconds: int, *, gzip: bool) -> str:
-    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``."""
-    stem, _ = split_name(object_name)
+    """The late file's name beside ``object_name``: ``<stem>.late-<unix seconds>.jsonl[.gz]``; beside a Parquet
+    export (``*.parquet``), ``<stem>.late-<unix seconds>.parquet``."""
+    stem, ext = split_name(object_name)
+    if ext == PARQUET_SUFFIX:
+        return f"{stem}{LATE_MARK}{unix_seconds}{PARQUET_SUFFIX}"
     return f"{stem}{LATE_MARK}{unix_seconds}.jsonl{'.gz' if gzip else ''}"
 
 
 def late_name_pattern(object_name: str, *, gzip: bool | None) -> re.Pattern[str]:
     """The names of the late files beside ``object_name``; group 1 is the unix second.
 
-    :param gzip: True for ``.jsonl.gz`` late files, False for ``.jsonl``, None for either.
+    :param gzip: True for ``.jsonl.gz`` late files, False for ``.jsonl``, None for either (beside a Parquet
+        export: ``.parquet`` whatever it says).
     """
-    stem, _ = split_name(object_name)
+    stem, object_ext = split_name(object_name)
     ext = {True: r"\.jsonl\.gz", False: r"\.jsonl", None: r"\.jsonl(?:\.gz)?"}[gzip]
+    if object_ext == PARQUET_SUFFIX:
+        ext = re.escape(PARQUET_SUFFIX)
     return re.compile(re.escape(stem + LATE_MARK) + r"(\d+)" + ext + "$")
 
 

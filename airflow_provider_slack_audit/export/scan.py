@@ -1,7 +1,8 @@
 """Reading an exported object back: each event's id, and the sha256 and size of the stored bytes.
 
-Streams the object (gzip or plain JSON Lines) a chunk at a time, so an object of any size is read in
-bounded memory; an object that is cut, altered or not an export of this provider fails the task.
+Streams the object (gzip or plain JSON Lines; a Parquet export's id column, see
+:mod:`~airflow_provider_slack_audit.export.formats.parquet_reading`) a chunk at a time, so an object of any
+size is read in bounded memory; an object that is cut, altered or not an export of this provider fails the task.
 :func:`scan_object` is the one way in: it reads an object as its manifest says it was written (format and
 compression), never by its name.
 
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client.jsonio import loads
+from airflow_provider_slack_audit.export.formats.choice import ExportFormat, format_of_object
+from airflow_provider_slack_audit.export.formats.parquet_reading import PARQUET_MAGIC
 from airflow_provider_slack_audit.export.ids import IdIndex
 from airflow_provider_slack_audit.export.stream import HashingReader, iter_lines
 
@@ -31,7 +34,17 @@ if TYPE_CHECKING:
 #: What every gzip member starts with (RFC 1952).
 GZIP_MAGIC = b"\x1f\x8b"
 #: The formats :func:`scan_object` reads back.
-READABLE_FORMATS = ("jsonl",)
+READABLE_FORMATS = ("jsonl", "parquet")
+
+
+def stored_format(path: ObjectStoragePath, manifest: dict[str, Any] | None) -> str:
+    """The object's format as its manifest records it (``format``); without one, as its first bytes say (a Parquet
+    file starts with ``PAR1``; anything else is read as JSON Lines), never its name."""
+    recorded = (manifest or {}).get("format")
+    if recorded:
+        return str(recorded)
+    with path.open("rb") as raw:
+        return "parquet" if raw.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC else "jsonl"
 
 
 def stored_compression(path: ObjectStoragePath, url: str, manifest: dict[str, Any] | None) -> str | None:
@@ -60,6 +73,24 @@ def stored_compression(path: ObjectStoragePath, url: str, manifest: dict[str, An
     return recorded
 
 
+def export_format_of(path: ObjectStoragePath, url: str, manifest: dict[str, Any] | None) -> ExportFormat:
+    """The format the object at ``path`` was written in (its late files are written in it too): as its manifest
+    records it, else as its bytes show; a Parquet object's table schema from its manifest, else its metadata."""
+    file_format = stored_format(path, manifest)
+    schema = (manifest or {}).get("schema")
+    if file_format == "parquet" and schema is None:
+        from airflow_provider_slack_audit.export.formats.parquet_reading import NotAnExport, open_parquet
+
+        try:
+            with path.open("rb") as stream:
+                schema = open_parquet(stream)[1]
+        except NotAnExport as err:
+            raise AirflowFailException(
+                f"{url} cannot be read as a Parquet export ({err}): it was altered or cut. Export the window again."
+            ) from None
+    return format_of_object(file_format, schema)
+
+
 def scan_object(
     path: ObjectStoragePath, url: str, manifest: dict[str, Any] | None, *, on_id: Callable[[str], Any]
 ) -> tuple[str, int, int]:
@@ -72,12 +103,14 @@ def scan_object(
     :param manifest: the object's manifest (an export's or a late file's), or None.
     :return: ``(sha256, bytes, events)`` of the stored object.
     """
-    file_format = (manifest or {}).get("format") or "jsonl"
+    file_format = stored_format(path, manifest)
     if file_format not in READABLE_FORMATS:
         raise AirflowFailException(
             f"{url} is {file_format!r} (its manifest says so), which this version of the provider cannot read "
             f"back (it reads {', '.join(READABLE_FORMATS)}). Upgrade the provider, or export the window again."
         )
+    if file_format == "parquet":
+        return scan_parquet_ids(path, url, on_id=on_id)
     gzip_ = stored_compression(path, url, manifest) == "gzip"
     return scan_ids(path, url, gzip_=gzip_, on_id=on_id)
 
@@ -86,7 +119,7 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
     """Stream the JSON Lines object at ``path`` and call ``on_id`` with each event's id.
 
     Returns ``(sha256, bytes, events)`` of the stored object. Only one chunk and one line are in
-    memory at a time.
+    memory at a time (a Parquet object is read by :func:`scan_parquet_ids`).
     """
     events = 0
     with path.open("rb") as raw:
@@ -111,6 +144,28 @@ def scan_ids(path: ObjectStoragePath, url: str, *, gzip_: bool, on_id: Callable[
                 "Export the window again."
             ) from None
         hashing.drain()
+    return hashing.digest.hexdigest(), hashing.size, events
+
+
+def scan_parquet_ids(path: ObjectStoragePath, url: str, *, on_id: Callable[[str], Any]) -> tuple[str, int, int]:
+    """Call ``on_id`` with each event id of the Parquet export at ``path`` (its id column, a batch at a time);
+    ``(sha256, bytes, events)`` of the stored object, hashed as it streams by."""
+    from airflow_provider_slack_audit.export.formats.parquet_reading import NotAnExport, iter_keys
+
+    with path.open("rb") as raw:
+        hashing = HashingReader(raw)
+        hashing.drain()
+    events = 0
+    try:
+        with path.open("rb") as stream:
+            for ids, _ in iter_keys(stream):
+                for event_id in ids:
+                    on_id(event_id)
+                events += len(ids)
+    except NotAnExport as err:
+        raise AirflowFailException(
+            f"{url} cannot be read as a Parquet export ({err}): it was altered or cut. Export the window again."
+        ) from None
     return hashing.digest.hexdigest(), hashing.size, events
 
 

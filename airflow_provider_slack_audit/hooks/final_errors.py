@@ -5,8 +5,9 @@
 The one home of that rule. A task (operator or sensor) fails at once on a final error, without
 spending its ``retries``; the sensor's trigger reports it as an error event whose ``kind`` the
 sensor fails on; the asset watcher's trigger stops polling and looks again much later. Final:
-a missing or invalid connection (``config``), a refused token (``auth``) and a rejected query, a
-bad argument included (``bad_request``).
+a missing or invalid connection (``config``), a refused token (``auth``), a rejected query, a
+bad argument included (``bad_request``), and an entry Slack sent that cannot be written once as it
+came (``bad_entry``: Slack serves the same entry again on every try).
 """
 
 from __future__ import annotations
@@ -16,29 +17,31 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow_provider_slack_audit.client.errors import (
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
+    SlackAuditLogsEntryError,
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
 from airflow_provider_slack_audit.hooks.connection_extras import SlackAuditConnectionError
 
 #: Failures that a retry cannot fix: a missing or invalid connection, a refused token, a rejected query
-#: (a bad argument included).
+#: (a bad argument included), an entry that cannot be written once as Slack sent it.
 FINAL_ERRORS: tuple[type[BaseException], ...] = (
     SlackAuditConnectionError,
     AirflowNotFoundException,
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
+    SlackAuditLogsEntryError,
 )
 
 #: The :func:`error_kind` of every error in :data:`FINAL_ERRORS`.
-FINAL_ERROR_KINDS = frozenset({"config", "auth", "bad_request"})
+FINAL_ERROR_KINDS = frozenset({"config", "auth", "bad_request", "bad_entry"})
 
 
 def error_kind(exc: BaseException) -> str:
     """What kind of failure ``exc`` is, as the sensor's trigger reports it in an error event.
 
     :param exc: the failure.
-    :return: ``config`` (missing or invalid connection), ``auth``, ``bad_request``, ``rate_limit``,
+    :return: ``config`` (missing or invalid connection), ``auth``, ``bad_request``, ``bad_entry``, ``rate_limit``,
         ``server``, or ``error`` for anything else.
     """
     if isinstance(exc, (SlackAuditConnectionError, AirflowNotFoundException)):
@@ -47,6 +50,8 @@ def error_kind(exc: BaseException) -> str:
         return "auth"
     if isinstance(exc, SlackAuditLogsBadRequestError):
         return "bad_request"
+    if isinstance(exc, SlackAuditLogsEntryError):
+        return "bad_entry"
     if isinstance(exc, SlackAuditLogsRateLimitError):
         return "rate_limit"
     if isinstance(exc, SlackAuditLogsServerError):

@@ -25,7 +25,6 @@ from airflow_provider_slack_audit.hooks.connection_extras import (
     check_extra_json,
     resolve_settings,
     ui_field_behaviour,
-    unknown_extras,
 )
 
 if TYPE_CHECKING:
@@ -129,16 +128,8 @@ class SlackAuditLogsHook(BaseHook):
         )
 
     def _settings_from(self, conn: Any) -> SlackAuditConnectionSettings:
-        check_extra_json(self.slack_audit_conn_id, conn.extra)
+        check_extra_json(self.slack_audit_conn_id, conn.extra)  # an unknown extra fails here, named
         extra = conn.extra_dejson
-        ignored = unknown_extras(extra)
-        if ignored:
-            self.log.warning(
-                "Connection %r: ignoring extra(s) %s; a slack_audit connection reads %s.",
-                self.slack_audit_conn_id,
-                ", ".join(ignored),
-                ", ".join(f.name for f in EXTRA_FIELDS),
-            )
         overrides = {"base_url": self.base_url, "timeout": self.timeout, "proxy": self.proxy}
         overrides.update({name: self.client_kwargs.get(name) for name in _EXTRA_KWARGS})
         settings = resolve_settings(

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_slack_audit.client import AuditLogsPage, LogsQuery, SlackAuditLogsClient
     from airflow_provider_slack_audit.client.raw_page import RawPage
+    from airflow_provider_slack_audit.export.formats.choice import ExportFormat
     from airflow_provider_slack_audit.export.manifest import ExportTally
 
 
@@ -193,7 +194,9 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
         if writer is not None:
             writer.abort()
 
-    def open_writer(self, target: ExportTarget, *, overwrite: bool, gzip: bool) -> ExportWriter:
+    def open_writer(
+        self, target: ExportTarget, *, overwrite: bool, gzip: bool, export_format: ExportFormat | None = None
+    ) -> ExportWriter:
         """A writer of ``target`` that :meth:`on_kill` aborts (already aborted if the task was killed).
 
         Nothing is created at or beside the target until the writer is opened. The caller sets
@@ -201,9 +204,17 @@ class BaseSlackAuditLogsOperator(AuditLogsQueryMixin, BaseOperator):
 
         :param target: the object to write.
         :param overwrite: replace an object at ``target``; False refuses one (also one that appears meanwhile).
-        :param gzip: compress the object with gzip.
+        :param gzip: compress the object with gzip (JSON Lines).
+        :param export_format: Parquet writes the events as rows of its table schema; None or JSON Lines as lines.
         """
-        writer = self._writer = ExportWriter(open_sink(target, overwrite=overwrite), gzip=gzip)
+        sink = open_sink(target, overwrite=overwrite)
+        if export_format is not None and export_format.is_parquet:
+            from airflow_provider_slack_audit.export.formats.parquet_writer import ParquetExportWriter
+
+            writer: ExportWriter = ParquetExportWriter(sink, export_format)
+        else:
+            writer = ExportWriter(sink, gzip=gzip)
+        self._writer = writer
         if self.killed.is_set():  # on_kill came before the writer existed
             writer.abort()
         return writer

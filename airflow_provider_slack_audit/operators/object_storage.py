@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_slack_audit.export.formats.choice import choose_format
 from airflow_provider_slack_audit.export.late_files import late_files, newest_late_second, remove_stale_late_files
 from airflow_provider_slack_audit.export.manifest import (
     ExportTally,
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOperator):
     """
-    Write the run's window of Slack audit log events to object storage as JSON Lines.
+    Write the run's window of Slack audit log events to object storage as JSON Lines (or Parquet).
 
     One JSON event per line, the bytes Slack sent (an event sent over several lines is put on one), newest
     first; events dated outside the window are left out (logged); gzip-compressed when the path ends in
@@ -42,7 +45,14 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         ``s3://bucket/slack/audit.jsonl.gz``, ``gs://...``. Templated, so a run can write its own object.
     :param conn_id: the Airflow connection for the storage (e.g. an ``aws`` connection for ``s3://``); None
         uses the scheme's default.
-    :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text.
+    :param compression: ``"infer"`` (gzip if ``path`` ends in ``.gz``), ``"gzip"`` or None for plain text. Parquet
+        compresses its columns itself (zstd): leave it ``"infer"`` (or None); ``"gzip"`` is refused.
+    :param format: ``"jsonl"`` (Slack's bytes, one event a line) or ``"parquet"`` (a typed table, one row an
+        event, written in row groups: memory stays bounded by a row group). Default: ``"parquet"`` when ``path``
+        ends in ``.parquet``, else ``"jsonl"``. Parquet needs the ``parquet`` extra
+        (``airflow-provider-slack-audit[parquet]``); without it the DAG fails to load, saying so.
+    :param schema: Parquet's table: ``"flat"`` (default: one versioned column per field, ``raw`` keeps each event
+        as Slack sent it) or ``"ocsf"`` (OCSF 1.3 events); see the Parquet guide. Only with Parquet.
     :param overwrite: replace an existing object at ``path`` (a re-run of the window does this); False fails
         the task instead, also when another run creates the object while this one is writing (the store's
         conditional create: S3 ``If-None-Match``, GCS ``ifGenerationMatch=0``, Azure Blob ``If-None-Match``, a
@@ -73,14 +83,17 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         path: str,
         conn_id: str | None = None,
         compression: str | None = "infer",
+        format: str | None = None,
+        schema: str | None = None,
         overwrite: bool = True,
         manifest: bool = True,
         asset: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if compression not in ("infer", "gzip", None):
-            raise ValueError(f'compression={compression!r}: use "infer" (by the .gz suffix), "gzip" or None.')
+        choose_format(path, format, schema, compression)  # checked at parse time; again once the path is rendered
+        self.format = format
+        self.schema = schema
         self.path = path
         self.conn_id = conn_id
         self.compression = compression
@@ -124,14 +137,22 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
 
     def read_window(self, context: Context, window: AuditWindow, query: LogsQuery) -> dict[str, Any]:
         target = resolve_target(self.path, self.conn_id)
-        gzip = self.compression == "gzip" or (self.compression == "infer" and target.name.endswith(".gz"))
+        # the path is known only now (templated): a rendered name that contradicts the format fails here
+        try:
+            export_format = choose_format(target.name, self.format, self.schema, self.compression)
+        except ValueError as err:
+            raise AirflowFailException(f"{target.url}: {err}") from None
+        gzip = export_format.gzip_for(target.name)
         self.log.info(
-            "Exporting Slack audit logs for %s to %s (%s)", window.describe(), target.url, "gzip" if gzip else "plain"
+            "Exporting Slack audit logs for %s to %s (%s)",
+            window.describe(),
+            target.url,
+            f"Parquet, {export_format.schema} schema" if export_format.is_parquet else "gzip" if gzip else "plain",
         )
         read = self.read_in_window(window, query)
         tally = ExportTally()
         client = self.walking_client()
-        writer = self.open_writer(target, overwrite=self.overwrite, gzip=gzip)
+        writer = self.open_writer(target, overwrite=self.overwrite, gzip=gzip, export_format=export_format)
         try:
             with writer:
                 # Events are copied as Slack sent them: only id (de-duplication, in the walk) and
@@ -163,12 +184,19 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         lates = late_files(target.path, gzip=gzip)
         if self.manifest:
             summary["manifest"] = read.write_manifest(
-                target, writer, tally=tally, ids_sha256=ids_sha256, client=client, late_after=newest_late_second(lates)
+                target,
+                writer,
+                tally=tally,
+                ids_sha256=ids_sha256,
+                client=client,
+                late_after=newest_late_second(lates),
+                **export_format.manifest_fields(target.name),
             )
         elif remove_earlier_manifest(target.path, writer.sink):
             self.log.info("Removed the manifest of the earlier write of %s (manifest=False writes none)", target.url)
+        stored_gzip = None if export_format.is_parquet else gzip  # None: read as the bytes say (Parquet)
         removed, kept = remove_stale_late_files(
-            lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, gzip)
+            lates, target, writer.sha256, gzip_=gzip, object_ids=lambda: object_ids(target, stored_gzip)
         )
         for name in removed:
             self.log.info("Removed %s: it completed the earlier export of %s, now replaced", name, target.url)

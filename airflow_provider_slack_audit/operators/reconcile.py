@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow_provider_slack_audit.arguments.query import unless_blank
 from airflow_provider_slack_audit.arguments.window import AuditWindow, resolve_window
 from airflow_provider_slack_audit.client import LogsQuery
+from airflow_provider_slack_audit.export.formats.choice import ExportFormat
 from airflow_provider_slack_audit.export.ids import IdIndex
 from airflow_provider_slack_audit.export.late_files import (
     ABANDONED_MARKER,
@@ -35,7 +36,7 @@ from airflow_provider_slack_audit.export.manifest import (
     judge_binding,
     read_manifest,
 )
-from airflow_provider_slack_audit.export.scan import scan_object, stored_compression
+from airflow_provider_slack_audit.export.scan import export_format_of, scan_object, stored_compression
 from airflow_provider_slack_audit.export.storage import TargetExistsError, require_conditional_create, stored_version_of
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, resolve_target
 from airflow_provider_slack_audit.operators._lineage import LineageMixin
@@ -245,7 +246,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         query: LogsQuery,
     ) -> dict[str, Any]:
         # as the export wrote it (its manifest), not as its name suggests; late files are written the same way
-        gzip = stored_compression(target.path, target.url, manifest) == "gzip"
+        # (a Parquet export's late files are Parquet files of its table schema)
+        object_format = export_format_of(target.path, target.url, manifest)
+        gzip = not object_format.is_parquet and stored_compression(target.path, target.url, manifest) == "gzip"
         for _attempt in range(MAX_LATE_NAME_ATTEMPTS):
             index = IdIndex()
             sha256, size, events = self._index_object(target, manifest, index)
@@ -266,7 +269,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
             name = late_name(target.name, self.late_file_second(newest, window), gzip=gzip)
             late_target = target.sibling(name)
             try:
-                checked, writer, client = self._write_late(target, sha256, window, query, index, late_target, gzip)
+                checked, writer, client = self._write_late(
+                    target, sha256, window, query, index, late_target, gzip, object_format
+                )
             except TargetExistsError:
                 # Another reconciliation of this object compared with the same late files and wrote this name
                 # meanwhile, or marked this run's late file abandoned before its manifest was written. It may
@@ -336,10 +341,11 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
     def _check_binding(target: ExportTarget, manifest: dict[str, Any], sha256: str, size: int, written: str) -> None:
         """Fail unless ``manifest`` describes the file at ``target`` as measured (``sha256``, ``size``): the
         verdict of :func:`~airflow_provider_slack_audit.export.binding.judge_binding`, said as it is."""
-        found = FoundObject(size, sha256, stored_version_of(target.path, local=target.is_local))
-        binding = judge_binding(manifest, found)
-        if binding.describes:
-            return
+        if judge_binding(manifest, FoundObject(size, sha256)).describes:
+            return  # the bytes are the manifest's: no need to ask the store which write this is (one request less)
+        binding = judge_binding(
+            manifest, FoundObject(size, sha256, stored_version_of(target.path, local=target.is_local))
+        )
         if binding.verdict == ANOTHER_WRITE:
             raise AirflowFailException(
                 f"The manifest beside {target.url} is the manifest of another write: {binding.detail}. Nothing "
@@ -365,6 +371,7 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
         index: IdIndex,
         late_target: ExportTarget,
         gzip: bool,
+        object_format: ExportFormat,
     ) -> tuple[int, ExportWriter | None, Any]:
         """Read the window and write the events ``index`` lacks to ``late_target``, with its manifest.
 
@@ -388,7 +395,9 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                     checked += len(entries)
                     if late:
                         if writer is None:  # opened on the first late event: a run that finds none writes nothing
-                            writer = self.open_writer(late_target, overwrite=False, gzip=gzip)
+                            writer = self.open_writer(
+                                late_target, overwrite=False, gzip=gzip, export_format=object_format
+                            )
                             stack.enter_context(writer)
                         writer.write_raw_page(late)
                         tally.add(late.ids, late.seconds)
@@ -412,9 +421,8 @@ class SlackAuditLogsReconcileOperator(LineageMixin, BaseSlackAuditLogsOperator):
                         kind="late",
                         object=target.url,
                         object_sha256=sha256,
-                        format="jsonl",
-                        compression="gzip" if gzip else None,
                         object_version=writer.sink.stored_version().version,
+                        **object_format.manifest_fields(late_target.name),
                     ),
                 )
         finally:

@@ -13,7 +13,7 @@ sensor's deadline. It fires one event:
 - ``{"status": "success", "events": [...], "count": n, ...}`` once ``min_events`` match;
 - ``{"status": "timeout", ...}`` when the sensor's deadline passes first;
 - ``{"status": "error", "kind": ..., "message": ...}`` on a failure the client gave up on
-  (``kind`` is ``config`` for a missing or invalid connection, ``auth``, ``bad_request``,
+  (``kind`` is ``config`` for a missing or invalid connection, ``auth``, ``bad_request``, ``bad_entry``,
   ``rate_limit``, ``server`` or ``error`` for anything unexpected: the trigger never dies silently;
   :func:`~airflow_provider_slack_audit.hooks.final_errors.error_kind` names it).
 """

@@ -208,6 +208,21 @@ def check_bytes(scan: Scan, manifest: dict[str, Any] | None, path: Path, section
             section.add(FAIL, name, f"manifest says {manifest[field_]}{unit}, object is {measured}{unit}")
         else:
             section.add(OK, name, f"{measured}{unit}")
+    recorded_format = manifest.get("format") if manifest is not None else None
+    if scan.parquet is not None or recorded_format == "parquet":
+        said = f"; the manifest records format {recorded_format!r}" if recorded_format else ""
+        if scan.error is not None:
+            section.add(FAIL, "format", f"not a Parquet export of audit events: {scan.error}{said}")
+        elif recorded_format not in (None, "parquet") or (manifest or {}).get("compression") is not None:
+            section.add(
+                FAIL,
+                "format",
+                f"the bytes are Parquet ({scan.parquet}), the manifest records format {json.dumps(recorded_format)}, "
+                f"compression {json.dumps((manifest or {}).get('compression'))}",
+            )
+        else:
+            section.add(OK, "format", f"Parquet ({scan.parquet}; PAR1 magic at the start){said}")
+        return
     compression = "gzip" if scan.gzip else "plain"
     recorded = manifest.get("compression", "") if manifest is not None else ""
     how = f"inferred from the bytes: {'the' if scan.gzip else 'no'} gzip magic 1f 8b at the start; " + (
@@ -229,7 +244,7 @@ def check_events(scan: Scan, manifest: dict[str, Any] | None, section: Section) 
     """``events``, ``ids``, ``unique`` and ``window``: what the lines hold."""
     if scan.error is not None:
         for name in ("events", "ids", "unique", "window"):
-            section.add(SKIP, name, "the file is not JSON Lines of audit events (see format)")
+            section.add(SKIP, name, "the file is not an export of audit events (see format)")
         return
     if manifest is None:
         section.add(SKIP, "events", f"{scan.events} (no manifest to compare)")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_slack_audit.cli.verify.report import iso
+from airflow_provider_slack_audit.export.formats.parquet_reading import PARQUET_MAGIC
 from airflow_provider_slack_audit.export.ids import SortedIdsDigest
 from airflow_provider_slack_audit.export.stream import HashingReader, terminated_lines
 
@@ -35,7 +36,10 @@ class Scan:
     size: int = 0
     sha256: str = ""
     gzip: bool = False
-    #: Why the file is not JSON Lines of audit events (gzip or plain); None when it is.
+    #: ``"parquet, <table schema> schema v<version>"`` for a Parquet export (its bytes start with PAR1); None for
+    #: JSON Lines.
+    parquet: str | None = None
+    #: Why the file is not JSON Lines of audit events (gzip or plain) or a Parquet export; None when it is.
     error: str | None = None
     events: int = 0
     ids_sha256: str | None = None
@@ -120,7 +124,10 @@ def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDig
 
     try:
         with path.open("rb") as raw:
-            scan.gzip = raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+            head = raw.read(len(PARQUET_MAGIC))
+            if head == PARQUET_MAGIC:
+                return _scan_parquet(path, scan, digest, flush, batch, window)
+            scan.gzip = head[: len(GZIP_MAGIC)] == GZIP_MAGIC
             raw.seek(0)
             hashing = HashingReader(raw)
             stream: Any = gzip.GzipFile(fileobj=hashing, mode="rb") if scan.gzip else hashing
@@ -146,6 +153,48 @@ def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDig
             scan.duplicates, scan.duplicate_ids = digest.duplicates, digest.duplicate_ids
     finally:
         digest.close()
+    return scan
+
+
+def _scan_parquet(
+    path: Path,
+    scan: Scan,
+    digest: SortedIdsDigest,
+    flush: Callable[[], None],
+    batch: list[str],
+    window: tuple[int, int] | None,
+) -> Scan:
+    """:func:`scan_file` of a Parquet export: its bytes hashed as they are, its id and time columns read."""
+    from airflow_provider_slack_audit.export.formats.parquet_reading import NotAnExport, iter_keys, open_parquet
+
+    with path.open("rb") as raw:
+        hashing = HashingReader(raw)
+        hashing.drain()
+    scan.size, scan.sha256 = hashing.size, hashing.digest.hexdigest()
+    try:
+        _, schema, version = open_parquet(path)
+        scan.parquet = f"{schema} schema v{version}"
+        for ids, seconds in iter_keys(path):
+            for event_id, second in zip(ids, seconds, strict=True):
+                scan.events += 1
+                if not isinstance(event_id, str) or not event_id or "\n" in event_id:
+                    scan.error = f"row {scan.events} has no id (a non-empty string without line breaks)"
+                    return scan
+                if _encodable(event_id):
+                    batch.append(event_id)
+                    if len(batch) >= ID_BATCH:
+                        flush()
+                else:
+                    scan.unencodable += 1
+                    if len(scan.unencodable_named) < MAX_NAMED:
+                        scan.unencodable_named.append(f"row {scan.events} ({event_id!a})")
+                _place(scan, event_id, second, window)
+    except (NotAnExport, ImportError) as err:
+        scan.error = str(err)
+        return scan
+    flush()
+    scan.ids_sha256 = digest.hexdigest()
+    scan.duplicates, scan.duplicate_ids = digest.duplicates, digest.duplicate_ids
     return scan
 
 

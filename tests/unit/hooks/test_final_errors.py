@@ -10,6 +10,7 @@ from airflow_provider_slack_audit.client import (
     SlackAuditLogsAuthError,
     SlackAuditLogsBadRequestError,
     SlackAuditLogsConnectionError,
+    SlackAuditLogsEntryError,
     SlackAuditLogsError,
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
@@ -29,6 +30,7 @@ CASES = [
     (SlackAuditLogsAuthError("invalid_auth"), "auth", True),
     (SlackAuditLogsBadRequestError("invalid_range"), "bad_request", True),
     (SlackAuditLogsArgumentError("limit"), "bad_request", True),
+    (SlackAuditLogsEntryError("entry 3 of page 1 has no id", page=1, index=3), "bad_entry", True),
     (SlackAuditLogsRateLimitError("ratelimited"), "rate_limit", False),
     (SlackAuditLogsServerError("HTTP 503"), "server", False),
     (SlackAuditLogsConnectionError("refused"), "server", False),
@@ -45,7 +47,7 @@ def test_each_error_has_one_kind_and_the_kind_says_whether_it_is_final(exc, kind
 
 
 def test_the_final_kinds_are_exactly_those_of_the_final_errors():
-    assert {"config", "auth", "bad_request"} == FINAL_ERROR_KINDS
+    assert {"config", "auth", "bad_request", "bad_entry"} == FINAL_ERROR_KINDS
     assert {error_kind(cls("x")) for cls in FINAL_ERRORS} == FINAL_ERROR_KINDS
     assert not is_final_kind(None)
 

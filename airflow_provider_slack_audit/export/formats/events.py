@@ -1,0 +1,181 @@
+"""A page of audit events decoded once into typed records, for the table schemas (flat and OCSF).
+
+Slack's events are JSON objects whose shapes vary: ``actor`` and ``entity`` are ``{"type": K, K: {...}}``
+for a kind K, ``context.session_id`` comes as a string, a number or null, ``details`` holds whatever the
+action has. msgspec decodes a whole page in one call into the records below (every leaf typed ``Any``, so no
+event is refused for a type Slack changes; ``details`` kept as its exact JSON text); a kind this module does
+not list is read from the event's own JSON (:func:`kind_body`), so nothing depends on the list being complete.
+
+:meta private:
+"""
+
+from __future__ import annotations
+
+import json
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+
+#: The kinds of ``actor`` and ``entity`` decoded at C speed; any other kind is read from the event's JSON.
+KNOWN_KINDS = (
+    "user",
+    "app",
+    "bot",
+    "file",
+    "channel",
+    "workspace",
+    "enterprise",
+    "usergroup",
+    "workflow",
+    "workflow_v2",
+    "huddle",
+    "message",
+    "canvas",
+    "role",
+    "barrier",
+    "list",
+    "account_type_role",
+    "information_barrier",
+)
+
+
+class Body(msgspec.Struct, gc=False):
+    """The fields of an actor's or entity's body that the tables use (``{"id", "name", "email", ...}``)."""
+
+    id: Any = None
+    name: Any = None
+    email: Any = None
+    domain: Any = None
+    title: Any = None
+    privacy: Any = None
+    filetype: Any = None
+    team: Any = None
+    channel: Any = None
+
+
+#: ``{"type": K, K: Body}`` for every known kind K.
+Holder = msgspec.defstruct(
+    "Holder", [("type", Any, None)] + [(kind, "Body | None", None) for kind in KNOWN_KINDS], gc=False, module=__name__
+)
+
+
+class Location(msgspec.Struct, gc=False):
+    type: Any = None
+    id: Any = None
+    name: Any = None
+    domain: Any = None
+
+
+class Context(msgspec.Struct, gc=False):
+    location: Location | None = None
+    ua: Any = None
+    ip_address: Any = None
+    session_id: Any = None
+    app: Body | None = None
+
+
+class Event(msgspec.Struct, gc=False):
+    """One audit event as the tables read it; ``details`` is its JSON text as Slack sent it (empty if absent)."""
+
+    id: Any = None
+    date_create: Any = None
+    action: Any = None
+    actor: Holder | None = None  # type: ignore[valid-type]
+    entity: Holder | None = None  # type: ignore[valid-type]
+    context: Context | None = None
+    details: msgspec.Raw = msgspec.Raw(b"")
+
+
+_decode_events = msgspec.json.Decoder(list[Event]).decode
+_decode_event = msgspec.json.Decoder(Event).decode
+
+
+def decode_events(lines: list[Any]) -> list[Event]:
+    """The events whose JSON texts are ``lines`` (each an object, as a page's lines are), in one decoding call.
+
+    An event whose shape the records do not fit (an ``actor`` that is not an object, say) is decoded alone with
+    the misfit parts left empty: its ``raw`` column still holds all of it.
+    """
+    if not lines:
+        return []
+    try:
+        return _decode_events(b"[" + b",".join(lines) + b"]")
+    except msgspec.ValidationError:
+        return [_decode_one(line) for line in lines]
+
+
+def _decode_one(line: Any) -> Event:
+    try:
+        return _decode_event(line)
+    except msgspec.ValidationError:
+        value = json.loads(bytes(line))
+        details = value.get("details", msgspec.UNSET)
+        return Event(
+            id=value.get("id"),
+            date_create=value.get("date_create"),
+            action=value.get("action"),
+            details=msgspec.Raw(b"" if details is msgspec.UNSET else msgspec.json.encode(details)),
+        )
+
+
+def kind_body(holder: Any, line: Any, field: str) -> tuple[Any, Any]:
+    """``(kind, body)`` of an event's ``actor`` or ``entity`` (``field``): body has ``id``, ``name``... or is None.
+
+    A kind this module does not know is read from the event's JSON ``line`` (rare: a kind Slack adds).
+    """
+    if holder is None:
+        return None, None
+    kind = holder.type
+    if type(kind) is not str:
+        return kind, None
+    if kind in _KNOWN:
+        return kind, getattr(holder, kind)
+    try:
+        body = json.loads(bytes(line)).get(field, {}).get(kind)
+    except (ValueError, AttributeError):
+        return kind, None
+    return kind, _as_body(body)
+
+
+_KNOWN = frozenset(KNOWN_KINDS)
+EMPTY_BODY = Body()
+EMPTY_HOLDER = Holder()
+EMPTY_LOCATION = Location()
+EMPTY_CONTEXT = Context()
+
+
+def present(records: list[Any], empty: Any) -> list[Any]:
+    """``records`` with each None replaced by ``empty`` (a record of nulls), so that every field can be read."""
+    if type(None) in set(map(type, records)):
+        return [empty if record is None else record for record in records]
+    return records
+
+
+def bodies(events: list[Event], lines: list[Any], field: str) -> tuple[list[Any], list[Body]]:
+    """``(kinds, bodies)`` of the events' ``actor`` or ``entity`` (``field``), a body of nulls where there is none.
+
+    Known kinds are read at C speed; a page with a kind this module does not list goes through
+    :func:`kind_body`, event by event.
+    """
+    holders = present(list(map(attrgetter(field), events)), EMPTY_HOLDER)
+    kinds = list(map(attrgetter("type"), holders))
+    if set(kinds) <= _KNOWN:
+        found = list(map(getattr, holders, kinds))
+    else:
+        found = [kind_body(holder, line, field)[1] for holder, line in zip(holders, lines, strict=True)]
+    return kinds, present(found, EMPTY_BODY)
+
+
+def _as_body(value: Any) -> Body | None:
+    if not isinstance(value, dict):
+        return None
+    return Body(**{name: value.get(name) for name in Body.__struct_fields__})
+
+
+def text(value: Any) -> str | None:
+    """A leaf as the tables store it: strings as they are, null as null, anything else as its JSON text
+    (``1297278038187`` -> ``"1297278038187"``, ``true`` -> ``"true"``)."""
+    if value is None or type(value) is str:
+        return value
+    return msgspec.json.encode(value).decode()
