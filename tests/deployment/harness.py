@@ -87,12 +87,19 @@ class Deployment:
     :param database_url: the SQLAlchemy URL of the metadata database, an empty one on a server
         that every component reaches (``tests/fixtures/postgres.py`` makes one).
     :param env: more environment for every component (connections, variables, settings).
+    :param components: the processes to start, by name, as ``airflow <args>`` (default: :data:`COMPONENTS`).
+    :param executor: ``[core] executor`` of every component.
+    :param migrated: the database is migrated already (a copy of a migrated one): :meth:`start` does not
+        run ``airflow db migrate``.
     """
 
     root: Path
     dag_files: dict[str, str]
     database_url: str
     env: dict[str, str] = field(default_factory=dict)
+    components: dict[str, list[str]] = field(default_factory=lambda: dict(COMPONENTS))
+    executor: str = "LocalExecutor"
+    migrated: bool = False
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -131,7 +138,7 @@ class Deployment:
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__EXECUTOR": self.executor,
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
@@ -173,25 +180,30 @@ class Deployment:
         return proc
 
     def start(self) -> Deployment:
-        """Migrate the database, then start every component; return once the API answers."""
+        """Migrate the database (unless :attr:`migrated`), then start every component; return once it is ready."""
         started = time.monotonic()
         for folder in (self.home, self.dags_folder, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
         for name, text in self.dag_files.items():
             (self.dags_folder / name).write_text(text)
-        self.airflow("db", "migrate", timeout=300)
+        if not self.migrated:
+            self.airflow("db", "migrate", timeout=300)
         env = self.component_env()
-        for name in COMPONENTS:
+        for name in self.components:
             self._launch(name, env)
-        wait_for("the API server to answer /api/v2/version", self._api_up, timeout=180, explain=self.log_tails)
+        self.wait_until_ready()
         self.timings["start"] = time.monotonic() - started
         return self
+
+    def wait_until_ready(self) -> None:
+        """Return once the deployment takes work: here, once its API answers."""
+        wait_for("the API server to answer /api/v2/version", self._api_up, timeout=180, explain=self.log_tails)
 
     def _launch(self, name: str, env: dict[str, str]) -> None:
         """Start component ``name``; its output goes to (the end of) ``logs/<name>.log``."""
         with open(self.logs / f"{name}.log", "ab") as out:  # the child keeps its own descriptor
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *COMPONENTS[name]],
+                [sys.executable, "-m", "airflow", *self.components[name]],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -220,14 +232,15 @@ class Deployment:
             log.seek(offset)
             return log.read().decode(errors="replace")
 
-    def sql(self, statement: str) -> list[tuple]:
-        """The rows of a read-only SQL ``statement`` on the metadata database, for state no API shows."""
+    def sql(self, statement: str, **params: Any) -> list[tuple]:
+        """The rows of a read-only SQL ``statement`` (with ``:name`` placeholders for ``params``) on the
+        metadata database, for state no API shows."""
         import sqlalchemy
 
         engine = sqlalchemy.create_engine(self.database_url)
         try:
             with engine.connect() as conn:
-                return [tuple(row) for row in conn.execute(sqlalchemy.text(statement))]
+                return [tuple(row) for row in conn.execute(sqlalchemy.text(statement), params)]
         finally:
             engine.dispose()
 
@@ -262,7 +275,7 @@ class Deployment:
         return "\n".join(text.splitlines()[-lines:])
 
     def log_tails(self) -> str:
-        return "\n".join(f"--- {name} ---\n{self.log_tail(name)}" for name in COMPONENTS)
+        return "\n".join(f"--- {name} ---\n{self.log_tail(name)}" for name in self.components)
 
     def component_logs(self) -> str:
         """Everything every component wrote, for checks on what users read."""
