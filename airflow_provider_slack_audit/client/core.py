@@ -275,6 +275,7 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         entity: str | None = None,
         limit: int | None = None,
         raw_entries: bool = False,
+        keep_unidentified: bool = False,
     ) -> PagesT:
         """Every page of the range ``[oldest, latest]`` (inclusive unix seconds), newest first.
 
@@ -287,6 +288,9 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
         With ``raw_entries`` each page's ``entries`` is a :class:`~.raw_page.RawPage`: each event's
         JSON as Slack sent it (one line), its id and date_create, nothing else decoded. That is what
         copying events to a file needs, at a fraction of the cost of building dicts.
+
+        With ``keep_unidentified`` an entry without a usable id is yielded (and logged) instead of
+        raising :class:`SlackAuditLogsEntryError`, for readers that key events themselves.
         """
         if query is None:
             query = LogsQuery(oldest=oldest, latest=latest, action=action, actor=actor, entity=entity, limit=limit)
@@ -296,7 +300,12 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
             raise TypeError("pass either a LogsQuery or its fields as arguments, not both.")
         return self._walk_pages(
             PageWalk(
-                query, self.max_cursor_restarts, logger=self.logger, stats=self.stats, raw_entries=raw_entries
+                query,
+                self.max_cursor_restarts,
+                logger=self.logger,
+                stats=self.stats,
+                raw_entries=raw_entries,
+                keep_unidentified=keep_unidentified,
             )
         )
 

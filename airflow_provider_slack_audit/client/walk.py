@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_slack_audit.client.entry_rules import UnreadableEntryError, excerpt, first_bad_id
+from airflow_provider_slack_audit.client.entry_rules import UnreadableEntryError, excerpt, first_bad_id, id_problem
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsError, SlackAuditLogsServerError
 from airflow_provider_slack_audit.client.query import MAX_LIMIT, LogsQuery
 from airflow_provider_slack_audit.client.raw_page import RawPage, RawPageError, read_raw_page
@@ -85,6 +85,11 @@ class PageWalk:
             entry's id and date_create only; ``page.entries`` is then a :class:`RawPage`.
         ids_in_memory: ids remembered in memory before they move to a temporary database
             (:class:`~.seen_ids.SeenIds`); call :meth:`close` when the walk ends.
+        keep_unidentified: yield an entry (a JSON object) whose id is missing or unusable instead of
+            raising :class:`~.errors.SlackAuditLogsEntryError` (logged at WARNING; never de-duplicated by
+            the walk, which keys on ids). For readers that key events themselves, such as the asset
+            watcher; an export, which must write each event once, keeps the default. Not with
+            ``raw_entries``.
 
     Attributes:
         query: the query; ``latest`` moves back to the oldest second read when a rejected cursor
@@ -104,9 +109,13 @@ class PageWalk:
         stats: ClientStats | None = None,
         raw_entries: bool = False,
         ids_in_memory: int = MEMORY_IDS,
+        keep_unidentified: bool = False,
     ) -> None:
+        if keep_unidentified and raw_entries:
+            raise ValueError("keep_unidentified reads decoded entries: it cannot go with raw_entries.")
         self.query = query
         self.raw_entries = raw_entries
+        self.keep_unidentified = keep_unidentified
         self.max_cursor_restarts = max_cursor_restarts
         self.logger = logger or logging.getLogger(__name__)
         self.stats = stats if stats is not None else ClientStats()
@@ -231,9 +240,14 @@ class PageWalk:
                     raise self._entry_error(response, UnreadableEntryError(index, problem, excerpt=_excerpt(entry)))
             raw_count = len(entries)
             ids = [entry.get("id") for entry in entries]
-            self._check_ids(response, ids, entries)
-            keep = self._remember(ids, [entry.get("date_create") for entry in entries])
-            kept = entries if keep is None else [entries[i] for i in keep]
+            seconds = [entry.get("date_create") for entry in entries]
+            unidentified = self._unidentified(response, ids, entries) if self.keep_unidentified else []
+            if unidentified:
+                kept = self._keep_with_unidentified(entries, ids, seconds, unidentified)
+            else:
+                self._check_ids(response, ids, entries)
+                keep = self._remember(ids, seconds)
+                kept = entries if keep is None else [entries[i] for i in keep]
             metadata = body.get("response_metadata")
             next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
             if next_cursor is not None and not isinstance(next_cursor, str):
@@ -270,6 +284,31 @@ class PageWalk:
         else:  # the entry's bytes as Slack sent them
             unreadable = UnreadableEntryError(index, problem, offset=response.offset_of(entry), excerpt=excerpt(entry))
         raise self._entry_error(response, unreadable)
+
+    def _unidentified(self, response: AuditLogsResponse, ids: list[Any], entries: list[Any]) -> list[int]:
+        """The positions of the entries without a usable id (``keep_unidentified``), each logged."""
+        if first_bad_id(ids) is None:
+            return []
+        found = [i for i, value in enumerate(ids) if id_problem(value) is not None]
+        for index in found:
+            self.logger.warning(
+                "Entry %d of page %d has %s; yielded as it is (the reader keys it by its content): %s",
+                index,
+                self.pages + 1,
+                id_problem(ids[index]),
+                _excerpt(entries[index]),
+            )
+        return found
+
+    def _keep_with_unidentified(
+        self, entries: list[Any], ids: list[Any], seconds: list[Any], unidentified: list[int]
+    ) -> list[Any]:
+        """A page's new entries by id, and every entry without a usable id, in the page's order."""
+        skip = set(unidentified)
+        identified = [i for i in range(len(entries)) if i not in skip]
+        keep = self._remember([ids[i] for i in identified], [seconds[i] for i in identified])
+        new = identified if keep is None else [identified[j] for j in keep]
+        return [entries[i] for i in sorted([*new, *unidentified])]
 
     def _remember(self, ids: list[str], seconds: list[Any]) -> list[int] | None:
         """Which entries of a page are new (None: all), remembered from now on; notes the oldest second read."""

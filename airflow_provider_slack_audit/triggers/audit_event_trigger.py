@@ -342,7 +342,8 @@ class SlackAuditLogsEventTrigger(BaseEventTrigger):
                 actor=self.actor,
                 entity=self.entity,
                 limit=MAX_LIMIT,
-            )
+            ),
+            keep_unidentified=True,  # fired once, keyed by its content (event_key): one odd entry blinds nothing
         )
         try:
             async for page in walk:

@@ -135,6 +135,33 @@ def test_an_entry_without_a_usable_id_is_a_typed_error_that_names_it(make_client
     assert requests_mock.call_count == 1
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [{"date_create": 5, "action": "x"}, {"id": ["x"], "date_create": 5}, {"id": "a\nb", "date_create": 5}],
+    ids=["no id", "list id", "line break"],
+)
+def test_keep_unidentified_yields_an_entry_without_a_usable_id_once_and_walks_on(
+    make_client, requests_mock, odd, caplog
+):
+    # For readers that key events themselves (the asset watcher): the entry comes as it is, the walk goes on,
+    # and ids still come once across pages.
+    requests_mock.get(
+        LOGS,
+        [
+            {"json": page([entry("a", 6), odd, entry("b", 5)], "c1")},
+            {"json": page([entry("b", 5), entry("c", 4)], "")},
+        ],
+    )
+    pages = list(make_client().iter_pages(oldest=1, latest=9, keep_unidentified=True))
+    assert [e for p in pages for e in p.entries] == [entry("a", 6), odd, entry("b", 5), entry("c", 4)]
+    assert "Entry 1 of page 1 has" in caplog.text
+
+
+def test_keep_unidentified_does_not_go_with_raw_entries(make_client):
+    with pytest.raises(ValueError, match="cannot go with raw_entries"):
+        list(make_client().iter_pages(oldest=1, latest=9, keep_unidentified=True, raw_entries=True))
+
+
 def test_each_id_is_yielded_once_across_the_whole_walk_not_only_the_last_two_pages(make_client, requests_mock):
     # An id seen two pages ago (and not at the oldest second): late indexing puts it on a later page.
     requests_mock.get(

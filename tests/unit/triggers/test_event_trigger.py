@@ -121,6 +121,23 @@ def test_fires_every_matching_event_of_the_covered_span_once_late_ones_included(
         assert set(e["action"] for e in payload["events"]) <= set(ACTIONS)
 
 
+def test_an_entry_without_an_id_fires_once_and_watching_goes_on(live, capsys, caplog):
+    """One entry the export would refuse (no id) must not blind the watcher: it fires once, keyed by its content,
+    and later events still fire (a final error here would stop polling at that entry on every retry)."""
+    start = int(time.time()) - 2
+    live.faults.add("entry_without_id", count=1)  # the first poll's first page: its newest entry has no id
+    fired = run_for(make_trigger(start=start, action=None), 6.5)
+    events = [e for _, payload in fired for e in payload["events"]]
+    without_id = [e for e in events if "id" not in e]
+    assert len(without_id) == 1, without_id
+    with_id = [e["id"] for e in events if "id" in e]
+    assert len(with_id) == len(set(with_id))
+    newest = max(int(r["latest"]) for r in polls(live))
+    assert any(e["date_create"] > without_id[0]["date_create"] for e in events if "id" in e), "nothing fired after it"
+    assert newest > without_id[0]["date_create"]
+    assert "stopped polling" not in capsys.readouterr().err + caplog.text
+
+
 def test_a_window_shown_late_fires_once_when_it_appears(live):
     start = int(time.time()) - 1
     hidden_from = start
