@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.client import SlackAuditLogsEntryError
 from airflow_provider_slack_audit.emulator.faults import with_lone_surrogate
@@ -73,8 +74,10 @@ def test_an_event_without_an_id_fails_the_export_once_with_a_named_error(airflow
     op = SlackAuditLogsToObjectStorageOperator(
         task_id="export", path=f"file://{path}", oldest=OLDEST, latest=LATEST, page_size=100, settle_seconds=0
     )
-    with pytest.raises(SlackAuditLogsEntryError, match=r"page 1, entry 0 \(byte 12 of the body\): no id") as caught:
+    # final (kind bad_entry): the task fails at once, without spending its retries, with the entry named
+    with pytest.raises(AirflowFailException, match=r"page 1, entry 0 \(byte 12 of the body\): no id") as caught:
         op.execute({})
-    assert caught.value.excerpt.startswith('\'{"date_create":')
+    assert isinstance(caught.value.__cause__, SlackAuditLogsEntryError)
+    assert caught.value.__cause__.excerpt.startswith('\'{"date_create":')
     assert len(emu.requests) == 1  # not retried
     assert list(tmp_path.iterdir()) == []  # nothing at the path, no partial file
