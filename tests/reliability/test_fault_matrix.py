@@ -16,6 +16,7 @@ from reliability_helpers import SUMMARY, RunResult, record
 
 from airflow_provider_slack_audit.client import (
     SlackAuditLogsBadRequestError,
+    SlackAuditLogsEntryError,
     SlackAuditLogsError,
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
@@ -38,8 +39,10 @@ OPTIONS: dict[str, dict] = {
     "rate_limit_burst": {"retry_after": 1},
     "duplicate_entries": {"duplicates": 5},
 }
-#: Every fault the emulator can inject: a new kind joins the matrix by itself.
-KINDS = sorted(FAULT_KINDS)
+#: Faults no retry can absorb: Slack would send the same entry again. The export fails at once, naming it.
+FINAL = {"entry_without_id": (SlackAuditLogsEntryError, "no id")}
+#: Every other fault the emulator can inject: a new kind joins the matrix by itself.
+KINDS = sorted(FAULT_KINDS - set(FINAL))
 #: What the failure message of each kind says, once the retries are spent.
 FAILURE = {
     "http_500": (SlackAuditLogsServerError, "HTTP 500"),
@@ -154,6 +157,20 @@ def random_faults(rng: random.Random) -> list[tuple[str, dict]]:
     return faults
 
 
+@pytest.mark.parametrize("kind", sorted(FINAL))
+def test_each_final_fault_fails_at_once_naming_it_and_leaves_nothing(kind, slack_audit_emulator, export_runner):
+    emu = slack_audit_emulator
+    runner = export_runner(emu, **EXTRAS)
+    emu.faults.add(kind, skip=2, count=None)  # the third page on: two pages are in the partial object by then
+    result = runner.run(*window(60 + sorted(FINAL).index(kind)), page_size=PAGE_SIZE)
+    error_type, says = FINAL[kind]
+    assert isinstance(result.error, AirflowFailException), repr(result.error)  # no retry, no Airflow retry
+    assert isinstance(result.error.__cause__, error_type), repr(result.error.__cause__)
+    assert says in str(result.error)
+    assert result.faults == 1  # the entry was not asked for again
+    check(result)
+
+
 @pytest.mark.parametrize("seed", range(16))
 def test_random_mixes_of_faults_lose_and_repeat_nothing(seed, slack_audit_emulator_factory, export_runner):
     # A fresh emulator per seed: its seeded fault PRNG starts over, so a seed always fires the same way.
@@ -165,8 +182,11 @@ def test_random_mixes_of_faults_lose_and_repeat_nothing(seed, slack_audit_emulat
         emu.faults.add(kind, **options)
     result = runner.run(*window(rng.randint(0, 100)), page_size=rng.choice([25, PAGE_SIZE, 90]))
     if not result.ok:
-        assert isinstance(result.error, SlackAuditLogsError), repr(result.error)
-        assert any(kind in FAILURE and FAILURE[kind][1] in str(result.error) for kind, _ in faults), str(result.error)
+        # a failure a retry can fix raises the client's error; a final one fails the task with it as the cause
+        error = result.error.__cause__ if isinstance(result.error, AirflowFailException) else result.error
+        assert isinstance(error, SlackAuditLogsError), repr(result.error)
+        failures = {**FAILURE, **FINAL}
+        assert any(kind in failures and failures[kind][1] in str(result.error) for kind, _ in faults), str(result.error)
     check(result)
 
 
