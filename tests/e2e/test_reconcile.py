@@ -1027,9 +1027,8 @@ def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_a
     path, _ = export_missing_a_late_slice(slack_conn, store, name)
     committed, go = tmp_path / "committed", tmp_path / "go"
     dag_id = f"held_reconcile_{then.replace(' ', '_')}"
-    (airflow_cli.dags / f"{dag_id}.py").write_text(
-        HELD_RECONCILE_DAG.format(dag_id=dag_id, path=path, committed=str(committed), go=str(go))
-    )
+    dag_file = airflow_cli.dags / f"{dag_id}.py"
+    dag_file.write_text(HELD_RECONCILE_DAG.format(dag_id=dag_id, path=path, committed=str(committed), go=str(go)))
     env = {"AIRFLOW_CONN_SLACK_AUDIT_DEFAULT": slack_conn.airflow_conn_json(extra={"timeout": 120})}
     log = tmp_path / "first.log"
     first = airflow_cli.start("dags", "test", dag_id, LOGICAL_DATE, env=env, log=log)
@@ -1051,6 +1050,9 @@ def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_a
         if first.poll() is None:
             first.kill()
             first.wait()
+        # the file patches the writer at import: left in the shared DAGs folder, every later `dags test` (which
+        # parses the whole folder) would hold its late files for ever
+        dag_file.unlink()
 
     window = sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
     assert sorted(evidence(store, name)) == window  # each late event in exactly one late file of the evidence
