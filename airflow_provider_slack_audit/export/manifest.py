@@ -154,17 +154,18 @@ def build_manifest(
     window: AuditWindow,
     filters: LogsQuery,
     tally: ExportTally,
-    ids_sha256: str,
-    size: int,
-    sha256: str,
+    ids_sha256: str | None,
+    writer: ExportWriter,
     client: SlackAuditLogsClient | None,
     format: str = "jsonl",
     compression: str | None = None,
     object_version: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The manifest of a written object, fields in a fixed order; ``extra`` adds fields at the end.
+    """The manifest of the object ``writer`` wrote, fields in a fixed order; ``extra`` adds fields at the end.
 
+    :param ids_sha256: the digest of the sorted ids (taken from ``tally`` before it was closed).
+    :param writer: the writer that wrote the object: its size and sha256 are the manifest's.
     :param format: the object's format: ``"jsonl"`` (JSON Lines of the events as Slack sent them) or
         ``"parquet"``.
     :param compression: the compression of the stored bytes as a whole: ``"gzip"`` or None.
@@ -184,10 +185,10 @@ def build_manifest(
         "events": tally.events,
         "format": format,
         "compression": compression,
-        "bytes": size,
-        "sha256": sha256,
+        "bytes": writer.bytes,
+        "sha256": writer.sha256,
         "object_version": object_version,
-        "ids_sha256": ids_sha256,
+        "ids_sha256": ids_sha256 or "",
         "first_date_create": tally.first_date_create,
         "last_date_create": tally.last_date_create,
         "pages": tally.pages,
@@ -239,9 +240,8 @@ def write_manifest_of(
         window=window,
         filters=filters,
         tally=tally,
-        ids_sha256=ids_sha256 or "",
-        size=writer.bytes,
-        sha256=writer.sha256,
+        ids_sha256=ids_sha256,
+        writer=writer,
         client=client,
         format=format,
         compression=("gzip" if writer.gzip else None) if compression is _FROM_WRITER else compression,
