@@ -137,13 +137,7 @@ def test_fires_every_matching_event_of_the_covered_span_once_late_ones_included(
     assert len(got) >= 10
 
     # Late arrivals really happened: events whose second an earlier poll had already read.
-    late = [
-        e
-        for (fired_at, payload) in fired
-        for e in payload["events"]
-        if any(int(r["oldest"]) <= e["date_create"] <= int(r["latest"]) and r.time < fired_at - 0.5 for r in requests)
-    ]
-    assert late, "the run saw no late event; the test proves nothing about them"
+    assert late_ones(fired, requests), "the run saw no late event; the test proves nothing about them"
     # Every payload: newest first, count right, window bounds around its events.
     for _, payload in fired:
         seconds = [e["date_create"] for e in payload["events"]]
@@ -154,12 +148,28 @@ def test_fires_every_matching_event_of_the_covered_span_once_late_ones_included(
         assert set(e["action"] for e in payload["events"]) <= set(ACTIONS)
 
 
+def late_ones(fired, requests) -> list[dict]:
+    """The events of ``fired`` whose second a poll of ``requests`` had read over 0.5 s before they fired."""
+    return [
+        e
+        for (fired_at, payload) in fired
+        for e in payload["events"]
+        if any(int(r["oldest"]) <= e["date_create"] <= int(r["latest"]) and r.time < fired_at - 0.5 for r in requests)
+    ]
+
+
 def test_an_entry_without_an_id_fires_once_and_watching_goes_on(live, capsys, caplog):
     """One entry the export would refuse (no id) must not blind the watcher: it fires once, keyed by its content,
     and later events still fire (a final error here would stop polling at that entry on every retry)."""
     start = int(time.time()) - 2
     live.faults.add("entry_without_id", count=1)  # the first poll's first page: its newest entry has no id
-    fired = run_for(make_trigger(start=start, action=None), 6.5)
+
+    async def fired_after_it(fired) -> bool:
+        events = [e for _, payload in fired for e in payload["events"]]
+        without = [e["date_create"] for e in events if "id" not in e]
+        return bool(without) and any(e["date_create"] > without[0] for e in events if "id" in e)
+
+    fired = run_for(make_trigger(start=start, action=None), 6.5, until=fired_after_it)
     events = [e for _, payload in fired for e in payload["events"]]
     without_id = [e for e in events if "id" not in e]
     assert len(without_id) == 1, without_id
@@ -267,13 +277,18 @@ def test_a_rejected_query_stops_polling_too(live, caplog, capsys):
 def test_server_errors_past_the_retries_skip_one_poll_then_watching_goes_on(live, caplog, capsys):
     live.faults.add("http_503", count=3)  # the first poll: its attempt and both retries
     start = int(time.time()) - 2
+    expected = ids(live.events(start, start + 1, action=ACTIONS))
+
+    async def recovered(fired) -> bool:  # the failed poll's 3 calls, a poll after it, the events of its seconds
+        return len(live.requests) >= 4 and expected <= set(fired_ids(fired))
+
     with caplog.at_level(logging.WARNING):
-        fired = run_for(make_trigger(start=start), 5.5)
+        fired = run_for(make_trigger(start=start), 5.5, until=recovered)
     text = "\n".join(logged(capsys, caplog))
     assert "failed; polling again in 1 s: SlackAuditLogsServerError" in text
     got = fired_ids(fired)
     assert len(got) == len(set(got))
-    assert ids(live.events(start, start + 1, action=ACTIONS)) <= set(got)
+    assert expected <= set(got)
     # The failed poll's retries stayed within poll_interval: the polls after it kept the cadence.
     starts = [r.time for r in live.requests]
     assert starts[3] - starts[0] < 2.0
