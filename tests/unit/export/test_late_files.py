@@ -100,6 +100,19 @@ def test_late_files_of_both_compressions_share_one_sequence_of_names(tmp_path):
     ]
 
 
+def test_late_files_are_listed_by_name_on_s3_too(s3_server):
+    """On S3 the folder's listing names keys (``bucket/prefix/name``): the same late files, oldest first, as paths
+    that read their objects."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    client = s3_server.client()
+    for name in ("h.late-12.jsonl.gz", "h.late-11.jsonl", "h.late-11.jsonl.manifest.json", "h.jsonl", "g.late-9.jsonl"):
+        client.put_object(Bucket=s3_server.bucket, Key=f"slack/{name}", Body=name.encode())
+    found = late_files(ObjectStoragePath(f"s3://{s3_server.bucket}/slack/h.jsonl", conn_id="aws_moto"))
+    assert [p.name for p in found] == ["h.late-11.jsonl", "h.late-12.jsonl.gz"]
+    assert [p.read_bytes() for p in found] == [b"h.late-11.jsonl", b"h.late-12.jsonl.gz"]
+
+
 def test_late_files_build_a_path_object_for_the_late_files_only(tmp_path, monkeypatch):
     """One folder holds every window's object and manifest (a year of hourly windows: 17,520 files): listing
     the late files of one window reads the folder's names and builds a path object only for its late files
