@@ -301,3 +301,21 @@ def test_date_create_as_stored_and_as_each_reader_gets_it_back(tmp_path):
     con = duckdb.connect()
     first = con.execute("SELECT typeof(date_create), epoch(date_create) FROM read_parquet(?) LIMIT 1", [str(target)])
     assert first.fetchone() == ("TIMESTAMP WITH TIME ZONE", 1709251200)
+
+
+def test_a_page_the_rows_thread_cannot_make_fails_the_export_and_leaves_nothing(tmp_path):
+    """Rows are made on a background thread: what it hits is raised in the caller's thread (at the next write or
+    the commit) and the export is thrown away, never committed without the page."""
+    _, writer = write_parquet(tmp_path, None, rows=4)
+    bad = RawPage([b'{"id":"x1","date_create":1709251200,"action":"caf\xe9"}'], ["x1"], [1709251200])
+
+    def export() -> None:
+        with writer:
+            writer.write_raw_page(many_pages(1, 3)[0])
+            writer.write_raw_page(bad)
+            writer.write_raw_page(many_pages(1, 3)[0])
+
+    with pytest.raises(Exception, match=r"(?i)utf-?8"):
+        export()
+    assert writer.aborted
+    assert list(tmp_path.iterdir()) == []
