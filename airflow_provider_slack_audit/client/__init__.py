@@ -32,7 +32,7 @@ Where it behaves differently from slack_sdk, and why:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_slack_audit.client.errors import (
     SlackAuditLogsArgumentError,
@@ -45,6 +45,7 @@ from airflow_provider_slack_audit.client.errors import (
     SlackAuditLogsRateLimitError,
     SlackAuditLogsServerError,
 )
+from airflow_provider_slack_audit.client.lazy import lazy_exports
 from airflow_provider_slack_audit.client.models import LogsResponse
 from airflow_provider_slack_audit.client.pacing import RequestPacer
 from airflow_provider_slack_audit.client.query import LogsQuery
@@ -58,21 +59,13 @@ if TYPE_CHECKING:
     from airflow_provider_slack_audit.client.sync_client import SlackAuditLogsClient
 
 #: The transports, imported on first use: the triggerer needs httpx only, a worker requests only.
-_LAZY = {
-    "SlackAuditLogsClient": "airflow_provider_slack_audit.client.sync_client",
-    "AsyncSlackAuditLogsClient": "airflow_provider_slack_audit.client.async_client",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "SlackAuditLogsClient": "airflow_provider_slack_audit.client.sync_client",
+        "AsyncSlackAuditLogsClient": "airflow_provider_slack_audit.client.async_client",
+    },
+)
 
 
 __all__ = [

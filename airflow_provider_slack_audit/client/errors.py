@@ -97,6 +97,10 @@ class SlackAuditLogsError(Exception):
         response: the last ``AuditLogsResponse``, or None.
     """
 
+    #: The keyword arguments a pickled copy is rebuilt with, read from the attributes of the same names;
+    #: a subclass with more adds its own. The response is left behind.
+    _PICKLED: tuple[str, ...] = ("status_code", "error")
+
     def __init__(
         self,
         message: str,
@@ -111,12 +115,13 @@ class SlackAuditLogsError(Exception):
         self.response = response
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Picklable (Airflow may carry exceptions across processes); the response is left behind.
-        return (_rebuild, (type(self), str(self), self.status_code, self.error))
+        # Picklable (Airflow may carry exceptions across processes).
+        return (_rebuild, (type(self), str(self), {name: getattr(self, name) for name in self._PICKLED}))
 
 
-def _rebuild(cls: type[SlackAuditLogsError], message: str, status_code: int | None, error: str | None):
-    return cls(message, status_code=status_code, error=error)
+def _rebuild(cls: type[SlackAuditLogsError], message: str, fields: dict[str, Any]) -> SlackAuditLogsError:
+    """The error ``cls(message, **fields)``: what :meth:`SlackAuditLogsError.__reduce__` pickled."""
+    return cls(message, **fields)
 
 
 class SlackAuditLogsAuthError(SlackAuditLogsError):
@@ -159,6 +164,8 @@ class SlackAuditLogsEntryError(SlackAuditLogsError):
         excerpt: the start of the entry, escaped and cut short (never the whole body).
     """
 
+    _PICKLED = (*SlackAuditLogsError._PICKLED, "page", "index", "offset", "problem", "excerpt")
+
     def __init__(
         self,
         message: str,
@@ -176,24 +183,6 @@ class SlackAuditLogsEntryError(SlackAuditLogsError):
         self.offset = offset
         self.problem = problem
         self.excerpt = excerpt
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        fields = (self.page, self.index, self.offset, self.problem, self.excerpt)
-        return (_rebuild_entry_error, (str(self), self.status_code, self.error, *fields))
-
-
-def _rebuild_entry_error(message: str, status_code: int | None, error: str | None, *fields: Any):
-    page, index, offset, problem, excerpt = fields
-    return SlackAuditLogsEntryError(
-        message,
-        status_code=status_code,
-        error=error,
-        page=page,
-        index=index,
-        offset=offset,
-        problem=problem,
-        excerpt=excerpt,
-    )
 
 
 class SlackAuditLogsConnectionError(SlackAuditLogsServerError, URLError):

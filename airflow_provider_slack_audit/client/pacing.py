@@ -54,7 +54,38 @@ def check_rate(requests_per_minute: Any, burst: Any) -> float:
     return float(requests_per_minute)
 
 
-class RequestPacer:
+class Pacer:
+    """What every pacer shares: its rate, checked once, and :meth:`acquire`, which waits for the slot
+    :meth:`delay` books. A pacer says only where slots are booked: :class:`RequestPacer` in this process,
+    the shared budget's pacers (:mod:`.budget`) in Redis (the async one through ``adelay`` only).
+
+    Args:
+        requests_per_minute: the sustained rate; calls are ``60 / requests_per_minute`` seconds apart.
+        burst: how many calls may start back to back after an idle spell (1 = strict spacing).
+        sleep: how :meth:`acquire` waits for a slot (injectable for tests).
+    """
+
+    def __init__(
+        self, requests_per_minute: float, *, burst: int = 1, sleep: Callable[[float], object] = time.sleep
+    ) -> None:
+        self.requests_per_minute = check_rate(requests_per_minute, burst)
+        self.interval = 60.0 / self.requests_per_minute
+        self.burst = burst
+        self._sleep = sleep
+
+    def delay(self) -> float:
+        """Book the next slot and return how many seconds to wait for it (without sleeping)."""
+        raise NotImplementedError
+
+    def acquire(self) -> float:
+        """Wait for the next slot; return the seconds waited."""
+        wait = self.delay()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+class RequestPacer(Pacer):
     """Spaces one process's calls so that no more than ``requests_per_minute`` start in any minute (after a burst).
 
     The pacer of a client without a shared budget (no ``rate_limit_storage_uri``). The shared pacers
@@ -76,11 +107,8 @@ class RequestPacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.requests_per_minute = check_rate(requests_per_minute, burst)
-        self.interval = 60.0 / self.requests_per_minute
-        self.burst = burst
+        super().__init__(requests_per_minute, burst=burst, sleep=sleep)
         self._clock = clock
-        self._sleep = sleep
         self._lock = threading.Lock()
         self._next: float | None = None  # the theoretical arrival time of the next call
 
@@ -92,13 +120,6 @@ class RequestPacer:
         with self._lock:
             wait, self._next = gcra_step(self._next, self._clock(), self.interval, self.burst)
             return wait
-
-    def acquire(self) -> float:
-        """Wait for the next slot; return the seconds waited."""
-        wait = self.delay()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
 
     async def adelay(self) -> float:
         """:meth:`delay` for the async client (no I/O: it never blocks the event loop)."""

@@ -69,6 +69,7 @@ __all__ = [  # the names of the manifest's layout (export.layout), its binding (
     "ExportTally",
     "FoundObject",
     "ObjectReplacedError",
+    "WrittenEvents",
     "build_manifest",
     "delete_if_allowed",
     "filters_record",
@@ -148,24 +149,39 @@ class ExportTally:
         self.ids.close()
 
 
+@dataclass(frozen=True)
+class WrittenEvents:
+    """What a manifest records of the walk that wrote an object (an export or a late file), whatever the object.
+
+    :param window: the window read.
+    :param filters: the query that read it (the manifest records its filters).
+    :param tally: what was counted of the events written.
+    :param ids_sha256: the digest of the sorted ids (taken from ``tally`` before it was closed).
+    :param client: the client that walked the window (its calls, retries and 429s are recorded); None if none.
+    """
+
+    window: AuditWindow
+    filters: LogsQuery
+    tally: ExportTally
+    ids_sha256: str | None
+    client: SlackAuditLogsClient | None
+
+
 def build_manifest(
     *,
     url: str,
-    window: AuditWindow,
-    filters: LogsQuery,
-    tally: ExportTally,
-    ids_sha256: str | None,
     writer: ExportWriter,
-    client: SlackAuditLogsClient | None,
+    written: WrittenEvents,
     format: str = "jsonl",
     compression: str | None = None,
     object_version: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The manifest of the object ``writer`` wrote, fields in a fixed order; ``extra`` adds fields at the end.
+    """The manifest of the object ``writer`` wrote at ``url``, fields in a fixed order; ``extra`` adds fields at
+    the end (a late file names the object it completes).
 
-    :param ids_sha256: the digest of the sorted ids (taken from ``tally`` before it was closed).
     :param writer: the writer that wrote the object: its size and sha256 are the manifest's.
+    :param written: the window, filters, counts and client of the walk that wrote it.
     :param format: the object's format: ``"jsonl"`` (JSON Lines of the events as Slack sent them) or
         ``"parquet"``.
     :param compression: the compression of the stored bytes as a whole: ``"gzip"`` or None.
@@ -176,19 +192,20 @@ def build_manifest(
         raise ValueError(f"format={format!r}: name the object's format, e.g. 'jsonl' or 'parquet'.")
     if compression is not None and not isinstance(compression, str):
         raise ValueError(f"compression={compression!r}: give 'gzip' or None.")
+    window, tally, client = written.window, written.tally, written.client
     stats = client.stats if client is not None else None
     return {
         "manifest_version": MANIFEST_VERSION,
         "path": url,
         "window": {"oldest": window.oldest, "latest": window.latest},
-        "filters": filters_record(filters),
+        "filters": filters_record(written.filters),
         "events": tally.events,
         "format": format,
         "compression": compression,
         "bytes": writer.bytes,
         "sha256": writer.sha256,
         "object_version": object_version,
-        "ids_sha256": ids_sha256 or "",
+        "ids_sha256": written.ids_sha256 or "",
         "first_date_create": tally.first_date_create,
         "last_date_create": tally.last_date_create,
         "pages": tally.pages,
@@ -205,18 +222,14 @@ def build_manifest(
 def write_manifest_of(
     target: ExportTarget,
     writer: ExportWriter,
+    written: WrittenEvents,
     *,
-    window: AuditWindow,
-    filters: LogsQuery,
-    tally: ExportTally,
-    ids_sha256: str | None,
-    client: SlackAuditLogsClient | None,
     format: str = "jsonl",
     compression: Any = _FROM_WRITER,
     **extra: Any,
 ) -> str:
-    """Write the manifest of the object ``writer`` committed at ``target`` (an export's or a late file's), only
-    while that object is still the one at ``target``.
+    """Write the manifest of the object ``writer`` committed at ``target`` (an export), only while that object is
+    still the one at ``target``.
 
     The store is asked right before the manifest is written (:meth:`StorageSink.stored_version`): when another
     run replaced the object since the commit, nothing is written and :class:`ObjectReplacedError` says so (an
@@ -224,12 +237,10 @@ def write_manifest_of(
     manifest (``object_version``). Asked again once written: an object replaced in between raises too (the
     manifest then names the replaced write, which readers report as "manifest of another write").
 
-    :param tally: what was counted of the events written.
-    :param ids_sha256: the digest of the sorted ids (taken from ``tally`` before it was closed).
-    :param client: the client that walked the window (its calls, retries and 429s are recorded).
+    :param written: the window, filters, counts and client of the walk that wrote the object.
     :param format: the object's format (``"jsonl"``, ``"parquet"``).
     :param compression: the stored bytes' compression (``"gzip"`` or None); by default the writer's.
-    :param extra: fields added at the end (a late file names the object it completes).
+    :param extra: fields added at the end (the newest late file name seen, Parquet's schema).
     :return: the manifest's URL.
     """
     stored = writer.sink.stored_version()
@@ -237,12 +248,8 @@ def write_manifest_of(
         raise ObjectReplacedError(replaced_message(target.url, stored.version))
     manifest = build_manifest(
         url=target.url,
-        window=window,
-        filters=filters,
-        tally=tally,
-        ids_sha256=ids_sha256,
         writer=writer,
-        client=client,
+        written=written,
         format=format,
         compression=("gzip" if writer.gzip else None) if compression is _FROM_WRITER else compression,
         object_version=stored.version,

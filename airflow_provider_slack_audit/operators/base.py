@@ -22,7 +22,7 @@ from airflow_provider_slack_audit._compat import DateTimeTrigger
 from airflow_provider_slack_audit.arguments.query import QUERY_TEMPLATE_FIELDS, AuditLogsQueryMixin
 from airflow_provider_slack_audit.arguments.window import AuditWindow, TimeBound
 from airflow_provider_slack_audit.client.validation import isinstance_strict
-from airflow_provider_slack_audit.export.manifest import write_manifest_of
+from airflow_provider_slack_audit.export.manifest import WrittenEvents, write_manifest_of
 from airflow_provider_slack_audit.export.writer import ExportTarget, ExportWriter, open_sink
 from airflow_provider_slack_audit.hooks.slack_audit import SlackAuditLogsHook
 from airflow_provider_slack_audit.operators._progress import PageProgress
@@ -301,16 +301,12 @@ class WindowRead:
     ) -> str:
         """Write the manifest of what this read's events became (see :func:`write_manifest_of`): the object
         ``writer`` committed at ``target``, with this read's window and filters; returns its URL."""
-        return write_manifest_of(
-            target,
-            writer,
-            window=self.window,
-            filters=self.query,
-            tally=tally,
-            ids_sha256=ids_sha256,
-            client=client,
-            **extra,
-        )
+        return write_manifest_of(target, writer, self.written(tally, ids_sha256, client), **extra)
+
+    def written(self, tally: ExportTally, ids_sha256: str | None, client: SlackAuditLogsClient | None) -> WrittenEvents:
+        """What a manifest records of this read: its window and filters, with what was counted of the events
+        written (``tally``, ``ids_sha256``) and the ``client`` that walked."""
+        return WrittenEvents(self.window, self.query, tally, ids_sha256, client)
 
 
 def _in_window(page: RawPage, window: AuditWindow) -> RawPage:

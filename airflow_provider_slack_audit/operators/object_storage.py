@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +25,9 @@ from airflow_provider_slack_audit.export.scan import object_ids
 from airflow_provider_slack_audit.export.storage import TargetExistsError
 from airflow_provider_slack_audit.export.writer import ExportTarget, resolve_target
 from airflow_provider_slack_audit.operators._asset import export_asset, record_asset_event
-from airflow_provider_slack_audit.operators._lineage import LineageMixin
-from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, BaseSlackAuditLogsOperator, WindowRead
+from airflow_provider_slack_audit.operators.base import PUBLIC_MODULE, WindowRead
 from airflow_provider_slack_audit.operators.split_export import check_split_path, export_span, split_seconds
+from airflow_provider_slack_audit.operators.storage_base import BaseObjectStorageOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
     from airflow_provider_slack_audit.client import LogsQuery
 
 
-class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOperator):
+class SlackAuditLogsToObjectStorageOperator(BaseObjectStorageOperator):
     """
     Write the run's window of Slack audit log events to object storage as JSON Lines (or Parquet).
 
@@ -90,8 +89,6 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
 
     __module__ = PUBLIC_MODULE
 
-    template_fields: Sequence[str] = (*BaseSlackAuditLogsOperator.template_fields, "path", "conn_id")
-
     def __init__(
         self,
         *,
@@ -106,7 +103,7 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         split_interval: timedelta | int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(path=path, conn_id=conn_id, **kwargs)
         self.split_interval = split_seconds(split_interval)
         if self.split_interval is not None:
             check_split_path(path)
@@ -115,8 +112,6 @@ class SlackAuditLogsToObjectStorageOperator(LineageMixin, BaseSlackAuditLogsOper
         choose_format(path, format, schema, compression)  # checked at parse time; again once the path is rendered
         self.format = format
         self.schema = schema
-        self.path = path
-        self.conn_id = conn_id
         self.compression = compression
         self.overwrite = overwrite
         self.manifest = manifest

@@ -6,7 +6,9 @@
 - :class:`SlackAuditLogsReconcileOperator` (:mod:`.reconcile`): an exported window checked against Slack
   again, late events kept beside it.
 
-What they share (the settle wait, ``on_kill``, the walk over a window) is in :mod:`.base`.
+What they share (the settle wait, ``on_kill``, the walk over a window) is in :mod:`.base`; the two that write
+to object storage take ``path`` and ``conn_id`` from :mod:`.storage_base`; the reconciliation's late file is
+written by :mod:`.late_file`.
 """
 
 from __future__ import annotations

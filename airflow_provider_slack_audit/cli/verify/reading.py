@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,48 @@ def _encodable(event_id: str) -> bool:
     return True
 
 
+class _Ids:
+    """The ids of one file on their way to its digests: in batches; the ids UTF-8 cannot write counted instead.
+
+    :param scan: where the unencodable ids are counted and, at :meth:`finish`, the digests' results go.
+    :param every_id: a digest that also gets every id, or None.
+    """
+
+    def __init__(self, scan: Scan, every_id: SortedIdsDigest | None) -> None:
+        self.scan = scan
+        self.digest = SortedIdsDigest(find_duplicates=True)
+        self.every_id = every_id
+        self.batch: list[str] = []
+
+    def add(self, event_id: str, unit: str) -> None:
+        """Take the id of the scan's last counted event; ``unit`` is what the file holds events in (``line``,
+        ``row``), to name an id left out."""
+        if not _encodable(event_id):
+            self.scan.unencodable += 1
+            if len(self.scan.unencodable_named) < MAX_NAMED:
+                self.scan.unencodable_named.append(f"{unit} {self.scan.events} ({event_id!a})")
+            return
+        self.batch.append(event_id)
+        if len(self.batch) >= ID_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.digest.update(self.batch)
+        if self.every_id is not None:
+            self.every_id.update(self.batch)
+        self.batch.clear()
+
+    def finish(self) -> None:
+        """The whole file was read: record its ids digest and its duplicates in the scan."""
+        self._flush()
+        self.scan.ids_sha256 = self.digest.hexdigest()
+        self.scan.duplicates, self.scan.duplicate_ids = self.digest.duplicates, self.digest.duplicate_ids
+
+    def close(self) -> None:
+        """Release the digest's temporary files (whether the file was read whole or not)."""
+        self.digest.close()
+
+
 def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDigest | None) -> Scan:
     """Read ``path`` once: hash its bytes, decompress them if they start as gzip does, and go through its lines.
 
@@ -113,20 +155,12 @@ def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDig
     :param every_id: a digest that also gets every id (the object's and its late files' together).
     """
     scan = Scan()
-    digest = SortedIdsDigest(find_duplicates=True)
-    batch: list[str] = []
-
-    def flush() -> None:
-        digest.update(batch)
-        if every_id is not None:
-            every_id.update(batch)
-        batch.clear()
-
+    ids = _Ids(scan, every_id)
     try:
         with path.open("rb") as raw:
             head = raw.read(len(PARQUET_MAGIC))
             if head == PARQUET_MAGIC:
-                return _scan_parquet(path, scan, digest, flush, batch, window)
+                return _scan_parquet(path, scan, ids, window)
             scan.gzip = head[: len(GZIP_MAGIC)] == GZIP_MAGIC
             raw.seek(0)
             hashing = HashingReader(raw)
@@ -136,34 +170,18 @@ def scan_file(path: Path, window: tuple[int, int] | None, every_id: SortedIdsDig
                 if scan.error:
                     break
                 scan.events += 1
-                if _encodable(event_id):  # type: ignore[arg-type]
-                    batch.append(event_id)  # type: ignore[arg-type]
-                    if len(batch) >= ID_BATCH:
-                        flush()
-                else:
-                    scan.unencodable += 1
-                    if len(scan.unencodable_named) < MAX_NAMED:
-                        scan.unencodable_named.append(f"line {scan.events} ({event_id!a})")
+                ids.add(event_id, "line")  # type: ignore[arg-type]
                 _place(scan, event_id, second, window)  # type: ignore[arg-type]
             hashing.drain()
         scan.size, scan.sha256 = hashing.size, hashing.digest.hexdigest()
         if scan.error is None:
-            flush()
-            scan.ids_sha256 = digest.hexdigest()
-            scan.duplicates, scan.duplicate_ids = digest.duplicates, digest.duplicate_ids
+            ids.finish()
     finally:
-        digest.close()
+        ids.close()
     return scan
 
 
-def _scan_parquet(
-    path: Path,
-    scan: Scan,
-    digest: SortedIdsDigest,
-    flush: Callable[[], None],
-    batch: list[str],
-    window: tuple[int, int] | None,
-) -> Scan:
+def _scan_parquet(path: Path, scan: Scan, ids: _Ids, window: tuple[int, int] | None) -> Scan:
     """:func:`scan_file` of a Parquet export: its bytes hashed as they are, its id and time columns read."""
     from airflow_provider_slack_audit.export.formats.parquet_reading import NotAnExport, iter_keys, open_parquet
 
@@ -174,27 +192,18 @@ def _scan_parquet(
     try:
         _, schema, version = open_parquet(path)
         scan.parquet = f"{schema} schema v{version}"
-        for ids, seconds in iter_keys(path):
-            for event_id, second in zip(ids, seconds, strict=True):
+        for event_ids, seconds in iter_keys(path):
+            for event_id, second in zip(event_ids, seconds, strict=True):
                 scan.events += 1
                 if not isinstance(event_id, str) or not event_id or "\n" in event_id:
                     scan.error = f"row {scan.events} has no id (a non-empty string without line breaks)"
                     return scan
-                if _encodable(event_id):
-                    batch.append(event_id)
-                    if len(batch) >= ID_BATCH:
-                        flush()
-                else:
-                    scan.unencodable += 1
-                    if len(scan.unencodable_named) < MAX_NAMED:
-                        scan.unencodable_named.append(f"row {scan.events} ({event_id!a})")
+                ids.add(event_id, "row")
                 _place(scan, event_id, second, window)
     except (NotAnExport, ImportError) as err:
         scan.error = str(err)
         return scan
-    flush()
-    scan.ids_sha256 = digest.hexdigest()
-    scan.duplicates, scan.duplicate_ids = digest.duplicates, digest.duplicate_ids
+    ids.finish()
     return scan
 
 

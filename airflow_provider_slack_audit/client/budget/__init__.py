@@ -19,7 +19,7 @@ redis-py when a pacer is built: importing this package loads neither.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_slack_audit.client.budget.store import (
     KEY_PREFIX,
@@ -31,26 +31,19 @@ from airflow_provider_slack_audit.client.budget.store import (
     redact_storage_uri,
     uri_passwords,
 )
+from airflow_provider_slack_audit.client.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_slack_audit.client.budget.async_pacer import AsyncSharedRequestPacer
     from airflow_provider_slack_audit.client.budget.sync_pacer import SharedRequestPacer
 
-_LAZY = {
-    "SharedRequestPacer": "airflow_provider_slack_audit.client.budget.sync_pacer",
-    "AsyncSharedRequestPacer": "airflow_provider_slack_audit.client.budget.async_pacer",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "SharedRequestPacer": "airflow_provider_slack_audit.client.budget.sync_pacer",
+        "AsyncSharedRequestPacer": "airflow_provider_slack_audit.client.budget.async_pacer",
+    },
+)
 
 
 __all__ = [

@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from airflow_provider_slack_audit.client.budget.script import GCRA_SCRIPT, read_reply, script_arguments
-from airflow_provider_slack_audit.client.budget.store import BudgetStore, import_failure, uri_passwords
-from airflow_provider_slack_audit.client.errors import SlackAuditLogsBudgetStoreError
+from airflow_provider_slack_audit.client.budget.store import BudgetStore, import_failure
 
 
 class AsyncSharedRequestPacer(BudgetStore):
@@ -36,7 +35,6 @@ class AsyncSharedRequestPacer(BudgetStore):
             raise import_failure() from None
         from tenacity import AsyncRetrying
 
-        self._secrets = uri_passwords(storage_uri)
         self._redis = redis.asyncio.Redis.from_url(storage_uri.strip(), **self._options(Retry))
         self._script = self._redis.register_script(GCRA_SCRIPT)
         self._retry = AsyncRetrying(**self._retrying())
@@ -47,16 +45,10 @@ class AsyncSharedRequestPacer(BudgetStore):
         Raises:
             SlackAuditLogsBudgetStoreError: the store could not be reached or refused the step.
         """
-        import redis
-
-        failure: SlackAuditLogsBudgetStoreError | None = None
-        try:
+        with self.round_trip("book a slot") as trip:
             arguments = script_arguments(self.interval, self.burst)
             reply = await self._retry(_awaited, self._script, keys=[self.key], args=arguments)
-        except redis.RedisError as exc:
-            failure = self.failure("book a slot", exc, self._secrets)
-        if failure is not None:
-            raise failure  # outside the except block: no Redis error (nor its URI) in the chain
+        trip.raise_failure()
         wait, self.last_slot = read_reply(reply)
         return wait
 
@@ -66,18 +58,11 @@ class AsyncSharedRequestPacer(BudgetStore):
         Raises:
             SlackAuditLogsBudgetStoreError: saying what is wrong (unreachable, credentials, scripting refused).
         """
-        import redis
-
-        failure: SlackAuditLogsBudgetStoreError | None = None
-        doing = "answer PING"
-        try:
+        with self.round_trip("answer PING") as trip:
             await self._retry(_awaited, self._redis.ping)
-            doing = "load the budget's script"
+            trip.doing = "load the budget's script"
             await self._retry(_awaited, self._redis.script_load, GCRA_SCRIPT)
-        except redis.RedisError as exc:
-            failure = self.failure(doing, exc, self._secrets)
-        if failure is not None:
-            raise failure
+        trip.raise_failure()
 
     async def aclose(self) -> None:
         """Close the connections to the store."""

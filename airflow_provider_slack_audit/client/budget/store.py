@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_slack_audit.client.errors import SlackAuditLogsBudgetStoreError
-from airflow_provider_slack_audit.client.pacing import check_rate
+from airflow_provider_slack_audit.client.pacing import Pacer
 
 #: The URI schemes redis-py reads: TCP, TLS and a unix socket.
 SCHEMES = ("redis", "rediss", "unix")
@@ -148,23 +149,24 @@ def import_failure() -> ImportError:
     return ImportError(f"rate_limit_storage_uri needs the redis library: {_INSTALL}.")
 
 
-class BudgetStore:
+class BudgetStore(Pacer):
     """The settings of one shared budget and its messages; the sync and async pacers add the I/O.
 
     Args:
         storage_uri: the Redis URI (``redis://[[user]:password@]host:port/db``, ``rediss://``, ``unix://``).
         key: the budget's Redis key (see :func:`budget_key`).
         requests_per_minute: the budget: calls are ``60 / requests_per_minute`` seconds apart.
-        burst: how many calls may start back to back after an idle spell.
+        pacing: ``burst`` and ``sleep``, as :class:`~airflow_provider_slack_audit.client.pacing.Pacer` takes
+            them (the async pacer awaits its slots instead of sleeping).
     """
 
-    def __init__(self, storage_uri: str, key: str, requests_per_minute: float, *, burst: int = 1) -> None:
-        self.requests_per_minute = check_rate(requests_per_minute, burst)
-        self.interval = 60.0 / self.requests_per_minute
-        self.burst = burst
+    def __init__(self, storage_uri: str, key: str, requests_per_minute: float, **pacing: Any) -> None:
+        super().__init__(requests_per_minute, **pacing)
         self.key = key
         #: Where the budget lives, as messages show it (no password).
         self.store = redact_storage_uri(check_storage_uri(storage_uri))
+        #: The URI's password, taken out of any Redis error's text.
+        self._secrets = uri_passwords(storage_uri)
         #: The server time (seconds) of the last slot this pacer booked: when its last call could start.
         self.last_slot: float | None = None
 
@@ -209,19 +211,23 @@ class BudgetStore:
             **overrides,
         }
 
-    def failure(self, doing: str, error: BaseException, secrets: set[str]) -> SlackAuditLogsBudgetStoreError:
-        """The typed error for ``error`` (a Redis error) while ``doing`` something; raise it outside any ``except``.
+    def round_trip(self, doing: str) -> RoundTrip:
+        """A :class:`RoundTrip` to the store, for ``doing`` something (``"book a slot"``)."""
+        return RoundTrip(self, doing)
+
+    def failure(self, doing: str, error: BaseException) -> SlackAuditLogsBudgetStoreError:
+        """The typed error for ``error`` (a Redis error) while ``doing`` something; raise it outside any ``except``
+        (as :class:`RoundTrip` does).
 
         Args:
             doing: what was being done, e.g. ``"book a slot"``.
-            error: what redis-py raised.
-            secrets: the URI's password (see :func:`uri_passwords`), taken out should the error ever carry it.
+            error: what redis-py raised; the URI's password is taken out should its text ever carry it.
         """
         import redis
         from redis.exceptions import AuthenticationError, AuthorizationError
 
         detail = f"{type(error).__name__}: {error}"
-        for secret in sorted(secrets, key=len, reverse=True):
+        for secret in sorted(self._secrets, key=len, reverse=True):
             detail = detail.replace(secret, "***")
         where = f"The shared request budget's store {self.store} (key {self.key})"
         if isinstance(error, (AuthenticationError, AuthorizationError)) or "NOAUTH" in str(error):
@@ -241,3 +247,35 @@ class BudgetStore:
                 "(2.6.12 or newer, scripting allowed) and that nothing else writes to this key."
             )
         return SlackAuditLogsBudgetStoreError(message)
+
+
+class RoundTrip:
+    """Where the pacers talk to the store: a Redis error in the ``with`` block becomes the budget's typed error,
+    raised by :meth:`raise_failure` after the block, so outside any ``except``: no Redis error (nor its
+    URI) is in the chain, as its cause or its context.
+
+    ``doing`` (what the message says was being done) may change inside the block, step by step.
+    """
+
+    def __init__(self, store: BudgetStore, doing: str) -> None:
+        self.store = store
+        self.doing = doing
+        self.failure: SlackAuditLogsBudgetStoreError | None = None
+
+    def __enter__(self) -> RoundTrip:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
+        import redis
+
+        if not isinstance(error, redis.RedisError):
+            return False
+        self.failure = self.store.failure(self.doing, error)
+        return True
+
+    def raise_failure(self) -> None:
+        """Raise the typed error of a Redis error the block met; nothing when there was none."""
+        if self.failure is not None:
+            raise self.failure

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from tenacity import Retrying
 
 from airflow_provider_slack_audit.client.budget.script import GCRA_SCRIPT, read_reply, script_arguments
-from airflow_provider_slack_audit.client.budget.store import BudgetStore, import_failure, uri_passwords
-from airflow_provider_slack_audit.client.errors import SlackAuditLogsBudgetStoreError
+from airflow_provider_slack_audit.client.budget.store import BudgetStore, import_failure
 
 
 class SharedRequestPacer(BudgetStore):
@@ -40,14 +39,12 @@ class SharedRequestPacer(BudgetStore):
         burst: int = 1,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        super().__init__(storage_uri, key, requests_per_minute, burst=burst)
+        super().__init__(storage_uri, key, requests_per_minute, burst=burst, sleep=sleep)
         try:
             import redis
             from redis.retry import Retry
         except ImportError:
             raise import_failure() from None
-        self._sleep = sleep
-        self._secrets = uri_passwords(storage_uri)
         self._redis = redis.Redis.from_url(storage_uri.strip(), **self._options(Retry))
         self._script = self._redis.register_script(GCRA_SCRIPT)
         self._retry = Retrying(**self._retrying(sleep=sleep))
@@ -58,23 +55,10 @@ class SharedRequestPacer(BudgetStore):
         Raises:
             SlackAuditLogsBudgetStoreError: the store could not be reached or refused the step.
         """
-        import redis
-
-        failure: SlackAuditLogsBudgetStoreError | None = None
-        try:
+        with self.round_trip("book a slot") as trip:
             reply = self._retry(self._script, keys=[self.key], args=script_arguments(self.interval, self.burst))
-        except redis.RedisError as exc:
-            failure = self.failure("book a slot", exc, self._secrets)
-        if failure is not None:
-            raise failure  # outside the except block: no Redis error (nor its URI) in the chain
+        trip.raise_failure()
         wait, self.last_slot = read_reply(reply)
-        return wait
-
-    def acquire(self) -> float:
-        """Wait for the next slot of the shared budget; return the seconds waited."""
-        wait = self.delay()
-        if wait > 0:
-            self._sleep(wait)
         return wait
 
     def check(self) -> None:
@@ -83,18 +67,11 @@ class SharedRequestPacer(BudgetStore):
         Raises:
             SlackAuditLogsBudgetStoreError: saying what is wrong (unreachable, credentials, scripting refused).
         """
-        import redis
-
-        failure: SlackAuditLogsBudgetStoreError | None = None
-        doing = "answer PING"
-        try:
+        with self.round_trip("answer PING") as trip:
             self._retry(self._redis.ping)
-            doing = "load the budget's script"
+            trip.doing = "load the budget's script"
             self._retry(self._redis.script_load, GCRA_SCRIPT)
-        except redis.RedisError as exc:
-            failure = self.failure(doing, exc, self._secrets)
-        if failure is not None:
-            raise failure
+        trip.raise_failure()
 
     def close(self) -> None:
         """Close the connections to the store."""

@@ -8,34 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_slack_audit.export.storage import ExportAborted, TargetExistsError
-from airflow_provider_slack_audit.export.writer import ExportWriter, open_sink, resolve_target
+from airflow_provider_slack_audit.export.writer import resolve_target
 from tests.fixtures.s3 import AWS_CONN_ID, NO_DELETE_CONN_ID
-
-#: About 21 MB of JSON Lines: three parts of an S3 multipart upload.
-BIG = [{"id": f"id-{i:06d}", "date_create": 1704067200 - i // 10, "pad": "x" * 1400} for i in range(15_000)]
-PAGE = 2500
-
-
-def writer_for(url: str, conn_id: str | None = None, *, overwrite: bool = True, gzip: bool = False) -> ExportWriter:
-    return ExportWriter(open_sink(resolve_target(url, conn_id), overwrite=overwrite), gzip=gzip)
-
-
-def export(url: str, conn_id: str | None = None, *, events=BIG, fail_after: int | None = None, **kw) -> ExportWriter:
-    with writer_for(url, conn_id, **kw) as writer:
-        for n, start in enumerate(range(0, len(events), PAGE)):
-            if fail_after is not None and n == fail_after:
-                raise RuntimeError("connection lost mid-window")
-            writer.write_page(events[start : start + PAGE])
-    return writer
+from tests.unit.export.storage_helpers import BIG, export, writer_for
 
 
 def test_a_role_without_delete_object_exports_and_replaces_in_one_upload(s3_no_delete):
@@ -155,18 +136,6 @@ def test_overwrite_false_holds_for_an_empty_object_too(s3_server):
     assert s3_server.read("slack/empty.jsonl").count(b"\n") == 10
 
 
-def test_overwrite_false_on_a_store_without_conditional_writes_says_so():
-    import fsspec
-
-    from airflow_provider_slack_audit.export.storage import ObjectStoreSink
-
-    # fsspec's in-memory store: a real filesystem whose "xb" mode is not checked at completion
-    target = SimpleNamespace(fs=fsspec.filesystem("memory"), path="/bucket/slack/out.jsonl")
-    sink = ObjectStoreSink(target, "memory://bucket/slack/out.jsonl", overwrite=False)  # type: ignore[arg-type]
-    with pytest.raises(AirflowFailException, match=r"conditional write: .*MemoryFileSystem.*Use overwrite=True"):
-        sink.open()
-
-
 def test_an_abort_from_another_thread_stops_the_export_and_leaves_nothing(s3_server, tmp_path):
     for url, conn_id in [(f"file://{tmp_path}/out.jsonl", None), (f"s3://{s3_server.bucket}/out.jsonl", AWS_CONN_ID)]:
         writer = writer_for(url, conn_id).open()
@@ -183,110 +152,12 @@ def test_an_abort_from_another_thread_stops_the_export_and_leaves_nothing(s3_ser
     assert s3_server.client().list_multipart_uploads(Bucket=s3_server.bucket).get("Uploads") is None
 
 
-def test_a_successful_local_export_removes_stale_temporaries_of_its_target_only(tmp_path):
-    old = time.time() - 2 * 24 * 3600
-    stale = tmp_path / ".out.jsonl.0123456789ab.partial"  # a killed run's, two days old
-    other_target = tmp_path / ".other.jsonl.0123456789ab.partial"  # another target's
-    not_ours = tmp_path / ".out.jsonl.backup"  # a name we never make
-    for path in (stale, other_target, not_ours):
-        path.write_bytes(b"partial")
-        os.utime(path, (old, old))
-    live = writer_for(f"file://{tmp_path}/out.jsonl").open()  # a concurrent run, still writing
-    live.write_page(BIG[:10])
-
-    export(f"file://{tmp_path}/out.jsonl", events=BIG[:100])
-
-    names = sorted(os.listdir(tmp_path))
-    assert stale.name not in names
-    assert {other_target.name, not_ours.name, "out.jsonl"} <= set(names)
-    assert len([n for n in names if n.startswith(".out.jsonl.") and n.endswith(".partial")]) == 1  # the live one
-    live.commit()  # the live run is unharmed
-    assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") == 10
-
-
 def test_an_abort_before_the_writer_opens_creates_nothing(tmp_path):
     writer = writer_for(f"file://{tmp_path}/out.jsonl")
     writer.abort()  # on_kill before the export started writing
     with pytest.raises(ExportAborted):
         writer.open()
     assert os.listdir(tmp_path) == []
-
-
-def _fake_fs(monkeypatch, package: str, version: str | None):
-    """A filesystem class of a module named like ``package`` (gcsfs and adlfs are not installed here), and the
-    package itself with ``version`` as its ``__version__``: what the capability detection reads."""
-    import sys
-    import types
-
-    module = types.ModuleType(package)
-    if version is not None:
-        module.__version__ = version
-    monkeypatch.setitem(sys.modules, package, module)
-    fs_class = type("FileSystem", (), {"__module__": f"{package}.core"})
-    return fs_class()
-
-
-@pytest.mark.parametrize(
-    ("package", "version", "missing"),
-    [
-        ("gcsfs", "2024.12.0", None),
-        ("gcsfs", "2026.8.0", None),
-        (
-            "gcsfs",
-            "2024.10.0",
-            r"gcsfs 2024.10.0 has no exclusive write \(ifGenerationMatch=0\); upgrade gcsfs to 2024.12.0",
-        ),
-        ("adlfs", "2024.12.0", None),
-        (
-            "adlfs",
-            "2024.7.0",
-            r"adlfs 2024.7.0 has no exclusive write \(If-None-Match: \*\); upgrade adlfs to 2024.12.0",
-        ),
-        ("adlfs", None, r"adlfs \(unknown version\) has no exclusive write"),
-    ],
-)
-def test_gcs_and_azure_have_a_conditional_create_from_the_release_that_sends_it(monkeypatch, package, version, missing):
-    from airflow_provider_slack_audit.export.storage import ObjectStoreSink, conditional_write_support
-
-    fs = _fake_fs(monkeypatch, package, version)
-    found = conditional_write_support(fs)
-    if missing is None:
-        assert found is None
-        return
-    assert re.search(missing, found), found
-    # an export with overwrite=False (or a late file) fails when its sink opens, before anything is read or written
-    sink = ObjectStoreSink(SimpleNamespace(fs=fs, path="bucket/out.jsonl"), "gs://bucket/out.jsonl", overwrite=False)  # type: ignore[arg-type]
-    with pytest.raises(AirflowFailException, match="conditional write: " + missing):
-        sink.open()
-
-
-def test_the_installed_s3fs_has_a_conditional_create():
-    from airflow_provider_slack_audit.export.storage import conditional_write_support
-
-    target = resolve_target("s3://bucket/out.jsonl", None)
-    assert conditional_write_support(target.path.fs) is None
-
-
-@pytest.mark.parametrize("store", ["file", "s3"])
-def test_a_sink_knows_whether_the_object_at_its_target_is_still_its_own(store, s3_server, tmp_path):
-    url = f"file://{tmp_path}/out.jsonl" if store == "file" else f"s3://{s3_server.bucket}/slack/out.jsonl"
-    conn_id = None if store == "file" else AWS_CONN_ID
-    first = export(url, conn_id, events=BIG[:100])
-    stored = first.sink.stored_version()
-    assert stored.ours is True
-    assert stored.version["store"] == ("local" if store == "file" else "s3")
-    if store == "s3":
-        head = s3_server.client().head_object(Bucket=s3_server.bucket, Key="slack/out.jsonl")
-        assert stored.version["etag"] == head["ETag"]
-        assert head["Metadata"] == {"slackauditwrite": first.sink.write_id}
-    else:
-        assert stored.version["inode"] == (tmp_path / "out.jsonl").stat().st_ino
-
-    second = export(url, conn_id, events=BIG[100:150])  # another run replaces it
-
-    assert first.sink.stored_version().ours is False
-    assert first.sink.stored_version().version == second.sink.stored_version().version
-    assert second.sink.stored_version().ours is True
 
 
 @pytest.mark.parametrize("store", ["s3_no_delete", "local"])
