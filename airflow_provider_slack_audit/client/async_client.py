@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from anyio import fail_after
 from tenacity import AsyncRetrying
 
 from airflow_provider_slack_audit.client.core import ClientCore
@@ -209,8 +210,12 @@ class AsyncSlackAuditLogsClient(
         failure: TransportFailure | None = None
         body = BodyLimit(self.max_body_bytes)
         try:
-            return await asyncio.wait_for(self._fetch(request, body), self.timeout)
-        except asyncio.TimeoutError:
+            # A deadline in this task, not asyncio.wait_for: before Python 3.12 wait_for returns an answer
+            # that arrives as the task is cancelled and drops the cancellation (a watcher the triggerer
+            # cancels would poll on for ever). anyio (httpx's own dependency) raises the builtin TimeoutError.
+            with fail_after(self.timeout):
+                return await self._fetch(request, body)
+        except TimeoutError:
             failure = TransportFailure(
                 f"no complete answer within timeout={self.timeout}s",
                 reason=TimeoutError("timed out"),

@@ -153,9 +153,13 @@ class SlackAuditLogsTrigger(BaseTrigger):
         collector = MatchCollector(self.min_events, self.max_events_returned)
         if self.timeout_at is None:
             return await self._poll(client, collector), False
+        from anyio import fail_after  # loaded with the client (httpx's dependency), not by DAG parsing
+
         try:
-            await asyncio.wait_for(self._poll(client, collector), max(0.0, self.timeout_at - time.time()))
-        except asyncio.TimeoutError:
+            # Not asyncio.wait_for: before Python 3.12 it drops a cancellation that arrives with the poll's end.
+            with fail_after(max(0.0, self.timeout_at - time.time())):
+                await self._poll(client, collector)
+        except TimeoutError:
             return collector, True
         return collector, False
 
