@@ -19,6 +19,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from airflow_provider_slack_audit.client.validation import isinstance_strict
+
 #: Ids held in a Python set before they move to the database (~2 MB of 36-character ids).
 MEMORY_IDS = 20_000
 #: SQLite's page cache for the ids on disk; beyond it, pages live in the temporary file.
@@ -36,7 +38,7 @@ class SeenIds:
     """
 
     def __init__(self, memory_ids: int = MEMORY_IDS, cache_bytes: int = CACHE_BYTES) -> None:
-        if isinstance(memory_ids, bool) or not isinstance(memory_ids, int) or memory_ids < 1:
+        if not isinstance_strict(memory_ids, int) or memory_ids < 1:
             raise ValueError(f"memory_ids={memory_ids!r}: give a whole number of ids >= 1.")
         self.memory_ids = memory_ids
         self.cache_bytes = cache_bytes
