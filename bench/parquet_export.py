@@ -79,6 +79,15 @@ def main() -> None:
         f"- Parquet (OCSF): {ocsf['wall'] / gz['wall']:.2f}x the .jsonl.gz export's time; "
         f"peak RSS {ocsf['peak_rss']:.0f} MB"
     )
+    # Each round runs the three exports one after the other: on a shared machine, the ratio within a round
+    # compares exports that met about the same load.
+    for label, key in (("flat", 1), ("OCSF", 2)):
+        ratios = [r["wall"] / g["wall"] for g, r in zip(runs[VARIANTS[0][0]], runs[VARIANTS[key][0]], strict=True)]
+        print(f"- Parquet ({label}) / .jsonl.gz, round by round: {', '.join(f'{x:.2f}' for x in ratios)}")
+    for label, *_ in VARIANTS:
+        peaks = ", ".join(f"{r['peak_rss']:.0f}" for r in runs[label])
+        print(f"- peak RSS MB of every run, {label}: {peaks}")
+    print(f"- 1-minute load average at each run's start: {', '.join(str(x) for x in gz['loads'])} (.jsonl.gz)")
     print(f"- load average at the end: {load_average()}")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the whole test suite as CI does: lint, then pytest on every supported Airflow version.
 
-Usage: python3 scripts/test.py [--airflow {all,3,2}] [--serial] [pytest arguments]
+Usage: python3 scripts/test.py [--airflow {all,3,2}] [--serial] [--workers N] [pytest arguments]
 
 With no flags it runs the full matrix that CI runs (the README's test command):
 
@@ -19,6 +19,11 @@ at the same time (one per core, each with its own virtualenv, Airflow home and S
 their output is printed one after the other; ``--serial`` runs them one at a time and streams the
 output instead. ``--airflow 3`` or ``--airflow 2`` runs one version only. Further arguments (test
 paths, ``-k``, ``-x`` ...) go to pytest for every version.
+
+Each version's suite runs in ``--workers`` pytest-xdist processes (2 by default; 0: one process),
+a test file at a time each (``--dist loadfile``): much of the suite waits on servers, subprocesses and
+clocks, and a worker that waits leaves its core to another. Each worker has an Airflow home and
+database of its own (``tests/conftest.py``).
 
 The exit status is non-zero when ruff or any pytest run fails, and also when a pytest run
 collects no tests (pytest's exit code 5): a matrix entry that tests nothing has not proved anything.
@@ -116,9 +121,10 @@ def _env(airflow_home: Path) -> dict[str, str]:
     return env
 
 
-def _pytest_cmd(python: Path, target: Target, pytest_args: list[str], junit: Path) -> list[str]:
+def _pytest_cmd(python: Path, target: Target, pytest_args: list[str], junit: Path, workers: int) -> list[str]:
     return [
         str(python), "-m", "pytest",
+        *(["-n", str(workers), "--dist", "loadfile"] if workers else []),
         f"--junitxml={junit}",
         "--durations=25",  # where a run's time goes, in every CI log
         # Runs of different versions may share the tree at the same time: separate caches.
@@ -156,9 +162,11 @@ class _Run:
         return Outcome(self.target, self.proc.returncode, seconds, python, _counts(self.junit), output)
 
 
-def _start(python: Path, target: Target, pytest_args: list[str], workdir: Path, capture: bool) -> _Run:
+def _start(
+    python: Path, target: Target, pytest_args: list[str], workdir: Path, capture: bool, workers: int
+) -> _Run:
     junit = workdir / f"junit-airflow{target.key}.xml"
-    cmd = _pytest_cmd(python, target, pytest_args, junit)
+    cmd = _pytest_cmd(python, target, pytest_args, junit, workers)
     (ROOT / target.airflow_home).mkdir(exist_ok=True)
     airflow_home = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / target.airflow_home))
     print(f"\n=== {target.label}: {' '.join(cmd[1:])}  (AIRFLOW_HOME={airflow_home.relative_to(ROOT)})", flush=True)
@@ -188,13 +196,16 @@ def build_venvs(targets: list[Target], notes: list[str]) -> dict[str, Path]:
     return pythons
 
 
-def run_matrix(targets: list[Target], pythons: dict[str, Path], pytest_args: list[str], serial: bool) -> list[Outcome]:
-    """Run pytest for every target (at the same time unless ``serial``) and return the outcomes in order."""
+def run_matrix(
+    targets: list[Target], pythons: dict[str, Path], pytest_args: list[str], serial: bool, workers: int = 0
+) -> list[Outcome]:
+    """Run pytest for every target (at the same time unless ``serial``), each in ``workers`` xdist processes
+    (0: one), and return the outcomes in order."""
     with tempfile.TemporaryDirectory(prefix="slack-audit-test-") as tmp:
         workdir = Path(tmp)
         if serial or len(targets) == 1:
-            return [_start(pythons[t.key], t, pytest_args, workdir, capture=False).outcome() for t in targets]
-        runs = [_start(pythons[t.key], t, pytest_args, workdir, capture=True) for t in targets]
+            return [_start(pythons[t.key], t, pytest_args, workdir, False, workers).outcome() for t in targets]
+        runs = [_start(pythons[t.key], t, pytest_args, workdir, True, workers) for t in targets]
         print("\n(the versions run side by side; each one's output follows when it is done)", flush=True)
         outcomes = []
         try:
@@ -210,6 +221,16 @@ def run_matrix(targets: list[Target], pythons: dict[str, Path], pytest_args: lis
             print(outcome.output, end="", flush=True)
             outcomes.append(outcome)
         return outcomes
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = -1
+    if workers < 0:
+        raise argparse.ArgumentTypeError(f"--workers takes a whole number of processes (0 or more), not {text!r}")
+    return workers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         "--serial", action="store_true", help="run the Airflow versions one after the other with live output"
     )
     parser.add_argument("--no-lint", action="store_true", help="skip ruff (for quick local runs; CI always lints)")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=2,
+        help="pytest-xdist processes per Airflow version (default 2; 0 runs each version in one process)",
+    )
     args, pytest_args = parser.parse_known_args(argv)
     targets = list(MATRIX.values()) if args.airflow == "all" else [MATRIX[args.airflow]]
     begun = time.monotonic()
@@ -240,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
     notes: list[str] = []
     pythons = build_venvs(targets, notes)
-    outcomes = run_matrix(targets, pythons, pytest_args, args.serial)
+    outcomes = run_matrix(targets, pythons, pytest_args, args.serial, args.workers)
 
     print("\n=== summary")
     if not args.no_lint:

@@ -136,11 +136,26 @@ def late_files(path: ObjectStoragePath, *, gzip: bool | None = None) -> list[Obj
     """
     pattern = late_name_pattern(path.name, gzip=gzip)
     found = []
-    for sibling in path.parent.iterdir():
-        match = pattern.match(sibling.name)
-        if match and not sibling.name.endswith(MANIFEST_SUFFIX):
-            found.append((int(match.group(1)), sibling.name, sibling))
-    return [sibling for _, _, sibling in sorted(found, key=lambda item: item[:2])]
+    for name in _sibling_names(path):
+        match = pattern.match(name)
+        if match and not name.endswith(MANIFEST_SUFFIX):
+            found.append((int(match.group(1)), name))
+    return [path.parent / name for _, name in sorted(found)]
+
+
+def _sibling_names(path: ObjectStoragePath) -> list[str]:
+    """The names of what is in the folder of ``path`` (one listing of the store, as ``iterdir`` makes).
+
+    Names, not path objects: a folder holds every window's object and manifest (a backfill of a year of hourly
+    windows, 17,520 files), and building a path object for each of them cost more than the rest of an export
+    of a small window; only the late files get one.
+    """
+    parent = path.parent
+    names = []
+    for entry in parent.fs.listdir(parent.path, detail=False):
+        full = entry.get("name", "") if isinstance(entry, dict) else entry
+        names.append(full.rstrip("/").rpartition("/")[2])
+    return names
 
 
 def read_late_manifest(late: ObjectStoragePath) -> Any:

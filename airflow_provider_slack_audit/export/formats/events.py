@@ -41,17 +41,15 @@ KNOWN_KINDS = (
 
 
 class Body(msgspec.Struct, gc=False):
-    """The fields of an actor's or entity's body that the tables use (``{"id", "name", "email", ...}``)."""
+    """The fields of an actor's or entity's body that the tables use (``{"id", "name", "email", ...}``).
+
+    Only these are decoded: the others are skipped without building a Python object (each one costs the
+    export time to build and to free); they stay in ``raw``.
+    """
 
     id: Any = None
     name: Any = None
     email: Any = None
-    domain: Any = None
-    title: Any = None
-    privacy: Any = None
-    filetype: Any = None
-    team: Any = None
-    channel: Any = None
 
 
 #: ``{"type": K, K: Body}`` for every known kind K.
@@ -76,10 +74,11 @@ class Context(msgspec.Struct, gc=False):
 
 
 class Event(msgspec.Struct, gc=False):
-    """One audit event as the tables read it; ``details`` is its JSON text as Slack sent it (empty if absent)."""
+    """One audit event as the tables read it; ``details`` is its JSON text as Slack sent it (empty if absent).
 
-    id: Any = None
-    date_create: Any = None
+    ``id`` and ``date_create`` are not here: the page reader has decoded them already (``RawPage``).
+    """
+
     action: Any = None
     actor: Holder | None = None  # type: ignore[valid-type]
     entity: Holder | None = None  # type: ignore[valid-type]
@@ -112,8 +111,6 @@ def _decode_one(line: Any) -> Event:
         value = json.loads(bytes(line))
         details = value.get("details", msgspec.UNSET)
         return Event(
-            id=value.get("id"),
-            date_create=value.get("date_create"),
             action=value.get("action"),
             details=msgspec.Raw(b"" if details is msgspec.UNSET else msgspec.json.encode(details)),
         )
@@ -160,8 +157,11 @@ def bodies(events: list[Event], lines: list[Any], field: str) -> tuple[list[Any]
     """
     holders = present(list(map(attrgetter(field), events)), EMPTY_HOLDER)
     kinds = list(map(attrgetter("type"), holders))
-    if set(kinds) <= _KNOWN:
+    seen = set(kinds)
+    if seen <= _KNOWN:
         found = list(map(getattr, holders, kinds))
+    elif seen - {None} <= _KNOWN:  # some have no kind: their holder's ``type`` (None) is their body
+        found = list(map(getattr, holders, ["type" if kind is None else kind for kind in kinds]))
     else:
         found = [kind_body(holder, line, field)[1] for holder, line in zip(holders, lines, strict=True)]
     return kinds, present(found, EMPTY_BODY)

@@ -26,7 +26,6 @@ from airflow_provider_slack_audit.export.formats.events import (
     bodies,
     decode_events,
     present,
-    text,
 )
 
 #: The version of the flat schema (in each file's key-value metadata ``slack_audit.schema_version``).
@@ -79,62 +78,52 @@ def flat_schema() -> Any:
     return pa.schema(fields, metadata={"slack_audit.schema": "flat", "slack_audit.schema_version": FLAT_SCHEMA_VERSION})
 
 
-def _texts(values: list[Any]) -> list[Any]:
-    """:func:`text` of each value (strings and nulls as they are, checked at C speed first)."""
-    if set(map(type, values)) <= _STR_OR_NONE:
-        return values
-    return [text(v) for v in values]
+def flat_table(lines: list[Any], ids: list[Any], seconds: list[Any]) -> Any:
+    """One page of events as a table of the flat schema: its events' JSON texts (``raw`` holds each line's bytes
+    exactly), ids and date_create values.
 
+    Column by column over the whole page (``map`` and ``attrgetter``, no loop per event in Python), each column
+    an Arrow array as soon as its values are gathered: the export's cost per event stays a few microseconds.
+    """
+    from airflow_provider_slack_audit.export.formats.arrow import (
+        json_text_array,
+        pa,
+        seconds_array,
+        string_array,
+        text_array,
+    )
 
-_STR_OR_NONE = {str, type(None)}
-
-
-def _column(records: list[Any], name: str) -> list[Any]:
-    """The field ``name`` of each record, as the table stores it (every record has it: no event is skipped)."""
-    return _texts(list(map(attrgetter(name), records)))
-
-
-def flat_leaves(lines: list[Any], ids: list[Any], seconds: list[Any]) -> dict[str, Any]:
-    """The flat schema's columns (lists, ``details`` an array) of one page: its events' JSON texts, ids and
-    date_create values. Column by column over the whole page (``map`` and ``attrgetter``, no loop per event in
-    Python): the export's cost per event stays a few microseconds."""
     events = decode_events(lines)
-    actors = bodies(events, lines, "actor")
-    entities = bodies(events, lines, "entity")
+    actor_kinds, actors = bodies(events, lines, "actor")
+    entity_kinds, entities = bodies(events, lines, "entity")
     contexts = present(list(map(attrgetter("context"), events)), EMPTY_CONTEXT)
     locations = present(list(map(attrgetter("location"), contexts)), EMPTY_LOCATION)
     apps = present(list(map(attrgetter("app"), contexts)), EMPTY_BODY)
-    if set(map(type, seconds)) != {int}:
-        seconds = [s if type(s) is int else None for s in seconds]
-    return {
-        "id": ids,
-        "date_create": seconds,
-        "action": _column(events, "action"),
-        "actor_type": _texts(actors[0]),
-        "actor_id": _column(actors[1], "id"),
-        "actor_name": _column(actors[1], "name"),
-        "actor_email": _column(actors[1], "email"),
-        "entity_type": _texts(entities[0]),
-        "entity_id": _column(entities[1], "id"),
-        "entity_name": _column(entities[1], "name"),
-        "context_location_type": _column(locations, "type"),
-        "context_location_id": _column(locations, "id"),
-        "context_location_name": _column(locations, "name"),
-        "context_location_domain": _column(locations, "domain"),
-        "context_ip_address": _column(contexts, "ip_address"),
-        "context_ua": _column(contexts, "ua"),
-        "context_session_id": _column(contexts, "session_id"),
-        "context_app_id": _column(apps, "id"),
-        "context_app_name": _column(apps, "name"),
-        "details": list(map(attrgetter("details"), events)),
-    }
 
+    def field(records: list[Any], name: str) -> Any:
+        return string_array(list(map(attrgetter(name), records)))
 
-def flat_table(lines: list[Any], ids: list[Any], seconds: list[Any]) -> Any:
-    """One page of events as a table of the flat schema (``raw`` holds each line's bytes exactly)."""
-    from airflow_provider_slack_audit.export.formats.arrow import json_text_array, table_of, text_array
-
-    leaves = flat_leaves(lines, ids, seconds)
-    leaves["details"] = json_text_array(leaves["details"])
-    leaves["raw"] = text_array(lines)
-    return table_of(flat_schema(), leaves, len(lines))
+    columns = [
+        string_array(ids),
+        seconds_array(seconds),
+        field(events, "action"),
+        string_array(actor_kinds),
+        field(actors, "id"),
+        field(actors, "name"),
+        field(actors, "email"),
+        string_array(entity_kinds),
+        field(entities, "id"),
+        field(entities, "name"),
+        field(locations, "type"),
+        field(locations, "id"),
+        field(locations, "name"),
+        field(locations, "domain"),
+        field(contexts, "ip_address"),
+        field(contexts, "ua"),
+        field(contexts, "session_id"),
+        field(apps, "id"),
+        field(apps, "name"),
+        json_text_array(list(map(attrgetter("details"), events))),
+        text_array(lines),
+    ]
+    return pa.Table.from_arrays(columns, schema=flat_schema())

@@ -1,11 +1,15 @@
 """A window's events as one Parquet file, written through the export's writer like JSON Lines.
 
 :class:`ParquetExportWriter` is an :class:`~airflow_provider_slack_audit.export.writer.ExportWriter` whose
-pages become rows of a table (flat or OCSF) instead of lines: the rows are gathered into row groups of
-:data:`ROW_GROUP_ROWS`, each encoded by pyarrow on a background thread while the next pages are fetched, and
-the file's bytes go through the very same path as a JSON Lines export's (counted, hashed, handed to the sink,
-committed in one step, or thrown away on abort or kill). Memory is bounded by a row group being gathered and
-one being encoded, never by the window.
+pages become rows of a table (flat or OCSF) instead of lines: the rows are gathered into row groups of exactly
+:data:`ROW_GROUP_ROWS` (the last one fewer), and the file's bytes go through the very same path as a JSON Lines
+export's (counted, hashed, handed to the sink, committed in one step, or thrown away on abort or kill).
+
+The task's thread fetches the next page (and records its ids) while a background thread makes the rows of the
+page before (:func:`table_maker`) and, once a row group is whole, encodes it (pyarrow, which releases the GIL:
+the fetch, the walk's bookkeeping and the encoding run at once). One page at a time is handed on, so memory is
+bounded by two pages and one row group, never by the window; what the thread hits is raised in the task's thread
+at its next write or at the commit, so nothing half-written is ever committed.
 
 :meta private:
 """
@@ -26,10 +30,11 @@ from airflow_provider_slack_audit.export.writer import ExportWriter
 
 log = logging.getLogger(__name__)
 
-#: Rows of a row group: about 20 MB of Arrow data for Slack's events (most of it the raw column).
+#: Rows of a row group: about 10 MB of Arrow data for Slack's events (most of it the raw column).
 ROW_GROUP_ROWS = 10_000
-#: Events decoded at a time into Python records (about 2.6 KB each while their columns are built).
-DECODE_ROWS = 2_000
+#: Events decoded at a time into Python records (about 2.6 KB each while their columns are built): 1,000 rather
+#: than 2,000 costs no measurable time and ~15 MB less at the peak (bench/results-2026-12-07-parquet-after.md).
+DECODE_ROWS = 1_000
 #: Bytes of the encoded file gathered before they are handed to the export's writer.
 WRITE_CHUNK = 1 << 20
 
@@ -107,24 +112,27 @@ class ParquetExportWriter(ExportWriter):
     """One export's events as a Parquet file of the table ``export_format.schema``, from pages to a committed object.
 
     Used like :class:`ExportWriter` (``write_raw_page``, ``commit``, ``abort``; ``events``, ``bytes`` and
-    ``sha256`` count the stored file); ``write_lines`` is not for callers (the bytes are Parquet's).
+    ``sha256`` count the stored file); ``write_lines`` is not for callers (the bytes are Parquet's). A page given
+    to :meth:`write_raw_page` is read later, on the build thread: it must not change afterwards.
 
     :param sink: where the stored bytes go until the commit.
     :param export_format: a Parquet :class:`ExportFormat` (its ``schema`` picks the table).
-    :param row_group_rows: rows per row group.
+    :param row_group_rows: rows per row group (every row group but the last has exactly this many).
     """
 
     def __init__(self, sink: StorageSink, export_format: ExportFormat, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+        if row_group_rows < 1:
+            raise ValueError(f"row_group_rows={row_group_rows!r}: a row group holds at least one row")
         super().__init__(sink, gzip=False)
         self.export_format = export_format
         self.row_group_rows = row_group_rows
         self.schema, self._make_table = table_maker(export_format.schema or "flat")
-        self._rows: list[Any] = []
+        self._rows: list[Any] = []  # tables of the row group being gathered (on the rows thread)
         self._row_count = 0
         self._file: _EncodedBytes | None = None
         self._parquet: Any = None
-        self._encoder: ThreadPoolExecutor | None = None
-        self._encoding: Future[Any] | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._in_progress: Future[Any] | None = None  # the page handed to the rows thread
 
     def open(self) -> ParquetExportWriter:
         super().open()
@@ -140,7 +148,7 @@ class ParquetExportWriter(ExportWriter):
                 path for path in _leaf_paths(self.schema) if path not in UNIQUE_COLUMNS[self.export_format.schema]
             ],
         )
-        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-parquet")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-audit-parquet")
         return self
 
     def write_lines(self, chunk: bytes, events: int) -> None:
@@ -153,7 +161,7 @@ class ParquetExportWriter(ExportWriter):
         self.write_raw_page(RawPage(lines, ids, [e.get("date_create") for e in entries]))
 
     def write_raw_page(self, page: RawPage) -> None:
-        """Append a page's events as rows; a row group is encoded once :attr:`row_group_rows` are gathered."""
+        """Append a page's events as rows (made on the rows thread once the page before is done)."""
         if self._state != "open":
             raise ExportAborted(f"cannot write: the export is {self._state}")
         if not len(page):
@@ -163,42 +171,46 @@ class ParquetExportWriter(ExportWriter):
                 "an event without a string id cannot be a row of a Parquet export (its id column is not null); "
                 "Slack sends every event with one: export this window as JSON Lines to keep it as sent"
             )
-        for start in range(0, len(page), DECODE_ROWS):
-            end = start + DECODE_ROWS
-            self._rows.append(self._make_table(page.lines[start:end], page.ids[start:end], page.seconds[start:end]))
-        self._row_count += len(page)
+        self._wait()  # raises what the page before hit
+        assert self._thread is not None
+        self._in_progress = self._thread.submit(self._add_page, page)
         self.events += len(page)
-        if self._row_count >= self.row_group_rows:
-            self._encode_row_group()
+
+    def _add_page(self, page: RawPage) -> None:
+        """Make the page's rows (on the rows thread), :data:`DECODE_ROWS` at a time, never across row groups; encode
+        each row group once whole."""
+        start = 0
+        while start < len(page):
+            end = min(start + DECODE_ROWS, start + self.row_group_rows - self._row_count, len(page))
+            self._rows.append(self._make_table(page.lines[start:end], page.ids[start:end], page.seconds[start:end]))
+            self._row_count += end - start
+            start = end
+            if self._row_count >= self.row_group_rows:
+                self._encode_row_group()
 
     def _encode_row_group(self) -> None:
-        """Hand the gathered rows to the encoding thread, after the group before them is encoded."""
+        """Encode the gathered rows as one row group, then give their memory back."""
         if not self._rows:
             return
-        table = pa.concat_tables(self._rows, memory_pool=POOL)
+        table = pa.concat_tables(self._rows, memory_pool=POOL)  # no copy: the tables' arrays become its chunks
         self._rows, self._row_count = [], 0
-        self._wait_encoding()
-        assert self._encoder is not None
-        self._encoding = self._encoder.submit(self._write_row_group, table)
-
-    def _write_row_group(self, table: Any) -> None:
-        """Encode ``table`` as one row group (on the encoding thread), then give its memory back."""
         self._parquet.write_table(table, row_group_size=len(table))
         del table
         POOL.release_unused()
 
-    def _wait_encoding(self) -> None:
-        if self._encoding is not None:
-            encoding, self._encoding = self._encoding, None
-            encoding.result()  # raises what the encoding (or the write under it) hit
+    def _wait(self) -> None:
+        if self._in_progress is not None:
+            in_progress, self._in_progress = self._in_progress, None
+            in_progress.result()  # raises what the rows thread (or the write under it) hit
 
     def commit(self) -> None:
-        """Encode the last row group, write the file's footer, then commit as JSON Lines exports do."""
+        """Make the last rows, encode the last row group, write the file's footer, then commit as JSON Lines
+        exports do."""
         if self._state != "open":
             raise ExportAborted(f"cannot commit: the export is {self._state}")
         try:
+            self._wait()
             self._encode_row_group()
-            self._wait_encoding()
             self._parquet.close()  # the footer
             assert self._file is not None
             self._file.flush()
@@ -207,20 +219,20 @@ class ParquetExportWriter(ExportWriter):
             self.close()
             raise
         finally:
-            self._stop_encoder()
+            self._stop_thread()
         super().commit()
 
-    def _stop_encoder(self) -> None:
-        if self._encoder is not None:
-            self._encoder.shutdown(wait=True)
-            self._encoder = None
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
     def close(self) -> None:
-        """After an abort: stop the encoding thread and release what is held (never publishes)."""
-        self._rows = []
+        """After an abort: stop the rows thread and release what is held (never publishes)."""
         try:
-            self._wait_encoding()
-        except Exception:  # the abort made the encoding's writes fail: expected
-            log.debug("the Parquet encoding stopped with the abort", exc_info=True)
-        self._stop_encoder()
+            self._wait()
+        except Exception:  # the abort made the rows thread's writes fail: expected
+            log.debug("the Parquet export's rows thread stopped with the abort", exc_info=True)
+        self._stop_thread()
+        self._rows = []
         super().close()

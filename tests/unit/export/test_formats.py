@@ -204,7 +204,8 @@ def test_the_writer_writes_row_groups_through_the_export_writer_and_the_keys_rea
     assert writer.events == 9
     assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]  # no temporary left
     parquet = pq.ParquetFile(target)
-    assert parquet.metadata.num_row_groups == 2  # 6 rows (4 asked: whole pages are gathered), then the last 3
+    # row groups of exactly the rows asked, across pages (only the last one smaller)
+    assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)] == [4, 4, 1]
     assert open_parquet(target)[1:] == (schema, "1" if schema == "flat" else "1.3.0+1")
     keys = [(i, s) for ids, seconds in iter_keys(target, batch_rows=2) for i, s in zip(ids, seconds, strict=True)]
     assert keys == [(i, s) for page in pages for i, s in zip(page.ids, page.seconds, strict=True)]
@@ -270,3 +271,51 @@ def test_scan_reads_a_parquet_objects_ids_and_hashes_its_bytes(tmp_path):
     assert (sha256, size, events) == (writer.sha256, writer.bytes, 5)
     assert export_format_of(resolved.path, resolved.url, None) == ExportFormat("parquet", "flat", False)
     assert found == [f"id-0-{i}" for i in range(5)]
+
+
+def test_date_create_as_stored_and_as_each_reader_gets_it_back(tmp_path):
+    """The contract's ``timestamp[s, tz=UTC]`` is the file's Arrow schema; Parquet itself has no seconds, so the
+    column is stored as milliseconds, and what pyarrow and DuckDB read back is pinned here (the guide says it)."""
+    from airflow_provider_slack_audit.export.formats.flat import flat_schema
+
+    target, writer = write_parquet(tmp_path, None, rows=4)
+    with writer:
+        writer.write_raw_page(odd_page())
+    column = pq.ParquetFile(target).schema.column(1)
+    assert (column.name, column.physical_type) == ("date_create", "INT64")
+    logical = json.loads(column.logical_type.to_json())
+    assert (logical["Type"], logical["isAdjustedToUTC"], logical["timeUnit"]) == ("Timestamp", True, "milliseconds")
+    # the Arrow schema stored in the file says seconds, but pyarrow keeps Parquet's unit and restores the zone only
+    assert pq.ParquetFile(target).schema_arrow.field("date_create").type == pa.timestamp("ms", tz="UTC")
+    read = pq.read_table(target)
+    assert read.schema.field("date_create").type == pa.timestamp("ms", tz="UTC")
+    # read with the schema's type (the guide's recipe): exactly the documented type, the same instants
+    schema = pq.read_schema(target)
+    at = schema.get_field_index("date_create")
+    schema = schema.set(at, pa.field("date_create", pa.timestamp("s", tz="UTC")))
+    exact = pq.read_table(target, schema=schema)
+    assert exact.schema.field("date_create").type == flat_schema().field("date_create").type
+    assert exact["date_create"].to_pylist() == read["date_create"].to_pylist()
+    assert exact["date_create"][0].value == 1709251200
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    first = con.execute("SELECT typeof(date_create), epoch(date_create) FROM read_parquet(?) LIMIT 1", [str(target)])
+    assert first.fetchone() == ("TIMESTAMP WITH TIME ZONE", 1709251200)
+
+
+def test_a_page_the_rows_thread_cannot_make_fails_the_export_and_leaves_nothing(tmp_path):
+    """Rows are made on a background thread: what it hits is raised in the caller's thread (at the next write or
+    the commit) and the export is thrown away, never committed without the page."""
+    _, writer = write_parquet(tmp_path, None, rows=4)
+    bad = RawPage([b'{"id":"x1","date_create":1709251200,"action":"caf\xe9"}'], ["x1"], [1709251200])
+
+    def export() -> None:
+        with writer:
+            writer.write_raw_page(many_pages(1, 3)[0])
+            writer.write_raw_page(bad)
+            writer.write_raw_page(many_pages(1, 3)[0])
+
+    with pytest.raises(Exception, match=r"(?i)utf-?8"):
+        export()
+    assert writer.aborted
+    assert list(tmp_path.iterdir()) == []

@@ -100,6 +100,49 @@ def test_late_files_of_both_compressions_share_one_sequence_of_names(tmp_path):
     ]
 
 
+def test_late_files_are_listed_by_name_on_s3_too(s3_server):
+    """On S3 the folder's listing names keys (``bucket/prefix/name``): the same late files, oldest first, as paths
+    that read their objects."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    client = s3_server.client()
+    for name in ("h.late-12.jsonl.gz", "h.late-11.jsonl", "h.late-11.jsonl.manifest.json", "h.jsonl", "g.late-9.jsonl"):
+        client.put_object(Bucket=s3_server.bucket, Key=f"slack/{name}", Body=name.encode())
+    found = late_files(ObjectStoragePath(f"s3://{s3_server.bucket}/slack/h.jsonl", conn_id="aws_moto"))
+    assert [p.name for p in found] == ["h.late-11.jsonl", "h.late-12.jsonl.gz"]
+    assert [p.read_bytes() for p in found] == [b"h.late-11.jsonl", b"h.late-12.jsonl.gz"]
+
+
+def test_late_files_build_a_path_object_for_the_late_files_only(tmp_path, monkeypatch):
+    """One folder holds every window's object and manifest (a year of hourly windows: 17,520 files): listing
+    the late files of one window reads the folder's names and builds a path object only for its late files
+    (a path object per sibling cost a backfill's later windows more than their whole export)."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    for hour in range(50):
+        (tmp_path / f"{hour}.jsonl").write_bytes(b"")
+        (tmp_path / f"{hour}.jsonl.manifest.json").write_bytes(b"")
+    (tmp_path / "7.late-9.jsonl").write_bytes(b"")
+    (tmp_path / "7.late-8.jsonl.gz").write_bytes(b"")
+    path = ObjectStoragePath(f"file://{tmp_path}/7.jsonl")
+    built = []
+    real_truediv = type(path).__truediv__
+
+    def no_iterdir(self):
+        raise AssertionError("late_files built a path object for every file of the folder")
+
+    def counted_truediv(self, other):
+        built.append(other)
+        return real_truediv(self, other)
+
+    monkeypatch.setattr(type(path), "iterdir", no_iterdir)
+    monkeypatch.setattr(type(path), "__truediv__", counted_truediv)
+    found = late_files(path)
+    assert [p.name for p in found] == ["7.late-8.jsonl.gz", "7.late-9.jsonl"]
+    assert [str(p) for p in found] == [f"file://{tmp_path}/7.late-8.jsonl.gz", f"file://{tmp_path}/7.late-9.jsonl"]
+    assert sorted(built) == ["7.late-8.jsonl.gz", "7.late-9.jsonl"]
+
+
 def test_a_reexport_never_leaves_a_late_files_manifest_without_its_file(tmp_path):
     """A late file without a manifest whose events the new export holds is removed, but only once the abandoned
     marker stands in its manifest's place: a reconciliation that writes that manifest in the meantime (here while

@@ -52,9 +52,13 @@ def make_trigger(**overrides):
     return SlackAuditLogsEventTrigger(**kwargs)
 
 
-def run_for(trigger, seconds: float) -> list[tuple[float, dict]]:
+def run_for(trigger, seconds: float, until=None) -> list[tuple[float, dict]]:
     """(wall-clock time, payload) of every event ``run()`` yields in ``seconds``; then the trigger is cancelled,
-    as the triggerer cancels a watcher."""
+    as the triggerer cancels a watcher.
+
+    :param until: an async ``until(fired)`` checked every 0.1 s: the run ends as soon as it is true (what the test
+        needs has happened), ``seconds`` at the latest.
+    """
 
     async def main() -> list[tuple[float, dict]]:
         fired: list[tuple[float, dict]] = []
@@ -64,7 +68,11 @@ def run_for(trigger, seconds: float) -> list[tuple[float, dict]]:
                 fired.append((time.time(), event.payload))
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(seconds)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not task.done():
+            await asyncio.sleep(min(0.1, left))
+            if until is not None and await until(fired):
+                break
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -76,6 +84,31 @@ def run_for(trigger, seconds: float) -> list[tuple[float, dict]]:
 def polls(emulator) -> list:
     """The first page request of every poll (a poll's later pages carry a cursor)."""
     return [r for r in emulator.requests if not r.cursor and r.status == 200]
+
+
+def polled(emulator, count: int):
+    """``until``: once ``count`` more polls than now have been answered."""
+    done = len(polls(emulator)) + count
+
+    async def until(fired) -> bool:
+        return len(polls(emulator)) >= done
+
+    return until
+
+
+def checkpointed(trigger, at_least: int):
+    """``until``: once more than ``at_least`` events fired over CHECKPOINT_DELAY + 1.5 s ago, and the trigger's
+    saved state holds all of them (so that what a restart may fire again is only what fired since: ``recent``)."""
+    from airflow_provider_slack_audit.triggers.audit_event_trigger import CHECKPOINT_DELAY
+
+    async def until(fired) -> bool:
+        old = {e["id"] for t, p in fired for e in p["events"] if t < time.time() - CHECKPOINT_DELAY - 1.5}
+        if len(old) <= at_least:
+            return False
+        saved = await trigger.asset_state_store.aget(trigger.state_key)
+        return saved is not None and old <= {i for keys in saved["fired"].values() for i in keys}
+
+    return until
 
 
 def fired_ids(fired) -> list[str]:
@@ -104,13 +137,7 @@ def test_fires_every_matching_event_of_the_covered_span_once_late_ones_included(
     assert len(got) >= 10
 
     # Late arrivals really happened: events whose second an earlier poll had already read.
-    late = [
-        e
-        for (fired_at, payload) in fired
-        for e in payload["events"]
-        if any(int(r["oldest"]) <= e["date_create"] <= int(r["latest"]) and r.time < fired_at - 0.5 for r in requests)
-    ]
-    assert late, "the run saw no late event; the test proves nothing about them"
+    assert late_ones(fired, requests), "the run saw no late event; the test proves nothing about them"
     # Every payload: newest first, count right, window bounds around its events.
     for _, payload in fired:
         seconds = [e["date_create"] for e in payload["events"]]
@@ -121,12 +148,28 @@ def test_fires_every_matching_event_of_the_covered_span_once_late_ones_included(
         assert set(e["action"] for e in payload["events"]) <= set(ACTIONS)
 
 
+def late_ones(fired, requests) -> list[dict]:
+    """The events of ``fired`` whose second a poll of ``requests`` had read over 0.5 s before they fired."""
+    return [
+        e
+        for (fired_at, payload) in fired
+        for e in payload["events"]
+        if any(int(r["oldest"]) <= e["date_create"] <= int(r["latest"]) and r.time < fired_at - 0.5 for r in requests)
+    ]
+
+
 def test_an_entry_without_an_id_fires_once_and_watching_goes_on(live, capsys, caplog):
     """One entry the export would refuse (no id) must not blind the watcher: it fires once, keyed by its content,
     and later events still fire (a final error here would stop polling at that entry on every retry)."""
     start = int(time.time()) - 2
     live.faults.add("entry_without_id", count=1)  # the first poll's first page: its newest entry has no id
-    fired = run_for(make_trigger(start=start, action=None), 6.5)
+
+    async def fired_after_it(fired) -> bool:
+        events = [e for _, payload in fired for e in payload["events"]]
+        without = [e["date_create"] for e in events if "id" not in e]
+        return bool(without) and any(e["date_create"] > without[0] for e in events if "id" in e)
+
+    fired = run_for(make_trigger(start=start, action=None), 6.5, until=fired_after_it)
     events = [e for _, payload in fired for e in payload["events"]]
     without_id = [e for e in events if "id" not in e]
     assert len(without_id) == 1, without_id
@@ -234,13 +277,18 @@ def test_a_rejected_query_stops_polling_too(live, caplog, capsys):
 def test_server_errors_past_the_retries_skip_one_poll_then_watching_goes_on(live, caplog, capsys):
     live.faults.add("http_503", count=3)  # the first poll: its attempt and both retries
     start = int(time.time()) - 2
+    expected = ids(live.events(start, start + 1, action=ACTIONS))
+
+    async def recovered(fired) -> bool:  # the failed poll's 3 calls, a poll after it, the events of its seconds
+        return len(live.requests) >= 4 and expected <= set(fired_ids(fired))
+
     with caplog.at_level(logging.WARNING):
-        fired = run_for(make_trigger(start=start), 5.5)
+        fired = run_for(make_trigger(start=start), 5.5, until=recovered)
     text = "\n".join(logged(capsys, caplog))
     assert "failed; polling again in 1 s: SlackAuditLogsServerError" in text
     got = fired_ids(fired)
     assert len(got) == len(set(got))
-    assert ids(live.events(start, start + 1, action=ACTIONS)) <= set(got)
+    assert expected <= set(got)
     # The failed poll's retries stayed within poll_interval: the polls after it kept the cadence.
     starts = [r.time for r in live.requests]
     assert starts[3] - starts[0] < 2.0
@@ -289,7 +337,7 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
     start = int(time.time()) - 2
     first = make_trigger(start=start)
     first.asset_state_store = asset_store
-    fired_first = run_for(first, CHECKPOINT_DELAY + 4)
+    fired_first = run_for(first, CHECKPOINT_DELAY + 4, until=checkpointed(first, 0))
     stopped_at = time.time()
     time.sleep(2)  # the triggerer is down for a moment (a save cancelled mid-way may still land meanwhile)
     saved = asyncio.run(asset_store.aget(first.state_key))
@@ -301,7 +349,7 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
     second = make_trigger(start="now")  # start only matters without a saved state
     second.asset_state_store = asset_store
     resumed_at = len(live.requests)
-    fired_second = run_for(second, 5.5)
+    fired_second = run_for(second, 5.5, until=polled(live, 3))
     first_poll = live.requests[resumed_at]
     assert int(first_poll["oldest"]) == max(saved["floor"], saved["covered"] + 1 - LOOKBACK)
 
@@ -322,28 +370,35 @@ def test_a_restarted_watcher_resumes_from_the_saved_state(live, asset_store):
 CHECKPOINT_SECONDS = 9.0  # long enough for a checkpoint (CHECKPOINT_DELAY after a poll) to be saved
 
 
-def runs_in_turn(asset_store, *kwargs: dict) -> list[tuple[list[str], set[str]]]:
+def runs_in_turn(live, asset_store, *kwargs: dict, saved: int = 100) -> list[tuple[list[str], set[str]]]:
     """Run a watcher, stop it, start it again on the same asset store with other arguments (what a changed DAG
-    file does), and so on: CHECKPOINT_SECONDS each, the last 4.5 s. For each run: the ids it fired, and those
-    it fired in its last CHECKPOINT_DELAY + 1 s (what the next run may repeat, as after a crash, see the
-    restart test above)."""
+    file does), and so on: each until over ``saved`` events fired over CHECKPOINT_DELAY + 1.5 s ago and its saved
+    state holds them (CHECKPOINT_SECONDS at most), the last for three polls (its first is the one that could fire again
+    what an earlier run fired; 4.5 s at most). For each run: the ids it fired, and those it fired in its last
+    CHECKPOINT_DELAY + 1 s (what the next run may repeat, as after a crash, see the restart test above)."""
     from airflow_provider_slack_audit.triggers.audit_event_trigger import CHECKPOINT_DELAY
 
     runs = []
     for number, arguments in enumerate(kwargs, start=1):
         trigger = make_trigger(**arguments)
         trigger.asset_state_store = asset_store
-        fired = run_for(trigger, 4.5 if number == len(kwargs) else CHECKPOINT_SECONDS)
+        last = number == len(kwargs)
+        fired = run_for(
+            trigger,
+            4.5 if last else CHECKPOINT_SECONDS,
+            until=polled(live, 3) if last else checkpointed(trigger, saved),
+        )
         stopped_at = time.time()
         recent = {e["id"] for t, p in fired for e in p["events"] if t >= stopped_at - CHECKPOINT_DELAY - 1}
         runs.append((fired_ids(fired), recent))
-        time.sleep(1)  # a save cancelled mid-way lands meanwhile
+        if not last:
+            time.sleep(1)  # a save cancelled mid-way lands meanwhile
     return runs
 
 
-def restarted(asset_store, first_kwargs: dict, second_kwargs: dict):
+def restarted(live, asset_store, first_kwargs: dict, second_kwargs: dict):
     """Two runs in turn (:func:`runs_in_turn`): (ids of the first, ids of the second, the first's recent ids)."""
-    (a, recent), (b, _) = runs_in_turn(asset_store, first_kwargs, second_kwargs)
+    (a, recent), (b, _) = runs_in_turn(live, asset_store, first_kwargs, second_kwargs)
     return a, b, recent
 
 
@@ -352,7 +407,7 @@ def test_a_restart_with_another_lookback_fires_nothing_again(live, asset_store, 
     """Issue 24 item 7: raising lookback_seconds made the first poll after a restart fire again every event
     the smaller lookback had forgotten (one DAG run each)."""
     start = int(time.time()) - 60
-    a, b, recent = restarted(asset_store, {"start": start}, {"start": start, "lookback_seconds": lookback})
+    a, b, recent = restarted(live, asset_store, {"start": start}, {"start": start, "lookback_seconds": lookback})
     assert len(b) == len(set(b))
     assert set(a) & set(b) <= recent, f"{len(set(a) & set(b) - recent)} event(s) fired again"
     assert len(set(a) - recent) > 100  # the first run fired the minute it caught up on, and saved it
@@ -367,7 +422,7 @@ def test_a_restart_with_other_filters_fires_nothing_again(live, asset_store, cap
     ``start`` (which fired again everything since ``start``)."""
     start = int(time.time()) - 60
     wider = [*ACTIONS, "user_logout"]
-    a, b, recent = restarted(asset_store, {"start": start}, {"start": start, "action": wider})
+    a, b, recent = restarted(live, asset_store, {"start": start}, {"start": start, "action": wider})
     assert len(b) == len(set(b))
     assert set(a) & set(b) <= recent, f"{len(set(a) & set(b) - recent)} event(s) fired again"
     assert len(set(a) - recent) > 100
@@ -385,7 +440,7 @@ def test_filters_changed_and_changed_back_fire_nothing_again(live, asset_store):
     fired since: it takes that memory in too, instead of reading on from its own and firing those again."""
     start = int(time.time()) - 30
     narrow, wide = {"start": start}, {"start": start, "action": [*ACTIONS, "user_logout"]}
-    (a, _), (b, recent_b), (c, _) = runs_in_turn(asset_store, narrow, wide, narrow)
+    (a, _), (b, recent_b), (c, _) = runs_in_turn(live, asset_store, narrow, wide, narrow, saved=0)
     assert len(c) == len(set(c))
     assert not set(a) & set(c) - recent_b
     assert set(b) & set(c) <= recent_b, f"{len(set(b) & set(c) - recent_b)} event(s) fired again"
@@ -395,7 +450,9 @@ def test_filters_changed_and_changed_back_fire_nothing_again(live, asset_store):
 
 def test_a_restart_with_another_poll_interval_and_max_events_fires_nothing_again(live, asset_store):
     start = int(time.time()) - 30
-    a, b, recent = restarted(asset_store, {"start": start}, {"start": start, "poll_interval": 0.5, "max_events": 3})
+    a, b, recent = restarted(
+        live, asset_store, {"start": start}, {"start": start, "poll_interval": 0.5, "max_events": 3}
+    )
     assert len(b) == len(set(b))
     assert set(a) & set(b) <= recent
     last_latest = int(polls(live)[-1]["latest"])
@@ -558,14 +615,14 @@ def test_a_failed_read_of_the_saved_state_is_retried_before_polling(live, asset_
     start = int(time.time()) - 2
     first = make_trigger(start=start)
     first.asset_state_store = asset_store
-    run_for(first, 7.5)
+    run_for(first, 7.5, until=checkpointed(first, 0))
     time.sleep(1)  # a save cancelled mid-way lands meanwhile
     saved = asyncio.run(asset_store.aget(first.state_key))
     flaky = FailingFirstRead(asset_store.scope.asset_id)
     second = make_trigger(start="now")
     second.asset_state_store = flaky
     resumed_at = len(live.requests)
-    run_for(second, 2.5)
+    run_for(second, 2.5, until=polled(live, 1))
     assert flaky.reads == 3  # the failed read, then this query's memory and the connection's copy
     assert "Could not read the watcher's saved state (RuntimeError" in capsys.readouterr().out
     # It polled only once the state was read, from where the saved state says reading stopped.
