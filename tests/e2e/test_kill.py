@@ -46,7 +46,7 @@ def env(slack_audit_emulator) -> dict[str, str]:
 
 
 def start(airflow_cli, dag_id: str, env: dict[str, str], log: Path):
-    return airflow_cli.start("dags", "test", dag_id, "2024-03-01T01:00:00+00:00", env=env, log=log)
+    return airflow_cli.start_dags_test(dag_id, log=log, env=env)
 
 
 def test_a_killed_local_export_leaves_nothing_beside_the_path(airflow_cli, env, slack_audit_emulator, tmp_path):
@@ -97,17 +97,18 @@ def test_a_killed_s3_export_leaves_no_object_and_no_upload(airflow_cli, env, sla
     assert uploads() == [], how  # the multipart upload was aborted by on_kill, not left to linger
 
 
-@pytest.mark.parametrize("operator", ["SlackAuditLogsToObjectStorageOperator", "SlackAuditLogsOperator"])
 def test_a_kill_during_the_settle_wait_ends_the_task_and_leaves_nothing(
-    operator, airflow_cli, env, slack_audit_emulator, tmp_path
+    airflow_cli, env, slack_audit_emulator, tmp_path
 ):
+    """Airflow's SIGTERM handler reaches the operators' one ``on_kill`` (every operator's settle wait ends on it:
+    tests/unit/operators/test_base.py)."""
     out = tmp_path / "out"
     out.mkdir()
     now = int(time.time())
-    arguments = {"oldest": now - 10, "latest": now - 1, "settle_seconds": 120, "deferrable": False}
-    if operator != "SlackAuditLogsOperator":
-        arguments["path"] = f"file://{out}/audit.jsonl"
-    dag_id = write_dag(airflow_cli, f"kill_settle_{operator.lower()}", operator=operator, **arguments)
+    dag_id = write_dag(
+        airflow_cli, "kill_settle", oldest=now - 10, latest=now - 1, settle_seconds=120, deferrable=False,
+        path=f"file://{out}/audit.jsonl",
+    )  # fmt: skip
     log = tmp_path / "task.log"
 
     proc = start(airflow_cli, dag_id, env, log)
@@ -142,7 +143,7 @@ def test_a_kill_between_the_commit_and_the_manifest_leaves_a_manifest_readers_na
     earlier_manifest = (out / "audit.jsonl.manifest.json").read_bytes()
     flag = tmp_path / "committed"
     dag_id = write_dag(airflow_cli, "kill_before_manifest", path=f"file://{path}", **window)
-    dag_file = airflow_cli.dags / f"{dag_id}.py"
+    dag_file = airflow_cli.dag_file(dag_id)  # its own folder: no other test's run imports the patch
     dag_file.write_text(dag_file.read_text() + HOLD_BEFORE_MANIFEST.format(flag=str(flag)))
 
     proc = start(airflow_cli, dag_id, env, tmp_path / "task.log")
@@ -150,9 +151,6 @@ def test_a_kill_between_the_commit_and_the_manifest_leaves_a_manifest_readers_na
         wait_for(flag.exists, 120, "the commit")
     finally:
         how = terminate_like_airflow(proc)
-        # the file patches the operators at import: left in the shared DAGs folder, every later `dags test`
-        # (which parses the whole folder) would hold its exports before their manifests for ever
-        dag_file.unlink()
 
     # the new object is in place, whole; the earlier manifest was left as it was (never removed before the commit)
     assert sorted(p.name for p in out.iterdir()) == ["audit.jsonl", "audit.jsonl.manifest.json"], how

@@ -384,39 +384,6 @@ def test_reconcile_dag_state(airflow_db, slack_conn, tmp_path):
     assert states == {"reconcile": "failed"}
 
 
-def test_example_reconcile_dag_keeps_the_late_events_of_its_day(airflow_db, slack_conn, tmp_path, monkeypatch):
-    """The example DAG's daily run reconciles the 24 hourly objects of the day before, one mapped task each."""
-    from pathlib import Path
-
-    from tests.fixtures.dag_runs import load_dag_bag
-
-    day = datetime(2024, 3, 2, tzinfo=timezone.utc)
-    start = int(day.timestamp())
-    late_hour = start + 5 * 3600
-    slack_conn.late_events(late_hour + 60, late_hour + 119, delay=HIDDEN)
-    for hour in range(24):  # what the hourly export DAG wrote for that day (its path layout)
-        oldest = start + 3600 * hour
-        key = f"dt=2024-03-02/hour={hour:02d}/{oldest}-{oldest + 3599}.jsonl.gz"
-        SlackAuditLogsToObjectStorageOperator(
-            task_id="export", path=f"file://{tmp_path}/{key}", oldest=oldest, latest=oldest + 3599, settle_seconds=0
-        ).execute({})
-    slack_conn.reset()  # the late minute reaches Slack
-    late = {e["id"] for e in slack_conn.events(late_hour + 60, late_hour + 119)}
-
-    monkeypatch.setenv("AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT", f"file://{tmp_path}")
-    bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_reconcile.py")
-    assert not bag.import_errors
-    dag = bag.get_dag("slack_audit_daily_reconcile")
-    dag_run, _ = run_dag(dag, day + timedelta(days=1, minutes=30))
-    assert state_name(dag_run.state) == "success"
-    mapped = [ti for ti in dag_run.get_task_instances() if ti.task_id == "reconcile_hour"]
-    assert len(mapped) == 24
-    assert {state_name(ti.state) for ti in mapped} == {"success"}
-    late_files = sorted(p for p in tmp_path.rglob("*.late-*.jsonl.gz"))
-    assert [p.parent.name for p in late_files] == ["hour=05"]
-    assert set(ids_of(late_files[0].read_bytes())) == late
-
-
 def test_a_reexport_removes_late_files_it_supersedes_and_keeps_those_still_needed(airflow_db, slack_conn, store):
     name = "again.jsonl"
     kwargs = {"task_id": "export", "path": f"{store.root}/{name}", "conn_id": store.conn_id,
@@ -707,7 +674,7 @@ from fsspec.implementations.memory import MemoryFileSystem  # noqa: E402
 
 from airflow_provider_slack_audit.cli import main as slack_audit  # noqa: E402
 from airflow_provider_slack_audit.export.layout import REPLACING_MARKER  # noqa: E402
-from tests.fixtures.airflow_cli import LOGICAL_DATE, terminate_like_airflow  # noqa: E402
+from tests.fixtures.airflow_cli import terminate_like_airflow  # noqa: E402
 
 DAY = datetime(2024, 3, 2, tzinfo=timezone.utc)
 DAY_START = int(DAY.timestamp())
@@ -781,45 +748,6 @@ def test_no_manifest_no_interval(airflow_db, slack_conn, store, how):
     ).execute(daily_run)  # fmt: skip
     hour = slack_conn.events(oldest, oldest + 3599)
     assert (result["checked"], result["late"], result["late_path"]) == (len(hour), 0, None)
-
-
-def test_example_reconcile_dag_compares_each_hour_without_a_manifest_with_its_own_hour(
-    airflow_db, slack_conn, tmp_path, monkeypatch
-):
-    """The shipped example's shape, a daily run mapped over the 24 hourly objects, with hours that have no
-    manifest for each reason one can be missing: no late file holds an event of another hour."""
-    from tests.fixtures.dag_runs import load_dag_bag
-
-    without = {3: "manifest=False", 7: "killed between object and manifest", 11: "replacing marker"}
-    late_minutes = {3: DAY_START + 3 * 3600 + 60, 5: DAY_START + 5 * 3600 + 60}  # hour 3 has none and late events
-    for start in late_minutes.values():
-        slack_conn.late_events(start, start + 59, delay=HIDDEN)
-    store = Store("file", tmp_path)
-    for hour in range(24):  # what the hourly export DAG wrote for that day (its path layout)
-        oldest = DAY_START + 3600 * hour
-        key = f"dt=2024-03-02/hour={hour:02d}/{oldest}-{oldest + 3599}.jsonl.gz"
-        SlackAuditLogsToObjectStorageOperator(
-            task_id="export", path=f"file://{tmp_path}/{key}", oldest=oldest, latest=oldest + 3599,
-            settle_seconds=0, manifest=without.get(hour) != "manifest=False",
-        ).execute({})  # fmt: skip
-        if hour in without:
-            leave_without_manifest(store, key, without[hour])
-    slack_conn.reset()  # the late minutes reach Slack
-
-    monkeypatch.setenv("AIRFLOW_VAR_SLACK_AUDIT_EXPORT_ROOT", f"file://{tmp_path}")
-    bag = load_dag_bag(Path(__file__).resolve().parents[2] / "example_dags" / "example_slack_audit_reconcile.py")
-    assert not bag.import_errors
-    dag_run, _ = run_dag(bag.get_dag("slack_audit_daily_reconcile"), DAY + timedelta(days=1, minutes=30))
-    mapped = [ti for ti in dag_run.get_task_instances() if ti.task_id == "reconcile_hour"]
-    assert sorted(state_name(ti.state) for ti in mapped) == ["success"] * 24
-
-    late_files = sorted(p for p in tmp_path.rglob("*.late-*") if not p.name.endswith(".manifest.json"))
-    assert [p.parent.name for p in late_files] == ["hour=03", "hour=05"]
-    for late_file, start in zip(late_files, late_minutes.values(), strict=True):
-        hour_start = start - 60
-        events = [json.loads(line) for line in gzip.decompress(late_file.read_bytes()).splitlines()]
-        assert all(hour_start <= e["date_create"] <= hour_start + 3599 for e in events)  # none of another hour
-        assert {e["id"] for e in events} == {e["id"] for e in slack_conn.events(start, start + 59)}
 
 
 @pytest.mark.parametrize(
@@ -1027,11 +955,11 @@ def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_a
     path, _ = export_missing_a_late_slice(slack_conn, store, name)
     committed, go = tmp_path / "committed", tmp_path / "go"
     dag_id = f"held_reconcile_{then.replace(' ', '_')}"
-    dag_file = airflow_cli.dags / f"{dag_id}.py"
+    dag_file = airflow_cli.dag_folder(dag_id) / f"{dag_id}.py"
     dag_file.write_text(HELD_RECONCILE_DAG.format(dag_id=dag_id, path=path, committed=str(committed), go=str(go)))
     env = {"AIRFLOW_CONN_SLACK_AUDIT_DEFAULT": slack_conn.airflow_conn_json(extra={"timeout": 120})}
     log = tmp_path / "first.log"
-    first = airflow_cli.start("dags", "test", dag_id, LOGICAL_DATE, env=env, log=log)
+    first = airflow_cli.start_dags_test(dag_id, log=log, env=env)
     try:
         wait_for(committed.exists, 240, "the first reconciliation's late file committed")
         assert late_names_of(store) == [f"held.late-{OLDEST + 600}.jsonl.gz"]
@@ -1050,9 +978,6 @@ def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_a
         if first.poll() is None:
             first.kill()
             first.wait()
-        # the file patches the writer at import: left in the shared DAGs folder, every later `dags test` (which
-        # parses the whole folder) would hold its late files for ever
-        dag_file.unlink()
 
     window = sorted(e["id"] for e in slack_conn.events(OLDEST, OLDEST + 599))
     assert sorted(evidence(store, name)) == window  # each late event in exactly one late file of the evidence

@@ -72,15 +72,27 @@ def test_a_short_wait_stays_in_the_worker_even_when_deferrable():
     assert time.time() >= latest + 1 + settle
 
 
-def test_on_kill_ends_the_settle_wait_in_the_worker_and_nothing_is_read():
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: Recording(task_id="t", **kw),
+        lambda **kw: SlackAuditLogsOperator(task_id="xcom", **kw),
+        lambda **kw: SlackAuditLogsToObjectStorageOperator(task_id="export", path="file:///tmp/unused.jsonl", **kw),
+    ],
+    ids=["base", "xcom", "object_storage"],
+)
+def test_on_kill_ends_the_settle_wait_in_the_worker_and_nothing_is_read(make, slack_audit_emulator, monkeypatch):
+    """(tests/e2e/test_kill.py shows Airflow's SIGTERM handler reaching on_kill in a real task.)"""
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_AUDIT_DEFAULT", slack_audit_emulator.airflow_conn_json())
     oldest, latest = just_ended()
-    op = Recording(task_id="t", oldest=oldest, latest=latest, settle_seconds=60, deferrable=False)
+    op = make(oldest=oldest, latest=latest, settle_seconds=60, deferrable=False)
     threading.Timer(0.2, op.on_kill).start()
     started = time.monotonic()
     with pytest.raises(TaskKilled, match="while waiting for"):
         op.execute({})
     assert time.monotonic() - started < 10
     assert not hasattr(op, "read")
+    assert slack_audit_emulator.requests == []  # nothing was read
 
 
 @pytest.mark.parametrize(
