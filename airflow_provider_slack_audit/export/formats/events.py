@@ -12,6 +12,8 @@ not list is read from the event's own JSON (:func:`kind_body`), so nothing depen
 from __future__ import annotations
 
 import json
+import math
+import re
 from operator import attrgetter
 from typing import Any
 
@@ -94,18 +96,89 @@ def decode_events(lines: list[Any]) -> list[Event]:
     """The events whose JSON texts are ``lines`` (each an object, as a page's lines are), in one decoding call.
 
     An event whose shape the records do not fit (an ``actor`` that is not an object, say) is decoded alone with
-    the misfit parts left empty: its ``raw`` column still holds all of it.
+    the misfit parts left empty: its ``raw`` column still holds all of it. So is one msgspec refuses but the page
+    reader carries (``NaN``, a lone surrogate escape): see :func:`_decode_refused`.
     """
     if not lines:
         return []
     try:
         return _decode_events(b"[" + b",".join(lines) + b"]")
-    except msgspec.ValidationError:
+    except msgspec.DecodeError:  # a misfit (ValidationError is a DecodeError) or JSON msgspec refuses
         return [_decode_one(line) for line in lines]
 
 
 def _decode_one(line: Any) -> Event:
-    return _lenient(line, Event) or Event()
+    try:
+        return _lenient(line, Event) or Event()
+    except msgspec.DecodeError:
+        return _decode_refused(line)
+
+
+def _decode_refused(line: Any) -> Event:
+    """An event msgspec refuses and the standard library reads (the page reader carries it as sent): ``NaN``,
+    ``Infinity``, a number beyond a double, a lone surrogate escape such as ``"\\ud83d"``.
+
+    ``details`` is its text exactly as sent; a leaf is :func:`_clean` (typed columns are UTF-8 text).
+    """
+    text = bytes(line).decode()
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        return Event()
+    event = _from_python({key: part for key, part in value.items() if key != "details"}, Event) or Event()
+    if "details" in value:
+        event.details = msgspec.Raw(_member_text(text, "details").encode())
+    return event
+
+
+def _from_python(value: Any, kind: Any) -> Any:
+    """The record of type ``kind`` from ``value`` (what ``json.loads`` made), misfit parts left at their defaults."""
+    if not isinstance(value, dict):
+        return None
+    values = {}
+    for field in msgspec.structs.fields(kind):
+        if field.encode_name in value:
+            part, record = value[field.encode_name], _record_type(field.type)
+            values[field.name] = _from_python(part, record) if record is not None else _clean(part)
+    return kind(**values)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NON_FINITE_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _clean(value: Any) -> Any:
+    """A leaf as a typed column can hold it: each lone surrogate of a string as U+FFFD (text in Parquet is
+    UTF-8, which has no such character), a non-finite number as its JSON literal (``"NaN"``); inside objects and
+    lists too."""
+    if type(value) is str:
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if type(value) is float and not math.isfinite(value):
+        return _NON_FINITE_TEXT[repr(value)]
+    if type(value) is list:
+        return [_clean(item) for item in value]
+    if type(value) is dict:
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    return value
+
+
+_JSON = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _member_text(text: str, name: str) -> str:
+    """The JSON text, exactly as written, of the top-level member ``name`` of the object ``text`` (the last one
+    if it is there twice, as ``json.loads`` reads it)."""
+    found, pos = "", _SPACE.match(text, 1).end()  # type: ignore[union-attr]
+    while text[pos] != "}":
+        key, pos = _JSON.raw_decode(text, pos)
+        pos = _SPACE.match(text, _SPACE.match(text, pos).end() + 1).end()  # type: ignore[union-attr]  (the colon)
+        _, end = _JSON.raw_decode(text, pos)
+        if key == name:
+            found = text[pos:end]
+        pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+        if text[pos] == ",":
+            pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    return found
 
 
 def _lenient(text: Any, kind: Any) -> Any:
@@ -202,7 +275,7 @@ def bodies(events: list[Event], lines: list[Any], field: str) -> tuple[list[Any]
 def _as_body(value: Any) -> Body | None:
     if not isinstance(value, dict):
         return None
-    return Body(**{name: value.get(name) for name in Body.__struct_fields__})
+    return Body(**{name: _clean(value.get(name)) for name in Body.__struct_fields__})
 
 
 def text(value: Any) -> str | None:

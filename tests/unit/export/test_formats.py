@@ -391,3 +391,51 @@ def test_a_kind_that_is_an_object_or_a_list_is_its_json_text_and_the_export_goes
             {"actor_type": "user", "actor_id": "U3", "entity_type": None, "entity_id": None},
         ]
     assert [r.encode() for r in table["raw" if schema == "flat" else "raw_data"].to_pylist()] == lines
+
+
+#: Events msgspec refuses and the page reader carries (the standard library reads them): the JSON Lines export
+#: writes each as sent, so the Parquet export must too.
+_REFUSED_BY_MSGSPEC = [
+    b'{"id":"r1","date_create":1709251200,"action":"user_login","actor":{"type":"user","user":{"id":"U1",'
+    b'"name":"half \\ud83d emoji"}},"context":{"session_id":NaN,"ua":"\\udc00x"},"details":{"score" : NaN}}',
+    b'{"id":"r2","date_create":1709251201,"action":"file_downloaded","entity":{"type":"file","file":{"id":"F1",'
+    b'"name":"caf\xc3\xa9"}},"context":{"session_id":-Infinity,"ip_address":"10.0.0.2"},"details":{"n":1e400}}',
+    b'{"id":"r3","date_create":1709251202,"action":"hologram_summoned","actor":{"type":"robot","robot":'
+    b'{"id":"R1","name":"\\ud800"}},"details":[Infinity]}',
+]
+
+
+@pytest.mark.parametrize("schema", ["flat", "ocsf"])
+def test_events_msgspec_refuses_are_rows_with_raw_as_sent(tmp_path, schema):
+    """NaN, Infinity, numbers beyond a double and lone surrogate escapes are in pages Slack may send; the JSON
+    Lines export carries them as sent. The Parquet export writes them too, among well-formed events: ``raw`` the
+    exact bytes, ``details`` its text as sent, a non-finite number as its JSON literal, and in a typed string
+    column (text is UTF-8 there) each lone surrogate as U+FFFD."""
+    lines = [_WELL_FORMED % b"", *_REFUSED_BY_MSGSPEC]
+    page = read_raw_page(b'{"ok":true,"entries":[' + b",".join(lines) + b'],"response_metadata":{"next_cursor":""}}')
+    assert [bytes(line) for line in page.lines] == lines  # the reader carries them (as JSON Lines writes them)
+    target, writer = write_parquet(tmp_path, None, schema=schema, rows=2)
+    with writer:
+        writer.write_raw_page(page)
+    table = pq.read_table(target)
+    assert [r.encode() for r in table["raw" if schema == "flat" else "raw_data"].to_pylist()] == lines
+    rows = table.to_pylist()
+    if schema == "flat":
+        assert [r["details"] for r in rows[1:]] == ['{"score" : NaN}', '{"n":1e400}', "[Infinity]"]
+        assert [r["context_session_id"] for r in rows[1:]] == ["NaN", "-Infinity", None]
+        assert (rows[1]["actor_id"], rows[1]["actor_name"], rows[1]["context_ua"]) == (
+            "U1",
+            "half \ufffd emoji",
+            "\ufffdx",
+        )
+        assert (rows[2]["entity_id"], rows[2]["entity_name"], rows[2]["context_ip_address"]) == (
+            "F1",
+            "café",
+            "10.0.0.2",
+        )
+        assert (rows[3]["actor_type"], rows[3]["actor_id"], rows[3]["actor_name"]) == ("robot", "R1", "\ufffd")
+    else:
+        assert [r["actor"]["session"]["uid"] for r in rows[1:]] == ["NaN", "-Infinity", None]
+        assert rows[1]["actor"]["user"]["name"] == "half \ufffd emoji"
+        assert rows[2]["file"]["uid"] == "F1"
+    assert rows[0] == _table(schema, [lines[0]]).to_pylist()[0]  # the well-formed event as on a page of its own
