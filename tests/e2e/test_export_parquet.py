@@ -290,3 +290,34 @@ def test_ocsf_events_class_by_class(airflow_db, slack_conn, tmp_path):
                 assert row["api"]["operation"] == action
     assert all(row["status_id"] == 2 for row, _ in by_action["user_login_failed"])
     assert all(row["status_id"] == 1 for row, _ in by_action["user_login"])
+
+
+@pytest.mark.parametrize("schema", ["flat", "ocsf"])
+def test_events_with_half_an_emoji_are_rows_whose_raw_is_the_json_lines_export(
+    airflow_db, slack_conn, tmp_path, schema
+):
+    """Slack may send a lone surrogate escape (``"\\ud83d"``, half an emoji), which msgspec refuses: the JSON
+    Lines export writes it as sent, and so must the Parquet export (it failed the whole window before): ``raw``
+    is the JSON Lines export's lines, the ids digest the same, the typed column U+FFFD where the half emoji is."""
+    slack_conn.faults.add("lone_surrogate", count=None)
+    summaries = {}
+    for suffix in ("jsonl", "parquet"):
+        op = SlackAuditLogsToObjectStorageOperator(
+            task_id="export",
+            path=f"file://{tmp_path}/hour.{suffix}",
+            oldest=OLDEST,
+            latest=OLDEST + 3599,
+            page_size=300,
+            settle_seconds=0,
+            **({"schema": schema} if suffix == "parquet" else {}),
+        )
+        summaries[suffix] = op.execute({})
+    lines = (tmp_path / "hour.jsonl").read_bytes().splitlines()
+    assert len(lines) > 300
+    assert all(b'\\ud83d"' in line for line in lines)  # every event carries one
+    table = pq.read_table(tmp_path / "hour.parquet")
+    assert [r.encode() for r in table["raw" if schema == "flat" else "raw_data"].to_pylist()] == lines
+    assert summaries["parquet"]["ids_sha256"] == summaries["jsonl"]["ids_sha256"]
+    assert summaries["parquet"]["events"] == len(lines)
+    agents = table["context_ua"] if schema == "flat" else table["http_request"].combine_chunks().field("user_agent")
+    assert {agent[-1] for agent in agents.to_pylist() if agent} == {"\ufffd"}
