@@ -118,10 +118,11 @@ def _decode_refused(line: Any) -> Event:
     """An event msgspec refuses and the standard library reads (the page reader carries it as sent): ``NaN``,
     ``Infinity``, a number beyond a double, a lone surrogate escape such as ``"\\ud83d"``.
 
-    ``details`` is its text exactly as sent; a leaf is :func:`_clean` (typed columns are UTF-8 text).
+    ``details`` is its text exactly as sent, a non-finite number its literal as sent; a leaf is :func:`_clean`
+    (typed columns are UTF-8 text).
     """
     text = bytes(line).decode()
-    value = json.loads(text)
+    value = _JSON.decode(text)
     if not isinstance(value, dict):
         return Event()
     event = _from_python({key: part for key, part in value.items() if key != "details"}, Event) or Event()
@@ -131,7 +132,7 @@ def _decode_refused(line: Any) -> Event:
 
 
 def _from_python(value: Any, kind: Any) -> Any:
-    """The record of type ``kind`` from ``value`` (what ``json.loads`` made), misfit parts left at their defaults."""
+    """The record of type ``kind`` from ``value`` (as :data:`_JSON` read it), misfit parts left at their defaults."""
     if not isinstance(value, dict):
         return None
     values = {}
@@ -143,17 +144,13 @@ def _from_python(value: Any, kind: Any) -> Any:
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_NON_FINITE_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def _clean(value: Any) -> Any:
     """A leaf as a typed column can hold it: each lone surrogate of a string as U+FFFD (text in Parquet is
-    UTF-8, which has no such character), a non-finite number as its JSON literal (``"NaN"``); inside objects and
-    lists too."""
+    UTF-8, which has no such character); inside objects and lists too."""
     if type(value) is str:
         return _LONE_SURROGATE.sub("\ufffd", value)
-    if type(value) is float and not math.isfinite(value):
-        return _NON_FINITE_TEXT[repr(value)]
     if type(value) is list:
         return [_clean(item) for item in value]
     if type(value) is dict:
@@ -161,7 +158,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
-_JSON = json.JSONDecoder()
+def _number(literal: str) -> Any:
+    """A JSON number as :func:`text` writes it: finite as a float, else its literal as sent (``1e400``)."""
+    value = float(literal)
+    return value if math.isfinite(value) else literal
+
+
+#: Reads what msgspec refuses; a non-finite number (``NaN``, ``1e400``) is kept as its literal, as sent.
+_JSON = json.JSONDecoder(parse_float=_number, parse_constant=str)
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -229,7 +233,7 @@ def kind_body(holder: Any, line: Any, field: str) -> tuple[Any, Any]:
     if kind in _KNOWN:
         return kind, getattr(holder, kind)
     try:
-        body = json.loads(bytes(line)).get(field, {}).get(kind)
+        body = _JSON.decode(bytes(line).decode()).get(field, {}).get(kind)
     except (ValueError, AttributeError):
         return kind, None
     return kind, _as_body(body)

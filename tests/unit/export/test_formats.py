@@ -401,7 +401,7 @@ _REFUSED_BY_MSGSPEC = [
     b'{"id":"r2","date_create":1709251201,"action":"file_downloaded","entity":{"type":"file","file":{"id":"F1",'
     b'"name":"caf\xc3\xa9"}},"context":{"session_id":-Infinity,"ip_address":"10.0.0.2"},"details":{"n":1e400}}',
     b'{"id":"r3","date_create":1709251202,"action":"hologram_summoned","actor":{"type":"robot","robot":'
-    b'{"id":"R1","name":"\\ud800"}},"details":[Infinity]}',
+    b'{"id":"R1","name":"\\ud800"}},"context":{"session_id":1e400},"details":[Infinity]}',
 ]
 
 
@@ -409,7 +409,7 @@ _REFUSED_BY_MSGSPEC = [
 def test_events_msgspec_refuses_are_rows_with_raw_as_sent(tmp_path, schema):
     """NaN, Infinity, numbers beyond a double and lone surrogate escapes are in pages Slack may send; the JSON
     Lines export carries them as sent. The Parquet export writes them too, among well-formed events: ``raw`` the
-    exact bytes, ``details`` its text as sent, a non-finite number as its JSON literal, and in a typed string
+    exact bytes, ``details`` its text as sent, a non-finite number as its literal as sent, and in a typed string
     column (text is UTF-8 there) each lone surrogate as U+FFFD."""
     lines = [_WELL_FORMED % b"", *_REFUSED_BY_MSGSPEC]
     page = read_raw_page(b'{"ok":true,"entries":[' + b",".join(lines) + b'],"response_metadata":{"next_cursor":""}}')
@@ -422,7 +422,7 @@ def test_events_msgspec_refuses_are_rows_with_raw_as_sent(tmp_path, schema):
     rows = table.to_pylist()
     if schema == "flat":
         assert [r["details"] for r in rows[1:]] == ['{"score" : NaN}', '{"n":1e400}', "[Infinity]"]
-        assert [r["context_session_id"] for r in rows[1:]] == ["NaN", "-Infinity", None]
+        assert [r["context_session_id"] for r in rows[1:]] == ["NaN", "-Infinity", "1e400"]
         assert (rows[1]["actor_id"], rows[1]["actor_name"], rows[1]["context_ua"]) == (
             "U1",
             "half \ufffd emoji",
@@ -435,7 +435,7 @@ def test_events_msgspec_refuses_are_rows_with_raw_as_sent(tmp_path, schema):
         )
         assert (rows[3]["actor_type"], rows[3]["actor_id"], rows[3]["actor_name"]) == ("robot", "R1", "\ufffd")
     else:
-        assert [r["actor"]["session"]["uid"] for r in rows[1:]] == ["NaN", "-Infinity", None]
+        assert [r["actor"]["session"]["uid"] for r in rows[1:]] == ["NaN", "-Infinity", "1e400"]
         assert rows[1]["actor"]["user"]["name"] == "half \ufffd emoji"
         assert rows[2]["file"]["uid"] == "F1"
     assert rows[0] == _table(schema, [lines[0]]).to_pylist()[0]  # the well-formed event as on a page of its own
