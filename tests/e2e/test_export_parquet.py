@@ -290,3 +290,104 @@ def test_ocsf_events_class_by_class(airflow_db, slack_conn, tmp_path):
                 assert row["api"]["operation"] == action
     assert all(row["status_id"] == 2 for row, _ in by_action["user_login_failed"])
     assert all(row["status_id"] == 1 for row, _ in by_action["user_login"])
+
+
+@pytest.mark.parametrize("schema", ["flat", "ocsf"])
+def test_events_with_half_an_emoji_are_rows_whose_raw_is_the_json_lines_export(
+    airflow_db, slack_conn, tmp_path, schema
+):
+    """Slack may send a lone surrogate escape (``"\\ud83d"``, half an emoji), which msgspec refuses: the JSON
+    Lines export writes it as sent, and so must the Parquet export (it failed the whole window before): ``raw``
+    is the JSON Lines export's lines, the ids digest the same, the typed column U+FFFD where the half emoji is."""
+    slack_conn.faults.add("lone_surrogate", count=None)
+    summaries = {}
+    for suffix in ("jsonl", "parquet"):
+        op = SlackAuditLogsToObjectStorageOperator(
+            task_id="export",
+            path=f"file://{tmp_path}/hour.{suffix}",
+            oldest=OLDEST,
+            latest=OLDEST + 3599,
+            page_size=300,
+            settle_seconds=0,
+            **({"schema": schema} if suffix == "parquet" else {}),
+        )
+        summaries[suffix] = op.execute({})
+    lines = (tmp_path / "hour.jsonl").read_bytes().splitlines()
+    assert len(lines) > 300
+    assert all(b'\\ud83d"' in line for line in lines)  # every event carries one
+    table = pq.read_table(tmp_path / "hour.parquet")
+    assert [r.encode() for r in table["raw" if schema == "flat" else "raw_data"].to_pylist()] == lines
+    assert summaries["parquet"]["ids_sha256"] == summaries["jsonl"]["ids_sha256"]
+    assert summaries["parquet"]["events"] == len(lines)
+    agents = table["context_ua"] if schema == "flat" else table["http_request"].combine_chunks().field("user_agent")
+    assert {agent[-1] for agent in agents.to_pylist() if agent} == {"\ufffd"}
+
+
+class _Terminated(BaseException):
+    """What Airflow's SIGTERM handler raises after ``on_kill`` (a BaseException, as AirflowTaskTerminated is)."""
+
+
+@pytest.mark.parametrize("how", ["sigterm", "on_kill_from_another_thread", "walk_fails", "keyboard_interrupt"])
+def test_a_stop_while_a_row_group_is_encoded_leaves_nothing_and_ends_the_rows_thread(
+    airflow_db, slack_conn, tmp_path, monkeypatch, how
+):
+    """The rows thread is held in the middle of encoding a row group (more pages to come) when the task is
+    killed (SIGTERM: on_kill, then the handler's exception in the task's thread), killed from another thread,
+    interrupted, or its walk fails: nothing at the path, no manifest, no temporary, and no thread left."""
+    import signal
+    import threading
+
+    from airflow_provider_slack_audit.export.formats.parquet_writer import ParquetExportWriter
+
+    monkeypatch.setattr(ParquetExportWriter.__init__, "__kwdefaults__", {"row_group_rows": 100})
+    encoding, go = threading.Event(), threading.Event()
+    original = ParquetExportWriter._encode_row_group
+    main = threading.main_thread()
+
+    def held_encode(self):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not main and not encoding.is_set():
+            encoding.set()
+            assert go.wait(60), "the test never let the encoding go on"
+        return original(self)
+
+    monkeypatch.setattr(ParquetExportWriter, "_encode_row_group", held_encode)
+    op = SlackAuditLogsToObjectStorageOperator(
+        task_id="export",
+        path=f"file://{tmp_path}/hour.parquet",
+        oldest=OLDEST,
+        latest=OLDEST + 3599,
+        page_size=50,
+        settle_seconds=0,
+    )
+    assert slack_conn.count(OLDEST, OLDEST + 3599) > 300  # pages to come after the first row group
+
+    def sigterm(signum, frame):  # type: ignore[no-untyped-def]
+        op.on_kill()
+        raise _Terminated("SIGTERM")
+
+    def stop() -> None:
+        assert encoding.wait(60), "no row group was encoded on the rows thread"
+        if how == "sigterm":
+            signal.pthread_kill(main.ident, signal.SIGTERM)
+        elif how == "keyboard_interrupt":
+            signal.pthread_kill(main.ident, signal.SIGINT)
+        elif how == "on_kill_from_another_thread":
+            op.on_kill()
+        else:
+            slack_conn.faults.add("http_500", count=None)
+        go.set()
+
+    previous = signal.signal(signal.SIGTERM, sigterm)
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    try:
+        with pytest.raises(BaseException) as stopped:  # noqa: PT011 (each way ends in its own exception)
+            op.execute({})
+    finally:
+        go.set()
+        stopper.join(60)
+        signal.signal(signal.SIGTERM, previous)
+    expected = {"sigterm": _Terminated, "keyboard_interrupt": KeyboardInterrupt}.get(how, Exception)
+    assert isinstance(stopped.value, expected), repr(stopped.value)
+    assert list(tmp_path.iterdir()) == []  # no object, no manifest, no temporary
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("slack-audit-parquet", "slack-audit-w"))]

@@ -319,3 +319,123 @@ def test_a_page_the_rows_thread_cannot_make_fails_the_export_and_leaves_nothing(
         export()
     assert writer.aborted
     assert list(tmp_path.iterdir()) == []
+
+
+def _table(schema: str, lines: list[bytes]):
+    from airflow_provider_slack_audit.export.formats.parquet_writer import table_maker
+
+    page = read_raw_page(b'{"ok":true,"entries":[' + b",".join(lines) + b'],"response_metadata":{"next_cursor":""}}')
+    return table_maker(schema)[1](page.lines, page.ids, page.seconds)
+
+
+def _without_raw(schema: str, table):
+    return table.drop_columns(["raw" if schema == "flat" else "raw_data"]).to_pylist()
+
+
+#: An event whose every part the tables read is well formed, written as a sender may (spaces, 1.0, 1e400).
+_WELL_FORMED = (
+    b'{"id":"m1","date_create":1709251200,"action":"file_downloaded",%s'
+    b'"entity":{"type":"file","file":{"id":"F1","name":"a.pdf"}},'
+    b'"context":{"location":{"type":"workspace","id":"T1"},"ua":"ua/1","ip_address":"10.0.0.1","session_id":42},'
+    b'"details": {"ratio" : 1.0, "big": 123456789012345678901234567890, "x":[ 1 ,2]} }'
+)
+
+
+@pytest.mark.parametrize("schema", ["flat", "ocsf"])
+@pytest.mark.parametrize(
+    "misfit",
+    [b'"actor":"not an object",', b'"actor":{"type":"user","user":"U1"},', b'"actor":[1],'],
+)
+def test_an_event_with_one_misfit_part_keeps_every_other_column_and_details_as_sent(schema, misfit):
+    """One part of an event that the records cannot read (an ``actor`` that is not an object) leaves that part's
+    columns null, and only those: the entity, the context and ``details`` (its JSON text exactly as sent) are
+    the same as for the event without that part, on a page of its own or among well-formed events."""
+    plain = _table(schema, [_WELL_FORMED % b""])
+    odd = _table(schema, [_WELL_FORMED % misfit])
+    mixed = _table(schema, [_WELL_FORMED % b"", _WELL_FORMED % misfit])
+    expected = _without_raw(schema, plain)
+    if schema == "flat":
+        assert expected[0]["details"] == '{"ratio" : 1.0, "big": 123456789012345678901234567890, "x":[ 1 ,2]}'
+        assert (expected[0]["entity_id"], expected[0]["context_session_id"]) == ("F1", "42")
+    # the misfit actor's own columns aside (its kind may be readable; in OCSF it is in ``unmapped``)
+    actor_columns = {"actor_type", "actor_id", "actor_name", "actor_email", "actor", "unmapped"}
+    got = [_without_raw(schema, odd)[0], _without_raw(schema, mixed)[1]]
+    for row in [*expected, *got]:
+        for name in actor_columns & set(row):
+            row.pop(name)
+    assert got == [expected[0], expected[0]]
+    if schema == "flat":
+        assert (_without_raw(schema, odd)[0]["actor_id"], _without_raw(schema, mixed)[1]["actor_id"]) == (None, None)
+
+
+@pytest.mark.parametrize("schema", ["flat", "ocsf"])
+def test_a_kind_that_is_an_object_or_a_list_is_its_json_text_and_the_export_goes_on(tmp_path, schema):
+    """``actor.type``/``entity.type`` are strings on Slack's events; one that is an object or a list must not
+    stop the export: the kind column holds its JSON text, that part's other columns are null."""
+    lines = [
+        b'{"id":"k1","date_create":1709251200,"action":"user_login","actor":{"type":{"a":1},"user":{"id":"U1"}}}',
+        b'{"id":"k2","date_create":1709251200,"action":"user_login","entity":{"type":["a"],"a":{"id":"X"}}}',
+        b'{"id":"k3","date_create":1709251200,"action":"user_login","actor":{"type":"user","user":{"id":"U3"}}}',
+    ]
+    target, writer = write_parquet(tmp_path, None, schema=schema, rows=2)
+    page = read_raw_page(b'{"ok":true,"entries":[' + b",".join(lines) + b'],"response_metadata":{"next_cursor":""}}')
+    with writer:
+        writer.write_raw_page(page)
+    table = pq.read_table(target)
+    assert table.num_rows == 3
+    if schema == "flat":
+        rows = table.select(["actor_type", "actor_id", "entity_type", "entity_id"]).to_pylist()
+        assert rows == [
+            {"actor_type": '{"a":1}', "actor_id": None, "entity_type": None, "entity_id": None},
+            {"actor_type": None, "actor_id": None, "entity_type": '["a"]', "entity_id": None},
+            {"actor_type": "user", "actor_id": "U3", "entity_type": None, "entity_id": None},
+        ]
+    assert [r.encode() for r in table["raw" if schema == "flat" else "raw_data"].to_pylist()] == lines
+
+
+#: Events msgspec refuses and the page reader carries (the standard library reads them): the JSON Lines export
+#: writes each as sent, so the Parquet export must too.
+_REFUSED_BY_MSGSPEC = [
+    b'{"id":"r1","date_create":1709251200,"action":"user_login","actor":{"type":"user","user":{"id":"U1",'
+    b'"name":"half \\ud83d emoji"}},"context":{"session_id":NaN,"ua":"\\udc00x"},"details":{"score" : NaN}}',
+    b'{"id":"r2","date_create":1709251201,"action":"file_downloaded","entity":{"type":"file","file":{"id":"F1",'
+    b'"name":"caf\xc3\xa9"}},"context":{"session_id":-Infinity,"ip_address":"10.0.0.2"},"details":{"n":1e400}}',
+    b'{"id":"r3","date_create":1709251202,"action":"hologram_summoned","actor":{"type":"robot","robot":'
+    b'{"id":"R1","name":"\\ud800"}},"context":{"session_id":1e400},"details":[Infinity]}',
+]
+
+
+@pytest.mark.parametrize("schema", ["flat", "ocsf"])
+def test_events_msgspec_refuses_are_rows_with_raw_as_sent(tmp_path, schema):
+    """NaN, Infinity, numbers beyond a double and lone surrogate escapes are in pages Slack may send; the JSON
+    Lines export carries them as sent. The Parquet export writes them too, among well-formed events: ``raw`` the
+    exact bytes, ``details`` its text as sent, a non-finite number as its literal as sent, and in a typed string
+    column (text is UTF-8 there) each lone surrogate as U+FFFD."""
+    lines = [_WELL_FORMED % b"", *_REFUSED_BY_MSGSPEC]
+    page = read_raw_page(b'{"ok":true,"entries":[' + b",".join(lines) + b'],"response_metadata":{"next_cursor":""}}')
+    assert [bytes(line) for line in page.lines] == lines  # the reader carries them (as JSON Lines writes them)
+    target, writer = write_parquet(tmp_path, None, schema=schema, rows=2)
+    with writer:
+        writer.write_raw_page(page)
+    table = pq.read_table(target)
+    assert [r.encode() for r in table["raw" if schema == "flat" else "raw_data"].to_pylist()] == lines
+    rows = table.to_pylist()
+    if schema == "flat":
+        assert [r["details"] for r in rows[1:]] == ['{"score" : NaN}', '{"n":1e400}', "[Infinity]"]
+        assert [r["context_session_id"] for r in rows[1:]] == ["NaN", "-Infinity", "1e400"]
+        assert (rows[1]["actor_id"], rows[1]["actor_name"], rows[1]["context_ua"]) == (
+            "U1",
+            "half \ufffd emoji",
+            "\ufffdx",
+        )
+        assert (rows[2]["entity_id"], rows[2]["entity_name"], rows[2]["context_ip_address"]) == (
+            "F1",
+            "café",
+            "10.0.0.2",
+        )
+        assert (rows[3]["actor_type"], rows[3]["actor_id"], rows[3]["actor_name"]) == ("robot", "R1", "\ufffd")
+    else:
+        assert [r["actor"]["session"]["uid"] for r in rows[1:]] == ["NaN", "-Infinity", "1e400"]
+        assert rows[1]["actor"]["user"]["name"] == "half \ufffd emoji"
+        assert rows[2]["file"]["uid"] == "F1"
+    assert rows[0] == _table(schema, [lines[0]]).to_pylist()[0]  # the well-formed event as on a page of its own
