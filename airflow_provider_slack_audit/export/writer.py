@@ -230,9 +230,11 @@ class ExportWriter:
         On any failure the export is aborted and the error raised: nothing appears at the target.
         """
         with self._lock:
-            if self._state != "open":
-                raise ExportAborted(f"cannot commit: the export is {self._state}")
-            self._state = "committing"
+            state = self._state
+            if state == "open":
+                self._state = "committing"
+        if state != "open":
+            raise self._cannot_commit()
         try:
             self._drain()
             if self._stream is not self._stored:
@@ -245,6 +247,13 @@ class ExportWriter:
         with self._lock:
             if self._state == "committing":
                 self._state = "committed"
+
+    def _cannot_commit(self) -> ExportAborted:
+        """The error of a commit that comes too late: after an abort (``on_kill``), first release the writer's
+        threads and files, which no one else will."""
+        if self._state == "aborted":
+            self.close()
+        return ExportAborted(f"cannot commit: the export is {self._state}")
 
     def abort(self) -> None:
         """Throw the export away: nothing appears at the target, an earlier object there stays as it was.

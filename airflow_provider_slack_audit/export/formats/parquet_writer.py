@@ -207,7 +207,7 @@ class ParquetExportWriter(ExportWriter):
         """Make the last rows, encode the last row group, write the file's footer, then commit as JSON Lines
         exports do."""
         if self._state != "open":
-            raise ExportAborted(f"cannot commit: the export is {self._state}")
+            raise self._cannot_commit()
         try:
             self._wait()
             self._encode_row_group()

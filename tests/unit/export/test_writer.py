@@ -110,3 +110,31 @@ def test_a_storage_error_in_the_writer_thread_fails_the_export_and_leaves_nothin
     with pytest.raises(OSError, match="No space left"):
         export()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
+def test_a_commit_after_an_abort_releases_the_writer_and_publishes_nothing(tmp_path, monkeypatch, file_format):
+    """``on_kill`` aborts from another thread; the task's thread then reaches the commit (``with`` ends without an
+    error). The commit refuses, and releases what only it still holds: the sink's file and the rows thread."""
+    from airflow_provider_slack_audit.export.formats.choice import ExportFormat
+    from airflow_provider_slack_audit.export.formats.parquet_writer import ParquetExportWriter
+    from airflow_provider_slack_audit.export.local_sink import LocalFileSink
+    from airflow_provider_slack_audit.export.sink import ExportAborted
+
+    closed = []
+    real_close = LocalFileSink.close
+    monkeypatch.setattr(LocalFileSink, "close", lambda self: (closed.append(self), real_close(self))[1])
+    target = tmp_path / f"out.{file_format}"
+    sink = LocalFileSink(str(target), f"file://{target}", overwrite=True)
+    if file_format == "parquet":
+        writer = ParquetExportWriter(sink, ExportFormat("parquet", "flat", False), row_group_rows=4)
+    else:
+        writer = ExportWriter(sink, gzip=False)
+    writer.open()
+    writer.write_page(EVENTS)
+    writer.abort()  # what on_kill does, from the signal handler or another thread
+    with pytest.raises(ExportAborted, match="cannot commit: the export is aborted"):
+        writer.__exit__(None, None, None)  # the task's thread leaves ``with writer:`` without an error
+    assert closed == [sink]
+    assert getattr(writer, "_thread", None) is None
+    assert list(tmp_path.iterdir()) == []
