@@ -378,6 +378,8 @@ def test_a_stop_while_a_row_group_is_encoded_leaves_nothing_and_ends_the_rows_th
         go.set()
 
     previous = signal.signal(signal.SIGTERM, sigterm)
+    # Python's own SIGINT handler (KeyboardInterrupt), whatever the test runner set: xdist workers ignore SIGINT.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     stopper = threading.Thread(target=stop)
     stopper.start()
     try:
@@ -387,6 +389,7 @@ def test_a_stop_while_a_row_group_is_encoded_leaves_nothing_and_ends_the_rows_th
         go.set()
         stopper.join(60)
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     expected = {"sigterm": _Terminated, "keyboard_interrupt": KeyboardInterrupt}.get(how, Exception)
     assert isinstance(stopped.value, expected), repr(stopped.value)
     assert list(tmp_path.iterdir()) == []  # no object, no manifest, no temporary
