@@ -20,7 +20,7 @@ their output is printed one after the other; ``--serial`` runs them one at a tim
 output instead. ``--airflow 3`` or ``--airflow 2`` runs one version only. Further arguments (test
 paths, ``-k``, ``-x`` ...) go to pytest for every version.
 
-Each version's suite runs in ``--workers`` pytest-xdist processes (2 by default; 0: one process),
+Each version's suite runs in ``--workers`` pytest-xdist processes (3 by default; 0: one process),
 a test file at a time each (``--dist loadfile``): much of the suite waits on servers, subprocesses and
 clocks, and a worker that waits leaves its core to another. Each worker has an Airflow home and
 database of its own (``tests/conftest.py``).
@@ -252,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         type=_workers,
-        default=2,
-        help="pytest-xdist processes per Airflow version (default 2; 0 runs each version in one process)",
+        default=3,
+        help="pytest-xdist processes per Airflow version (default 3; 0 runs each version in one process)",
     )
     args, pytest_args = parser.parse_known_args(argv)
     targets = list(MATRIX.values()) if args.airflow == "all" else [MATRIX[args.airflow]]
