@@ -946,8 +946,8 @@ def test_a_reconciliation_stopped_between_its_late_file_and_its_manifest_while_a
 ):
     """Two reconciliations of one object in two processes, as workers run them: the first (an Airflow task) has
     committed its late file and not yet its manifest when the second runs; then the first goes on, or is killed
-    as Airflow kills (SIGTERM, SIGKILL 5 s later). Each late event ends in exactly one late file of the
-    evidence, verify passes, and a later run finds nothing to write."""
+    as Airflow kills (SIGTERM, then SIGKILL after its grace: 5 s on 3.3, 60 s on 2.11). Each late event ends in
+    exactly one late file of the evidence, verify passes, and a later run finds nothing to write."""
     out = tmp_path / "out"
     out.mkdir()
     store = Store("file", out)
