@@ -118,6 +118,10 @@ def _env(airflow_home: Path) -> dict[str, str]:
     env["AIRFLOW_HOME"] = str(airflow_home)
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
     env.pop("AIRFLOW_CONFIG", None)
+    # The bytecode cache on (CI machines often turn it off): the run's hundreds of processes (pytest workers,
+    # Airflow CLIs, deployment components) then read the project's modules, and pytest's assertion-rewritten
+    # test modules, compiled once instead of compiling them again each.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
