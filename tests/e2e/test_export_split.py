@@ -134,6 +134,41 @@ def test_one_walk_writes_the_hourly_runs_objects_and_manifests_in_fewer_calls(
     assert split_calls < hourly_calls
 
 
+def test_a_parquet_walk_writes_the_hourly_runs_parquet_objects_and_manifests(airflow_db, slack_conn, tmp_path):
+    """format="parquet" with split_interval: each hour's object is the Parquet file an hourly run writes (same
+    rows, same manifest), whatever pages the walk cut the hour into."""
+    pq = pytest.importorskip("pyarrow.parquet", reason="the Parquet export needs the parquet extra (pyarrow)")
+    key = KEY.replace(".jsonl.gz", ".parquet")
+    with six_hourly_dag("e2e_split_parquet") as dag:
+        SlackAuditLogsToObjectStorageOperator(
+            task_id="export", path=f"file://{tmp_path}/split/{key}", split_interval=timedelta(hours=1), page_size=700
+        )
+    assert run_dag(dag, SPAN_START + HOURS * HOUR)[1]["export"] == "success"
+    with hourly_dag("e2e_split_parquet_hourly", SPAN_START) as dag:
+        SlackAuditLogsToObjectStorageOperator(task_id="export", path=f"file://{tmp_path}/hourly/{key}", page_size=700)
+    for hour in range(HOURS):
+        assert state_name(run_dag(dag, SPAN_START + (hour + 1) * HOUR)[0].state) == "success"
+
+    def parquet_objects(root: Path) -> dict[str, Path]:
+        return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*.parquet"))}
+
+    split, hourly = parquet_objects(tmp_path / "split"), parquet_objects(tmp_path / "hourly")
+    assert list(split) == list(hourly) == [k.replace(".jsonl.gz", ".parquet") for k in expected_keys()]
+    for name, path in split.items():
+        ours, theirs = manifest(path), manifest(hourly[name])
+        assert ours["format"] == "parquet"
+        assert {k: v for k, v in ours.items() if k not in HOW_READ} == {
+            k: v for k, v in theirs.items() if k not in HOW_READ
+        }, name
+        table = pq.read_table(path)
+        assert table.equals(pq.read_table(hourly[name]))
+        oldest, latest = ours["window"]["oldest"], ours["window"]["latest"]
+        sent = slack_conn.events(oldest, latest)
+        assert table.column("id").to_pylist() == [e["id"] for e in sent]
+        assert [json.loads(raw) for raw in table.column("raw").to_pylist()] == sent
+        assert ours["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_a_walk_that_fails_midway_leaves_whole_hours_or_nothing_and_a_rerun_gives_the_same_evidence(
     airflow_db, slack_conn, tmp_path
 ):
