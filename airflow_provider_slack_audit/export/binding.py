@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 #: The manifest's layout version: 2 added ``format``, ``compression`` and ``object_version``.
 MANIFEST_VERSION = 2
@@ -68,8 +68,7 @@ class FoundObject:
     version: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """:func:`judge_binding`'s verdict (one of the four constants above) and one sentence that explains it."""
 
     verdict: str
