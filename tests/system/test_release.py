@@ -86,6 +86,9 @@ def test_the_sdist_and_the_wheel_carry_the_license(dists):
         top = f"airflow_provider_slack_audit-{VERSION}"
         assert sdist.extractfile(f"{top}/LICENSE").read().decode() == license_text
         assert sdist.extractfile(f"{top}/CHANGELOG.md") is not None
+        # package data: the emulator's action table, as in the tree (a wheel built from this sdist has it too)
+        table = (ROOT / "airflow_provider_slack_audit" / "emulator" / "actions.csv").read_bytes()
+        assert sdist.extractfile(f"{top}/airflow_provider_slack_audit/emulator/actions.csv").read() == table
         sdist_meta = Parser().parsestr(sdist.extractfile(f"{top}/PKG-INFO").read().decode())
     with zipfile.ZipFile(dists["wheel"]) as wheel:
         dist_info = f"airflow_provider_slack_audit-{VERSION}.dist-info"
@@ -123,3 +126,6 @@ def test_the_wheel_installs_into_a_fresh_virtualenv(dists, tmp_path):
     emulator = venv / "bin" / "slack-audit-emulator"
     assert emulator.exists()
     assert "usage" in _run([str(emulator), "--help"], env=env, cwd=tmp_path).stdout.lower()
+    # the emulator's action table is package data: it ships in the wheel
+    actions = "from airflow_provider_slack_audit.emulator.catalog import KNOWN_ACTIONS; print(len(KNOWN_ACTIONS))"
+    assert int(_run([str(python), "-c", actions], env=env, cwd=tmp_path).stdout) > 200
