@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -292,6 +293,20 @@ def test_ocsf_events_class_by_class(airflow_db, slack_conn, tmp_path):
     assert all(row["status_id"] == 1 for row, _ in by_action["user_login"])
 
 
+def first_hour_export(path: Path, page_size: int, **kwargs) -> SlackAuditLogsToObjectStorageOperator:
+    """The export of the first hour (``OLDEST`` and its 3,600 seconds) to ``path``, read in pages of ``page_size``,
+    without a settle wait; ``kwargs`` are the operator's other arguments."""
+    return SlackAuditLogsToObjectStorageOperator(
+        task_id="export",
+        path=f"file://{path}",
+        oldest=OLDEST,
+        latest=OLDEST + 3599,
+        page_size=page_size,
+        settle_seconds=0,
+        **kwargs,
+    )
+
+
 @pytest.mark.parametrize("schema", ["flat", "ocsf"])
 def test_events_with_half_an_emoji_are_rows_whose_raw_is_the_json_lines_export(
     airflow_db, slack_conn, tmp_path, schema
@@ -302,15 +317,7 @@ def test_events_with_half_an_emoji_are_rows_whose_raw_is_the_json_lines_export(
     slack_conn.faults.add("lone_surrogate", count=None)
     summaries = {}
     for suffix in ("jsonl", "parquet"):
-        op = SlackAuditLogsToObjectStorageOperator(
-            task_id="export",
-            path=f"file://{tmp_path}/hour.{suffix}",
-            oldest=OLDEST,
-            latest=OLDEST + 3599,
-            page_size=300,
-            settle_seconds=0,
-            **({"schema": schema} if suffix == "parquet" else {}),
-        )
+        op = first_hour_export(tmp_path / f"hour.{suffix}", 300, **({"schema": schema} if suffix == "parquet" else {}))
         summaries[suffix] = op.execute({})
     lines = (tmp_path / "hour.jsonl").read_bytes().splitlines()
     assert len(lines) > 300
@@ -351,14 +358,7 @@ def test_a_stop_while_a_row_group_is_encoded_leaves_nothing_and_ends_the_rows_th
         return original(self)
 
     monkeypatch.setattr(ParquetExportWriter, "_encode_row_group", held_encode)
-    op = SlackAuditLogsToObjectStorageOperator(
-        task_id="export",
-        path=f"file://{tmp_path}/hour.parquet",
-        oldest=OLDEST,
-        latest=OLDEST + 3599,
-        page_size=50,
-        settle_seconds=0,
-    )
+    op = first_hour_export(tmp_path / "hour.parquet", 50)
     assert slack_conn.count(OLDEST, OLDEST + 3599) > 300  # pages to come after the first row group
 
     def sigterm(signum, frame):  # type: ignore[no-untyped-def]
