@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 #: Rows of a row group: about 10 MB of Arrow data for Slack's events (most of it the raw column).
 ROW_GROUP_ROWS = 10_000
 #: Events decoded at a time into Python records (about 2.6 KB each while their columns are built): 500 rather
-#: than 1,000 keeps a chunk's records in the CPU's caches, ~5% less time per event for the flat table and 2,000
-#: ~25% more (bench/table_rows.py, bench/results-2026-12-08-table-rows.md); 1,000 rather than 2,000 was also
-#: ~15 MB less at the peak.
+#: than 1,000 keeps a chunk's records in the CPU's caches: 0-5% less time per event for the flat table, ~15% less
+#: for OCSF, and 2,000 ~25% more (bench/table_rows.py, bench/results-2026-12-08-table-rows.md); 1,000 rather than
+#: 2,000 was also ~15 MB less at the peak.
 DECODE_ROWS = 500
 #: Bytes of the encoded file gathered before they are handed to the export's writer.
 WRITE_CHUNK = 1 << 20
