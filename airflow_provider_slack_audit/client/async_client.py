@@ -25,7 +25,7 @@ from tenacity import AsyncRetrying
 
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
-from airflow_provider_slack_audit.client.request import BodyLimit, Request
+from airflow_provider_slack_audit.client.request import BodyLimit, Request, announced_length
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, root_error
 from airflow_provider_slack_audit.client.walk import AuditLogsPage, PageWalk
@@ -237,6 +237,9 @@ class AsyncSlackAuditLogsClient(
             follow_redirects=False,
         ) as answer:
             body.started = True
+            expected = announced_length(answer.headers)
+            if expected is not None:
+                body.expect(expected)  # refused before it is read when over the bound; else room made for it
             async for chunk in answer.aiter_bytes():
                 body.add(chunk)
         arguments = (request, answer.status_code, answer.headers, str(answer.url), body)

@@ -11,6 +11,7 @@ body, and turns attempts that ended without an answer into the typed error.
 from __future__ import annotations
 
 import logging
+import mmap
 import random
 import socket
 from collections.abc import Callable, Mapping
@@ -112,7 +113,7 @@ class ClientAttempts:
     ) -> AuditLogsResponse:
         """The answer of one attempt with its body decoded: no I/O, no shared state (a thread may run it)."""
         # Entries read raw keep the bytes (msgspec checks they are UTF-8 as it reads them).
-        raw: str | bytes = body.content() if request.raw_entries else body.text()
+        raw: str | bytes | mmap.mmap = body.content() if request.raw_entries else body.text()
         response = AuditLogsResponse(
             url=url,
             status_code=status_code,
@@ -135,9 +136,9 @@ class ClientAttempts:
                 request.path,
                 dict(response.headers),
                 self.redact(
-                    raw[:_LOG_BODY_CHARS].decode("utf-8", "replace")
-                    if isinstance(raw, bytes)
-                    else raw[:_LOG_BODY_CHARS]
+                    raw[:_LOG_BODY_CHARS]
+                    if isinstance(raw, str)
+                    else bytes(raw[:_LOG_BODY_CHARS]).decode("utf-8", "replace")
                 )
                 + ("..." if len(raw) > _LOG_BODY_CHARS else ""),
             )

@@ -287,7 +287,10 @@ class ClientCore(ClientAttempts, Generic[CallT, PagesT, EntriesT]):
 
         With ``raw_entries`` each page's ``entries`` is a :class:`~.raw_page.RawPage`: each event's
         JSON as Slack sent it (one line), its id and date_create, nothing else decoded. That is what
-        copying events to a file needs, at a fraction of the cost of building dicts.
+        copying events to a file needs, at a fraction of the cost of building dicts. Each line is a
+        view (a buffer: ``bytes(line)`` copies it) of the page's body, which the client holds in a
+        memory mapping of its own, given back to the system when the last view of it goes: copy the
+        lines you keep past the page.
 
         With ``keep_unidentified`` an entry without a usable id is yielded (and logged) instead of
         raising :class:`SlackAuditLogsEntryError`, for readers that key events themselves.

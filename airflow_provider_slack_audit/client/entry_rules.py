@@ -15,6 +15,7 @@ the body) and a short, escaped excerpt, never the whole body.
 
 from __future__ import annotations
 
+import mmap
 from typing import Any
 
 #: Characters of an entry shown in an error (escaped: one line, ASCII, no control character).
@@ -72,9 +73,9 @@ def excerpt(data: bytes | str | Any) -> str:
     return repr(shown + ("..." if len(data) > EXCERPT_CHARS else ""))
 
 
-def offset_of(body: bytes | str | None, data: Any) -> int | None:
+def offset_of(body: bytes | mmap.mmap | str | None, data: Any) -> int | None:
     """The byte at which ``data`` (an entry's bytes, or a view of them) first occurs in ``body``, or None."""
-    raw = body if isinstance(body, (bytes, bytearray)) else (body or "").encode("utf-8", "surrogateescape")
+    raw = (body or "").encode("utf-8", "surrogateescape") if isinstance(body, str) or body is None else body
     at = raw.find(bytes(data))
     return at if at >= 0 else None
 

@@ -19,6 +19,7 @@ would send the same entry again).
 from __future__ import annotations
 
 import json
+import mmap
 import re
 from typing import Any, NamedTuple
 
@@ -104,14 +105,14 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def split_page(body: bytes | str) -> SplitPage:
+def split_page(body: bytes | mmap.mmap | str) -> SplitPage:
     """The entries of the ``logs`` answer ``body``, each as the bytes Slack sent (see the module).
 
     Raises:
         RawPageError: the body is cut short, not JSON, not an object, or has no ``entries`` list.
         UnreadableEntryError: the body is whole but one entry is not JSON, not an object or not UTF-8.
     """
-    text = body.decode("utf-8", "surrogateescape") if isinstance(body, (bytes, bytearray, memoryview)) else body
+    text = body if isinstance(body, str) else str(body, "utf-8", "surrogateescape")  # bytes or any buffer
     utf8 = isinstance(body, str) or not _NOT_UTF8.search(text)
 
     def offset_of(pos: int) -> int:

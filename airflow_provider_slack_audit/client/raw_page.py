@@ -21,18 +21,21 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_slack_audit.client.entry_rules import RawPageError, UnreadableEntryError, excerpt, offset_of
 from airflow_provider_slack_audit.client.page_spans import split_page
+
+if TYPE_CHECKING:
+    import mmap
 
 try:
     import msgspec
 except ImportError:  # pragma: no cover - Airflow installs it; tests force this path by hiding it
     msgspec = None  # type: ignore[assignment]
 
-#: Bytes of a body checked as UTF-8 at a time.
-_UTF8_CHUNK = 1 << 20
+#: Bytes of a mapped body read at a time (64 KiB: 0.7 ms to decode a 7 MB page, 1 MiB took 5.8 ms).
+_PIECE = 1 << 16
 
 __all__ = ["RawEntry", "RawPage", "RawPageError", "UnreadableEntryError", "read_raw_page"]
 
@@ -103,7 +106,7 @@ def _check_not_an_error(ok: Any, error: Any) -> None:
         raise RawPageError(f'"ok": false ({error!r})')
 
 
-def _read_split(body: bytes | str) -> RawPage:
+def _read_split(body: bytes | mmap.mmap | str) -> RawPage:
     """The standard-library path (:mod:`.page_spans`): the same bytes, read without msgspec."""
     split = split_page(body)
     _check_not_an_error(split.ok, split.error)
@@ -126,7 +129,7 @@ if msgspec is not None:
     _decode_key = msgspec.json.Decoder(_Key).decode
     _compact = msgspec.json.format
 
-    def _split(body: bytes | str) -> _Body | None:
+    def _split(body: bytes | mmap.mmap | str) -> _Body | None:
         """The body's entries as views, or None when msgspec cannot tell (the fallback decides)."""
         try:
             return _decode_body(body)
@@ -137,15 +140,16 @@ if msgspec is not None:
         except msgspec.DecodeError:
             return None
 
-    def read_raw_page(body: bytes | str) -> RawPage:
-        """The entries of the ``logs`` answer ``body`` (its bytes, or its text) and its next cursor.
+    def read_raw_page(body: bytes | mmap.mmap | str) -> RawPage:
+        """The entries of the ``logs`` answer ``body`` (its bytes, their mapping, or its text) and its next cursor.
 
         Raises :class:`RawPageError` when the body is not a page: not JSON or cut short, not an
         object, no ``entries`` list, a ``next_cursor`` that is not a string; its subclass
         :class:`UnreadableEntryError` when one entry cannot be carried (not JSON, not an object,
         not UTF-8). The entries' texts are views of ``body``: they keep it in memory while they live.
         """
-        split = _split(body) if _is_utf8(body) else None  # msgspec does not check the bytes it keeps raw
+        utf8, breaks = _scan(body)
+        split = _split(body) if utf8 else None  # msgspec does not check the bytes it keeps raw
         if split is None:
             return _read_split(body)
         _check_not_an_error(split.ok, split.error)
@@ -166,26 +170,43 @@ if msgspec is not None:
         ids = [key.id for key in keys]
         if ids and set(map(type, ids)) != {str}:  # the common case, all strings, checked at C speed
             ids = list(map(_id, ids))
-        breaks = (b"\n", b"\r") if isinstance(body, bytes) else ("\n", "\r")
-        if breaks[0] in body or breaks[1] in body:  # some entry may span lines (whitespace between them too)
+        if breaks:  # some entry may span lines (whitespace between them too)
             lines = [_one_line(raw) for raw in lines]
         metadata = split.response_metadata
         cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
         return RawPage(lines, ids, [key.date_create for key in keys], _next_cursor(cursor))
 
-    def _is_utf8(body: bytes | str) -> bool:
-        """Whether ``body`` is UTF-8 (checked a megabyte at a time: no copy of a whole page as text)."""
-        if isinstance(body, str) or body.isascii():
-            return True
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        view = memoryview(body)
+    def _scan(body: bytes | mmap.mmap | str) -> tuple[bool, bool]:
+        """Whether ``body`` is UTF-8, and whether it has a line break (both in one pass, no copy of the whole).
+
+        Bytes that are not all ASCII, and a mapping, are read :data:`_PIECE` bytes at a time (a mapping's
+        own ``find`` is a byte-by-byte loop before Python 3.11: 4 ms a page); the UTF-8 decoder runs from
+        the first piece that is not ASCII on.
+        """
+        if isinstance(body, str):
+            return True, "\n" in body or "\r" in body
+        if isinstance(body, bytes) and body.isascii():  # the usual page: 0.5 ms for 7 MB
+            return True, b"\n" in body or b"\r" in body
+        decoder = None
+        breaks = False
         try:
-            for start in range(0, len(view), _UTF8_CHUNK):
-                decoder.decode(view[start : start + _UTF8_CHUNK])
-            decoder.decode(b"", final=True)
+            for piece in map(bytes, _pieces(body)):
+                breaks = breaks or b"\n" in piece or b"\r" in piece
+                if decoder is None and piece.isascii():
+                    continue
+                decoder = decoder or codecs.getincrementaldecoder("utf-8")()
+                decoder.decode(piece)
+            if decoder is not None:
+                decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return False
-        return True
+            return False, breaks
+        return True, breaks
+
+    def _pieces(body: bytes | mmap.mmap) -> Iterator[memoryview]:
+        """``body`` as views of :data:`_PIECE` bytes each."""
+        with memoryview(body) as view:
+            for start in range(0, len(view), _PIECE):
+                yield view[start : start + _PIECE]
 
     def _one_line(raw: Any) -> Any:
         """An entry's text as is, or with its whitespace taken out when it spans lines."""

@@ -8,10 +8,13 @@ that :mod:`.attempts`, a base of the core, uses them without importing the core.
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_slack_audit.client.body_buffer import BodyBuffer
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure
 
 #: The largest body read: far above a full page (9999 events are about 6.5 MB of JSON).
@@ -39,12 +42,26 @@ class Request:
         self.path = urlsplit(self.url).path
 
 
+def announced_length(headers: Mapping[str, str]) -> int | None:
+    """The body's length in bytes as the server announced it, when the bytes read will be exactly that many:
+    a ``Content-Length`` on a body sent as is (no ``Content-Encoding``, no ``Transfer-Encoding``, which
+    overrides any ``Content-Length``: RFC 9112, 6.3); else None. ``headers`` look names up case-insensitively."""
+    length = headers.get("Content-Length", "")
+    if not length.isdigit() or "Transfer-Encoding" in headers:
+        return None
+    return int(length) if headers.get("Content-Encoding", "identity").lower() == "identity" else None
+
+
 class BodyLimit:
-    """Counts the bytes of one body as they arrive; a body over the bound is a retryable failure."""
+    """Counts the bytes of one body as they arrive; a body over the bound is a retryable failure.
+
+    The bytes go into a :class:`~.body_buffer.BodyBuffer` (a mapping of the body's own, outside the
+    C library's heap: see :mod:`.body_buffer`).
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.chunks: list[bytes] = []
+        self.buffer = BodyBuffer()
         self.size = 0
         self.started = False  # the headers came: a failure from now on cuts the body
 
@@ -52,24 +69,24 @@ class BodyLimit:
         """The server announced ``size`` bytes (Content-Length): refuse a body over the bound before reading it."""
         if size > self.max_bytes:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
+        self.buffer.reserve(size)
 
     def add(self, chunk: bytes) -> None:
         """Take the next ``chunk`` of the body; past the bound, a retryable failure."""
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
-        self.chunks.append(chunk)
+        self.buffer.write(chunk)
 
-    def content(self) -> bytes:
-        """The body's bytes, as they came; the pieces are let go, and a body read in one piece is not copied."""
-        chunks, self.chunks = self.chunks, []
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    def content(self) -> bytes | mmap.mmap:
+        """The body's bytes, as they came: ``b""`` or the mapping they were written to (read it as a buffer)."""
+        return self.buffer.take()
 
     def text(self) -> str:
         """The body as text; a body that is not UTF-8 is a retryable failure (it cannot be JSON)."""
         data = self.content()
         try:
-            return data.decode("utf-8")
+            return str(data, "utf-8")
         except UnicodeDecodeError:
             failed = True
         if failed:

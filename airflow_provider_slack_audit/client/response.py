@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,7 +93,7 @@ class AuditLogsResponse:
         *,
         url: str,
         status_code: int,
-        raw_body: str | bytes | None,
+        raw_body: str | bytes | mmap.mmap | None,
         headers: Mapping[str, Any],
         method: str = "GET",
         raw_entries: bool = False,
@@ -128,8 +129,8 @@ class AuditLogsResponse:
     @property
     def raw_body(self) -> str | None:
         """The body as text."""
-        if isinstance(self._text, bytes):
-            self._text = self._text.decode("utf-8", errors="replace")
+        if self._text is not None and not isinstance(self._text, str):  # bytes, or the mapping they came in
+            self._text = str(self._text, "utf-8", errors="replace")
         return self._text
 
     @property

@@ -14,7 +14,7 @@ from tenacity import Retrying
 from airflow_provider_slack_audit.client.config import redact_url
 from airflow_provider_slack_audit.client.core import ClientCore
 from airflow_provider_slack_audit.client.query import LogsQuery
-from airflow_provider_slack_audit.client.request import BodyLimit, Request
+from airflow_provider_slack_audit.client.request import BodyLimit, Request, announced_length
 from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure, bare, is_socket_level, root_error
 from airflow_provider_slack_audit.client.session import build_session, deadline
@@ -163,19 +163,23 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
 def _read_body(answer: requests.Response, body: BodyLimit) -> None:
     """Read the whole body of ``answer`` into ``body``.
 
-    A body of known length sent as is (Slack's pages, ~6.5 MB at 9999 events) is read in one call into
-    one buffer: reading it in chunks and joining them would hold it twice. A longer one than
-    ``max_body_bytes`` is refused before it is read. Any other body is read in chunks, counted as
+    A body of known length sent as is (Slack's pages, ~6.5 MB at 9999 events) is read in chunks into
+    a buffer of that length (no copy of the whole as ``bytes``, see :mod:`.body_buffer`); a longer one
+    than ``max_body_bytes`` is refused before it is read. Any other body is read in chunks, counted as
     they come. urllib3's errors come out as requests' (as ``iter_content`` raises them).
     """
-    length = answer.headers.get("Content-Length", "")
-    if not length.isdigit() or answer.headers.get("Content-Encoding", "identity").lower() != "identity":
+    expected = announced_length(answer.headers)
+    if expected is None:
         for chunk in answer.iter_content(_CHUNK):
             body.add(chunk)
         return
-    body.expect(int(length))
+    body.expect(expected)
     try:
-        data = answer.raw.read(decode_content=False)
+        while body.size < expected:
+            chunk = answer.raw.read(min(_CHUNK, expected - body.size), decode_content=False)
+            if not chunk:
+                raise urllib3.exceptions.ProtocolError(f"{body.size} bytes read of Content-Length {expected}")
+            body.add(chunk)
     except urllib3.exceptions.ReadTimeoutError as exc:
         error: requests.RequestException = requests.exceptions.ConnectionError(exc)
     except urllib3.exceptions.SSLError as exc:
@@ -183,7 +187,6 @@ def _read_body(answer: requests.Response, body: BodyLimit) -> None:
     except urllib3.exceptions.ProtocolError as exc:  # cut short, reset
         error = requests.exceptions.ChunkedEncodingError(exc)
     else:
-        body.add(data)
         return
     raise error
 

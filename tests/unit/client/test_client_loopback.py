@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 
 import pytest
-from client_helpers import TOKEN, entry, page, redirect, reset, send_cut, send_json, stall
+from client_helpers import TOKEN, entry, page, redirect, reset, send_chunked, send_cut, send_json, stall
 
 from airflow_provider_slack_audit.client import SlackAuditLogsServerError
 
@@ -62,6 +63,22 @@ def test_a_body_cut_short_is_retried(make_client, loopback, caplog):
     assert client.logs().typed_body.entries[1].id == "b"
     assert "body cut short" in caplog.text
     assert client.stats.retries == 1
+
+
+BIG = page([entry(f"e{i:05d}", 9, details={"n": "x" * (i % 97)}) for i in range(3000)])  # ~0.5 MB: many reads
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [send_json(200, BIG), send_chunked(BIG), send_chunked(BIG, content_length=10), send_chunked(BIG, piece=70_000)],
+    ids=["content-length", "chunked", "chunked-and-a-wrong-length", "big-chunks"],
+)
+def test_a_raw_page_is_every_byte_the_server_sent_however_it_is_framed(make_client, loopback, answer):
+    """A body read into the client's own mapping: in pieces, with or without a length, is the body as sent."""
+    loopback.script += [answer]
+    (got,) = make_client(base_url=loopback.base_url).iter_pages(oldest=1, latest=9, raw_entries=True)
+    assert [bytes(line) for line in got.entries.lines] == [json.dumps(e).encode() for e in BIG["entries"]]
+    assert got.entries.ids == [e["id"] for e in BIG["entries"]]
 
 
 def test_the_token_goes_to_the_api_host_only(make_client, loopback):
