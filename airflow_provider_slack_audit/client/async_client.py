@@ -223,6 +223,8 @@ class AsyncSlackAuditLogsClient(
             )
         except httpx.HTTPError as exc:
             failure = self._failure(exc, in_body=body.started)
+        finally:
+            body.discard()  # a failed read's bytes go now, not with its traceback (a good one's were taken)
         raise failure  # outside the except blocks: the failure has no httpx error (nor request) as context
 
     async def _fetch(self, request: Request, body: BodyLimit) -> AuditLogsResponse:
@@ -237,7 +239,7 @@ class AsyncSlackAuditLogsClient(
             follow_redirects=False,
         ) as answer:
             body.started = True
-            expected = announced_length(answer.headers)
+            expected = announced_length(answer.headers, answer.status_code, request.method)
             if expected is not None:
                 body.expect(expected)  # refused before it is read when over the bound; else room made for it
             async for chunk in answer.aiter_bytes():

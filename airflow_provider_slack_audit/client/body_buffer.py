@@ -19,11 +19,12 @@ and only read after.
 from __future__ import annotations
 
 import mmap
+import threading
 
 #: The first mapping of a body of unknown length; it doubles as the body grows.
 FIRST_CAPACITY = 256 * 1024
-#: The largest announced body mapped populated (a full page is ~7.2 MB).
-POPULATE_UP_TO = 16 * 1024 * 1024
+#: The largest announced body mapped populated: a full page (~7.2 MB); a larger one is paged in as it arrives.
+POPULATE_UP_TO = 8 * 1024 * 1024
 #: Private (Python's default is shared: a forked worker would share the page, and a shared anonymous
 #: mapping grown by ``mremap`` faults with SIGBUS past its first size) and anonymous.
 _PRIVATE = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
@@ -39,6 +40,9 @@ class BodyBuffer:
     def __init__(self) -> None:
         self._map: mmap.mmap | None = None
         self.size = 0
+        # take() may run in a thread (the async client decodes a big page there) while a cancelled
+        # attempt discards: one of the two gets the mapping, never both.
+        self._handover = threading.Lock()
 
     def reserve(self, size: int) -> None:
         """Make room for ``size`` bytes in all (the server announced the body's length).
@@ -71,8 +75,9 @@ class BodyBuffer:
 
     def take(self) -> bytes | mmap.mmap:
         """The body: ``b""`` when empty, else the mapping cut to the body's length; the buffer is left empty."""
-        body, self._map = self._map, None
-        size, self.size = self.size, 0
+        with self._handover:
+            body, self._map = self._map, None
+            size, self.size = self.size, 0
         if body is None or size == 0:
             if body is not None:
                 body.close()
@@ -80,6 +85,14 @@ class BodyBuffer:
         if len(body) != size:
             body = _resized(body, size)
         return body
+
+    def discard(self) -> None:
+        """Give the mapping back now (a failed read: an exception's traceback would otherwise keep it)."""
+        with self._handover:
+            mapping, self._map = self._map, None
+            self.size = 0
+        if mapping is not None:
+            mapping.close()  # never exported before take(): nothing views it
 
     def _resize(self, size: int) -> mmap.mmap:
         self._map = mmap.mmap(-1, size, flags=_PRIVATE) if self._map is None else _resized(self._map, size)

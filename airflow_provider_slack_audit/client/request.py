@@ -42,12 +42,15 @@ class Request:
         self.path = urlsplit(self.url).path
 
 
-def announced_length(headers: Mapping[str, str]) -> int | None:
-    """The body's length in bytes as the server announced it, when the bytes read will be exactly that many:
-    a ``Content-Length`` on a body sent as is (no ``Content-Encoding``, no ``Transfer-Encoding``, which
-    overrides any ``Content-Length``: RFC 9112, 6.3); else None. ``headers`` look names up case-insensitively."""
+def announced_length(headers: Mapping[str, str], status: int, method: str) -> int | None:
+    """The body's length in bytes when the bytes read will be exactly that many, else None: 0 for an answer
+    that has no body whatever its headers say (to ``HEAD``, 1xx, 204, 304: RFC 9110, 6.4.1); a
+    ``Content-Length`` of ASCII digits on a body sent as is (no ``Content-Encoding``, no ``Transfer-Encoding``,
+    which overrides any ``Content-Length``: RFC 9112, 6.3). ``headers`` look names up case-insensitively."""
+    if method.upper() == "HEAD" or status < 200 or status in (204, 304):
+        return 0
     length = headers.get("Content-Length", "")
-    if not length.isdigit() or "Transfer-Encoding" in headers:
+    if not (length.isascii() and length.isdigit()) or "Transfer-Encoding" in headers:  # "²".isdigit() is True
         return None
     return int(length) if headers.get("Content-Encoding", "identity").lower() == "identity" else None
 
@@ -78,6 +81,10 @@ class BodyLimit:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
         self.buffer.write(chunk)
 
+    def discard(self) -> None:
+        """Let the bytes read so far go now (the attempt failed)."""
+        self.buffer.discard()
+
     def content(self) -> bytes | mmap.mmap:
         """The body's bytes, as they came: ``b""`` or the mapping they were written to (read it as a buffer)."""
         return self.buffer.take()
@@ -89,6 +96,9 @@ class BodyLimit:
             return str(data, "utf-8")
         except UnicodeDecodeError:
             failed = True
+        finally:
+            if isinstance(data, mmap.mmap):
+                data.close()  # decoded or refused, the mapping is not needed: given back now, not at the next GC
         if failed:
             raise TransportFailure("a body that is not UTF-8")
         return ""

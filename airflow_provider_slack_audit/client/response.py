@@ -126,6 +126,13 @@ class AuditLogsResponse:
             except RawPageError:
                 pass
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (and deep-copied) with a mapped body as bytes: a memory mapping cannot be pickled."""
+        state = dict(self.__dict__)
+        if state["_text"] is not None and not isinstance(state["_text"], (str, bytes)):
+            state["_text"] = bytes(state["_text"])
+        return state
+
     @property
     def raw_body(self) -> str | None:
         """The body as text."""

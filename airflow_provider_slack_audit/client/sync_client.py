@@ -107,26 +107,29 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         self._log_request(request)
         proxies = self._proxies(request.url)
         failure: TransportFailure | None = None
-        with deadline(self.timeout) as watch:
-            try:
-                with self._session.request(
-                    request.method,
-                    request.url,
-                    params=request.params,
-                    json=request.body,
-                    headers=request.headers,
-                    timeout=self.timeout,
-                    proxies=proxies,
-                    stream=True,
-                ) as answer:
-                    body = BodyLimit(self.max_body_bytes)
-                    _read_body(answer, body)
-                    status_code, headers, url = answer.status_code, answer.headers, answer.url
-            except (requests.RequestException, OSError) as exc:
-                failure = self._failure(exc, expired=watch.expired)
-        if failure is not None:
-            raise failure  # outside the except block: the failure has no requests error as its context
-        return self._response(request, status_code, headers, url, body)
+        body = BodyLimit(self.max_body_bytes)
+        try:
+            with deadline(self.timeout) as watch:
+                try:
+                    with self._session.request(
+                        request.method,
+                        request.url,
+                        params=request.params,
+                        json=request.body,
+                        headers=request.headers,
+                        timeout=self.timeout,
+                        proxies=proxies,
+                        stream=True,
+                    ) as answer:
+                        _read_body(answer, body, request.method)
+                        status_code, headers, url = answer.status_code, answer.headers, answer.url
+                except (requests.RequestException, OSError) as exc:
+                    failure = self._failure(exc, expired=watch.expired)
+            if failure is not None:
+                raise failure  # outside the except block: the failure has no requests error as its context
+            return self._response(request, status_code, headers, url, body)
+        finally:
+            body.discard()  # a failed read's bytes go now, not with its traceback (a good one's were taken)
 
     def _failure(self, error: BaseException, *, expired: bool) -> TransportFailure:
         """What a requests error means, in words and in the errors urllib (and slack_sdk) would show."""
@@ -160,7 +163,7 @@ class SlackAuditLogsClient(ClientCore[AuditLogsResponse, Iterator[AuditLogsPage]
         return TransportFailure(f"the connection was lost ({detail})", reason=root, handler_error=raw)
 
 
-def _read_body(answer: requests.Response, body: BodyLimit) -> None:
+def _read_body(answer: requests.Response, body: BodyLimit, method: str) -> None:
     """Read the whole body of ``answer`` into ``body``.
 
     A body of known length sent as is (Slack's pages, ~6.5 MB at 9999 events) is read in chunks into
@@ -168,7 +171,7 @@ def _read_body(answer: requests.Response, body: BodyLimit) -> None:
     than ``max_body_bytes`` is refused before it is read. Any other body is read in chunks, counted as
     they come. urllib3's errors come out as requests' (as ``iter_content`` raises them).
     """
-    expected = announced_length(answer.headers)
+    expected = announced_length(answer.headers, answer.status_code, method)
     if expected is None:
         for chunk in answer.iter_content(_CHUNK):
             body.add(chunk)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import mmap
+import pickle
 import weakref
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +17,7 @@ from airflow_provider_slack_audit.client import body_buffer
 from airflow_provider_slack_audit.client.body_buffer import FIRST_CAPACITY, BodyBuffer
 from airflow_provider_slack_audit.client.raw_page import read_raw_page
 from airflow_provider_slack_audit.client.request import BodyLimit
+from airflow_provider_slack_audit.client.response import AuditLogsResponse
 from airflow_provider_slack_audit.client.retry_rules import TransportFailure
 
 PIECES = st.lists(st.binary(max_size=3000) | st.integers(0, 3 * FIRST_CAPACITY).map(lambda n: b"x" * n), max_size=6)
@@ -73,6 +77,33 @@ def test_the_mapping_is_let_go_with_the_last_entry_that_views_it() -> None:
     del page
     gc.collect()
     assert gone() is None
+
+
+def test_a_discarded_buffer_gives_its_mapping_back_and_text_closes_the_mapping_it_decoded() -> None:
+    buffer = BodyBuffer()
+    buffer.reserve(5000)
+    buffer.write(b"x" * 10)
+    buffer.discard()
+    assert (buffer.size, buffer.capacity, buffer.take()) == (0, 0, b"")
+    limit = BodyLimit(100)
+    limit.add(b'{"ok":true}')
+    taken: list[Any] = []
+    real_take = limit.buffer.take
+    limit.buffer.take = lambda: taken.append(real_take()) or taken[-1]  # type: ignore[method-assign]
+    assert limit.text() == '{"ok":true}'
+    assert taken[0].closed
+
+
+def test_a_raw_response_pickles_with_its_body_as_bytes() -> None:
+    """A mapping cannot be pickled; a response that holds one is pickled (and deep-copied) with bytes."""
+    buffer = BodyBuffer()
+    body = b'{"entries":[{"id":"a","date_create":1}]}'
+    buffer.write(body)
+    response = AuditLogsResponse(url="u", status_code=200, raw_body=buffer.take(), headers={}, raw_entries=True)
+    assert response.raw_page is not None
+    for copied in (pickle.loads(pickle.dumps(response)), copy.deepcopy(response)):  # noqa: S301 - our own bytes
+        assert copied.raw_body == body.decode()
+        assert [bytes(line) for line in copied.raw_page.lines] == [b'{"id":"a","date_create":1}']
 
 
 def test_a_body_over_the_bound_is_refused_announced_or_not() -> None:

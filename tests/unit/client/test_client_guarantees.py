@@ -216,6 +216,66 @@ def test_a_body_over_the_size_bound_is_a_typed_error_and_retried(kind):
     assert "after 3 attempts" in str(info.value)
 
 
+def cut_then_good(announced: int, good: bytes, cuts: int) -> Any:
+    """``cuts`` answers that announce ``announced`` bytes and send 100 before closing, then ``good``."""
+    sent = []
+
+    def answer(sock: socket.socket, path: str, query: dict[str, str]) -> None:
+        sent.append(path)
+        if len(sent) <= cuts:
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {announced}\r\n\r\n"
+            sock.sendall(head.encode() + b"{" * 100)
+        else:
+            sock.sendall(good)
+
+    return answer
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_cut_short_is_let_go_with_its_attempt_not_kept_by_the_error(kind, monkeypatch):
+    """Each failed attempt's bytes go when it fails: the error's traceback does not keep them till a GC."""
+    from airflow_provider_slack_audit.client import body_buffer
+
+    made: list[Any] = []
+    real_init = body_buffer.BodyBuffer.__init__
+
+    def tracked(self: Any) -> None:
+        real_init(self)
+        made.append(self)
+
+    monkeypatch.setattr(body_buffer.BodyBuffer, "__init__", tracked)
+    good = http_response(page([entry("a", 50)]))
+    gc.disable()
+    try:
+        with raw_server(cut_then_good(7_000_000, good, cuts=3)) as server:
+            assert [e["id"] for e in walk(kind, make(kind, server.base_url, max_retries=3))] == ["a"]
+        assert server.calls == 4
+        assert len(made) == 4
+        assert [buffer.capacity for buffer in made] == [0, 0, 0, 0]  # discarded, or taken by the good page
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_answer_that_has_no_body_is_judged_by_its_status_not_as_a_transfer_cut_short(kind, status):
+    """RFC 9110: 204 and 304 have no body, whatever Content-Length says: the connection did not fail."""
+    answer = f"HTTP/1.1 {status} X\r\nContent-Length: 100\r\nConnection: close\r\n\r\n".encode()
+    with raw_server(send(answer)) as server, pytest.raises(SlackAuditLogsError) as info:
+        walk(kind, make(kind, server.base_url, max_retries=2))
+    assert not isinstance(info.value, SlackAuditLogsConnectionError)
+    assert f"HTTP {status}" in str(info.value)
+    assert "Content-Length" not in str(info.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_content_length_that_is_not_ascii_digits_is_a_typed_error(kind):
+    """'²'.isdigit() is True in Python; int('²') raises. A length like it is the server's fault, typed."""
+    answer = "HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\nConnection: close\r\n\r\n{}".encode("latin-1")
+    with raw_server(send(answer)) as server, pytest.raises(SlackAuditLogsError):
+        walk(kind, make(kind, server.base_url, max_retries=0))
+
+
 def chunked_response(data: bytes, piece: int = 100, headers: dict[str, str] | None = None) -> bytes:
     """An HTTP/1.1 answer with no Content-Length: the body in chunks of ``piece`` bytes."""
     head = ["HTTP/1.1 200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"]
