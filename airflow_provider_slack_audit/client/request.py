@@ -65,7 +65,6 @@ class BodyLimit:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.buffer = BodyBuffer()
-        self.size = 0
         self.started = False  # the headers came: a failure from now on cuts the body
 
     def expect(self, size: int) -> None:
@@ -74,10 +73,14 @@ class BodyLimit:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
         self.buffer.reserve(size)
 
+    @property
+    def size(self) -> int:
+        """Bytes of the body read so far (0 again once :meth:`content` took them)."""
+        return self.buffer.size
+
     def add(self, chunk: bytes) -> None:
         """Take the next ``chunk`` of the body; past the bound, a retryable failure."""
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
+        if self.buffer.size + len(chunk) > self.max_bytes:
             raise TransportFailure(f"a body larger than max_body_bytes={self.max_bytes}")
         self.buffer.write(chunk)
 
