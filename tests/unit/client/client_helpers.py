@@ -123,26 +123,6 @@ def send_cut(body: Any) -> Callable[[Any], None]:
     return act
 
 
-def send_chunked(body: Any, *, content_length: int | None = None, piece: int = 1000) -> Callable[[Any], None]:
-    """The body in chunks of ``piece`` bytes (``Transfer-Encoding: chunked``), with a ``Content-Length`` as well
-    when given (a server that sends both: the chunks are the body, RFC 9112 6.3)."""
-
-    def act(handler: BaseHTTPRequestHandler) -> None:
-        data = json.dumps(body).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        if content_length is not None:
-            handler.send_header("Content-Length", str(content_length))
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        for start in range(0, len(data), piece):
-            handler.wfile.write(b"%x\r\n%s\r\n" % (len(data[start : start + piece]), data[start : start + piece]))
-        handler.wfile.write(b"0\r\n\r\n")
-        handler.close_connection = True
-
-    return act
-
-
 def reset(handler: BaseHTTPRequestHandler) -> None:
     """Close the connection with a TCP reset before any answer."""
     handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -80,6 +80,16 @@ def http_response(body: bytes | str | Any, status: int = 200, headers: dict[str,
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
+def chunked_response(data: bytes, piece: int = 100, headers: dict[str, str] | None = None) -> bytes:
+    """An HTTP/1.1 answer with no Content-Length: the body in chunks of ``piece`` bytes."""
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    body = b"".join(
+        f"{len(data[i : i + piece]):x}\r\n".encode() + data[i : i + piece] + b"\r\n" for i in range(0, len(data), piece)
+    )
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body + b"0\r\n\r\n"
+
+
 def send(data: bytes) -> Answer:
     def answer(sock: socket.socket, path: str, query: dict[str, str]) -> None:
         sock.sendall(data)

@@ -23,7 +23,7 @@ from urllib.error import URLError
 
 import pytest
 from client_helpers import TOKEN, entry, page
-from raw_server import close_without_answer, http_response, raw_server, reset, send, trickle
+from raw_server import chunked_response, close_without_answer, http_response, raw_server, reset, send, trickle
 
 from airflow_provider_slack_audit.client import (
     AsyncSlackAuditLogsClient,
@@ -274,16 +274,6 @@ def test_a_content_length_that_is_not_ascii_digits_is_a_typed_error(kind):
     answer = "HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\nConnection: close\r\n\r\n{}".encode("latin-1")
     with raw_server(send(answer)) as server, pytest.raises(SlackAuditLogsError):
         walk(kind, make(kind, server.base_url, max_retries=0))
-
-
-def chunked_response(data: bytes, piece: int = 100, headers: dict[str, str] | None = None) -> bytes:
-    """An HTTP/1.1 answer with no Content-Length: the body in chunks of ``piece`` bytes."""
-    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"]
-    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    body = b"".join(
-        f"{len(data[i : i + piece]):x}\r\n".encode() + data[i : i + piece] + b"\r\n" for i in range(0, len(data), piece)
-    )
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body + b"0\r\n\r\n"
 
 
 @pytest.mark.parametrize("kind", KINDS)
